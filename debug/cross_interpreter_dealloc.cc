@@ -1,0 +1,37 @@
+// The check for an object deallocated by an interpreter that does not own
+// it: its last reference was dropped in the wrong interpreter. Caught in
+// _Py_Dealloc (runtime/dealloc_hook.cc), before tp_dealloc can put the
+// object on this interpreter's freelists or free it into this
+// interpreter's pymalloc.
+#include <Python.h>
+
+#include "debug/checks.h"
+#include "debug/report.h"
+#include "runtime/interpreter_registry.h"
+
+namespace interpsan {
+
+Resolution ReportCrossInterpreterDealloc(const BlockAnomaly& a) {
+  InterpreterInfo owner = InterpreterRegistry::Info(a.owner);
+  InterpreterInfo current = InterpreterRegistry::Info(a.current);
+  Violation v;
+  v.kind = "cross-interpreter-dealloc";
+  v.check = "dealloc";
+  v.current = a.current;
+  v.owner = a.owner;
+  v.object_type = Py_TYPE(a.object)->tp_name;
+  v.address = a.object;
+  v.size = 0;
+  v.message = "'" + v.object_type + "' object created by interpreter " +
+              std::to_string(owner.id) + (owner.ended ? " (ended)" : "") +
+              " was deallocated by interpreter " + std::to_string(current.id) +
+              ": an object crossed between interpreters";
+  v.fix = "objects must not be passed between interpreters through C "
+          "globals (queues, registries, caches, callbacks); keep them in "
+          "module state (PEP 630) and pass data, not objects, between "
+          "interpreters (e.g. bytes copied per interpreter)";
+  ReportViolation(v);
+  return Resolution::kLeak;
+}
+
+}  // namespace interpsan

@@ -1,0 +1,36 @@
+// The check for a block freed or resized by an interpreter that does not
+// own it (PyMem_Free / PyObject_Free / *_Realloc from the wrong
+// interpreter). In stock CPython the block goes to the wrong interpreter's
+// pymalloc, which corrupts it; glibc aborts much later, far away.
+#include "debug/checks.h"
+#include "debug/report.h"
+#include "runtime/interpreter_registry.h"
+
+namespace interpsan {
+
+Resolution ReportCrossInterpreterFree(const BlockAnomaly& a) {
+  bool realloc = a.kind == AnomalyKind::kCrossInterpreterRealloc;
+  InterpreterInfo owner = InterpreterRegistry::Info(a.owner);
+  InterpreterInfo current = InterpreterRegistry::Info(a.current);
+  Violation v;
+  v.kind = realloc ? "cross-interpreter-realloc" : "cross-interpreter-free";
+  v.check = "free";
+  v.current = a.current;
+  v.owner = a.owner;
+  v.object_type = DescribeBlock(a.block_domain, a.size);
+  v.address = a.block;
+  v.size = a.size;
+  v.message = std::string(realloc ? "resize" : "free") + " of a " +
+              v.object_type + " owned by interpreter " +
+              std::to_string(owner.id) + (owner.ended ? " (ended)" : "") +
+              ", done by interpreter " + std::to_string(current.id);
+  v.fix = "each interpreter must free and resize only memory it allocated: "
+          "keep the buffer (and the object holding it) in per-interpreter "
+          "module state (PEP 630, PyModule_GetState) instead of a C static "
+          "shared by all interpreters";
+  ReportViolation(v);
+  // The block stays with its owner; a realloc gets a fresh copy.
+  return Resolution::kLeak;
+}
+
+}  // namespace interpsan

@@ -1,0 +1,117 @@
+#include "debug/native_stack.h"
+
+#include <Python.h>
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <libunwind.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace interpsan {
+namespace {
+
+std::string ModuleOfAddress(const void* addr) {
+  Dl_info info;
+  if (dladdr(addr, &info) != 0 && info.dli_fname != nullptr) {
+    return info.dli_fname;
+  }
+  return "";
+}
+
+const std::string& SelfModule() {
+  static const std::string* self =
+      new std::string(ModuleOfAddress(reinterpret_cast<void*>(&SelfModule)));
+  return *self;
+}
+
+const std::string& PythonModule() {
+  static const std::string* py =
+      new std::string(ModuleOfAddress(reinterpret_cast<void*>(&Py_IncRef)));
+  return *py;
+}
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+std::vector<NativeFrame> CaptureNativeStack(int skip, int max_frames) {
+  std::vector<void*> pcs(max_frames + skip + 1);
+  int n = unw_backtrace(pcs.data(), static_cast<int>(pcs.size()));
+  std::vector<NativeFrame> frames;
+  for (int i = skip + 1; i < n; i++) {
+    NativeFrame f{pcs[i], "", "", 0, 0};
+    Dl_info info;
+    // pc - 1: a return address may already point into the next function.
+    void* lookup = static_cast<char*>(pcs[i]) - 1;
+    if (dladdr(lookup, &info) != 0) {
+      if (info.dli_fname) f.module = info.dli_fname;
+      f.module_offset = reinterpret_cast<uintptr_t>(pcs[i]) -
+                        reinterpret_cast<uintptr_t>(info.dli_fbase);
+      if (info.dli_sname) {
+        int status = 0;
+        char* demangled =
+            abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
+        f.symbol = (status == 0 && demangled) ? demangled : info.dli_sname;
+        free(demangled);
+        f.symbol_offset = reinterpret_cast<uintptr_t>(pcs[i]) -
+                          reinterpret_cast<uintptr_t>(info.dli_saddr);
+      }
+    }
+    frames.push_back(std::move(f));
+  }
+  return frames;
+}
+
+std::string FormatNativeFrame(int index, const NativeFrame& frame) {
+  char buf[64];
+  snprintf(buf, sizeof(buf), "#%d %p in ", index, frame.pc);
+  std::string out = buf;
+  if (!frame.symbol.empty()) {
+    snprintf(buf, sizeof(buf), "+0x%lx",
+             static_cast<unsigned long>(frame.symbol_offset));
+    out += frame.symbol + buf;
+  } else {
+    out += "??";
+  }
+  snprintf(buf, sizeof(buf), "+0x%lx)",
+           static_cast<unsigned long>(frame.module_offset));
+  out += " (" + Basename(frame.module.empty() ? "?" : frame.module) + buf;
+  return out;
+}
+
+bool IsInfrastructureModule(const std::string& path) {
+  if (path.empty() || path == SelfModule() || path == PythonModule()) {
+    return true;
+  }
+  std::string base = Basename(path);
+  static const char* const kSystem[] = {
+      "libc.so",       "libc-",        "ld-linux",       "libstdc++",
+      "libgcc_s",      "libunwind",    "libpthread",     "libm.so",
+      "libdl.so",      "libpython3",   "libinterpsan",   "libasan",
+      "libtsan",       "linux-vdso",
+  };
+  for (const char* prefix : kSystem) {
+    if (base.compare(0, strlen(prefix), prefix) == 0) return true;
+  }
+  return false;
+}
+
+int FindExtensionFrame(const std::vector<NativeFrame>& stack) {
+  for (size_t i = 0; i < stack.size(); i++) {
+    if (!IsInfrastructureModule(stack[i].module)) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::string ExtensionNameFromPath(const std::string& path) {
+  std::string base = Basename(path);
+  size_t dot = base.find('.');
+  return dot == std::string::npos ? base : base.substr(0, dot);
+}
+
+}  // namespace interpsan

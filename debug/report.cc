@@ -1,0 +1,209 @@
+#include "debug/report.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include "debug/event_log.h"
+#include "debug/json_writer.h"
+#include "runtime/interpreter_registry.h"
+#include "runtime/python_shim.h"
+
+namespace interpsan {
+namespace {
+
+ReportOptions g_options;
+std::mutex g_report_mu;
+// Site key -> (report id, count). Guarded by g_report_mu.
+std::map<std::string, std::pair<int, int>>* g_sites = nullptr;
+std::atomic<int> g_total{0};
+int g_next_id = 1;
+
+std::string InterpreterLabel(OwnerSlot slot) {
+  if (slot == kNoOwner) return "no interpreter";
+  InterpreterInfo info = InterpreterRegistry::Info(slot);
+  std::string label = "interpreter " + std::to_string(info.id);
+  if (info.index >= 0) label += " (index " + std::to_string(info.index) + ")";
+  if (slot == kMainSlot) label += " (main)";
+  if (info.ended) label += " [ended]";
+  return label;
+}
+
+std::string TracebackJson(const std::vector<PythonFrame>& tb) {
+  std::string out = "[";
+  for (size_t i = 0; i < tb.size(); i++) {
+    if (i) out += ",";
+    JsonObject o(&out);
+    o.Str("filename", tb[i].filename).Int("lineno", tb[i].lineno)
+        .Str("name", tb[i].name);
+    o.End();
+  }
+  return out + "]";
+}
+
+std::string SiteKey(const Violation& v, const std::vector<PythonFrame>& tb,
+                    const std::vector<NativeFrame>& stack, int ext) {
+  std::string key = v.kind;
+  key += '|';
+  if (ext >= 0) {
+    key += stack[ext].module + '|' + stack[ext].symbol;
+  }
+  key += '|';
+  if (!tb.empty()) {
+    key += tb.back().filename + ':' + std::to_string(tb.back().lineno);
+  }
+  key += '|' + v.object_type;
+  return key;
+}
+
+}  // namespace
+
+void ConfigureReports(const ReportOptions& options) { g_options = options; }
+
+std::vector<PythonFrame> CapturePythonTraceback() {
+  InterpsanFrame frames[64];
+  int n = interpsan_shim_capture_traceback(interpsan_shim_current_tstate(),
+                                           frames, 64);
+  std::vector<PythonFrame> out;
+  for (int i = n - 1; i >= 0; i--) {
+    out.push_back({frames[i].filename, frames[i].name, frames[i].lineno});
+  }
+  return out;
+}
+
+std::string FormatViolationJson(const Violation& v,
+                                const std::vector<PythonFrame>& traceback,
+                                const std::vector<NativeFrame>& stack,
+                                int extension_frame) {
+  InterpreterInfo cur = InterpreterRegistry::Info(v.current);
+  InterpreterInfo own = InterpreterRegistry::Info(v.owner);
+  char addr[32];
+  snprintf(addr, sizeof(addr), "%p", v.address);
+  std::string native = "[";
+  for (size_t i = 0; i < stack.size(); i++) {
+    if (i) native += ",";
+    AppendJsonString(&native, FormatNativeFrame(static_cast<int>(i), stack[i]).c_str());
+  }
+  native += "]";
+  std::string out;
+  JsonObject o(&out);
+  o.Str("kind", v.kind)
+      .Str("check", v.check)
+      .Int("interpreter", cur.id)
+      .Int("interpreter_index", cur.index)
+      .Int("owner_interpreter", own.id)
+      .Int("owner_index", own.index)
+      .Bool("owner_ended", own.ended)
+      .Str("object_type", v.object_type)
+      .Str("object_address", addr)
+      .Int("size", static_cast<int64_t>(v.size));
+  if (extension_frame >= 0) {
+    o.Str("extension", ExtensionNameFromPath(stack[extension_frame].module))
+        .Str("extension_path", stack[extension_frame].module)
+        .Str("extension_function", stack[extension_frame].symbol);
+  } else {
+    o.Null("extension");
+  }
+  o.Raw("python_traceback", TracebackJson(traceback))
+      .Raw("allocation_traceback", "[]")
+      .Raw("native_stack", native)
+      .Str("message", v.message)
+      .Str("fix", v.fix);
+  o.End();
+  return out;
+}
+
+std::string FormatViolationText(const Violation& v,
+                                const std::vector<PythonFrame>& traceback,
+                                const std::vector<NativeFrame>& stack,
+                                int extension_frame) {
+  std::string out = "==interpsan== ERROR: ";
+  out += v.kind;
+  out += ": " + v.message + "\n";
+  char line[128];
+  snprintf(line, sizeof(line), "  object: %s at %p", v.object_type.c_str(),
+           v.address);
+  out += line;
+  out += "\n  owner: " + InterpreterLabel(v.owner) +
+         "\n  acting: " + InterpreterLabel(v.current) + "\n";
+  if (extension_frame >= 0) {
+    out += "  extension: " +
+           ExtensionNameFromPath(stack[extension_frame].module) + " (" +
+           stack[extension_frame].module + ", in " +
+           (stack[extension_frame].symbol.empty() ? "??"
+                                                  : stack[extension_frame].symbol) +
+           ")\n";
+  }
+  out += "  Python traceback (most recent call last), " +
+         InterpreterLabel(v.current) + ":\n";
+  for (const PythonFrame& f : traceback) {
+    out += "    File \"" + f.filename + "\", line " + std::to_string(f.lineno) +
+           ", in " + f.name + "\n";
+  }
+  if (traceback.empty()) out += "    (no Python frames)\n";
+  out += "  Native stack:\n";
+  for (size_t i = 0; i < stack.size() && i < 16; i++) {
+    out += "    " + FormatNativeFrame(static_cast<int>(i), stack[i]) + "\n";
+  }
+  if (!v.fix.empty()) out += "  Fix: " + v.fix + "\n";
+  return out;
+}
+
+void ReportViolation(Violation v) {
+  std::vector<PythonFrame> traceback = CapturePythonTraceback();
+  // Skip ReportViolation, the check, HandleAnomaly and the hook itself.
+  std::vector<NativeFrame> stack = CaptureNativeStack(1);
+  int ext = FindExtensionFrame(stack);
+  std::string key = SiteKey(v, traceback, stack, ext);
+
+  std::lock_guard<std::mutex> lock(g_report_mu);
+  g_total.fetch_add(1, std::memory_order_relaxed);
+  if (g_sites == nullptr) g_sites = new std::map<std::string, std::pair<int, int>>();
+  auto it = g_sites->find(key);
+  if (it != g_sites->end()) {
+    it->second.second++;  // a repeat: counted, not printed again
+    return;
+  }
+  int id = g_next_id++;
+  (*g_sites)[key] = {id, 1};
+
+  std::string json = FormatViolationJson(v, traceback, stack, ext);
+  // Tag the event so the supervisor can match later count updates.
+  std::string event = "{\"event\":\"violation\",\"id\":" + std::to_string(id) +
+                      ",\"violation\":" + json + "}";
+  EventLog::Write(event);
+  std::string text = FormatViolationText(v, traceback, stack, ext);
+  if (g_options.fatal) {
+    text += "==interpsan== ABORTING on the first violation (use --keep-going "
+            "to report all of them and continue)\n";
+  }
+  fputs(text.c_str(), stderr);
+  fflush(stderr);
+  if (g_options.fatal) {
+    fflush(stdout);
+    _exit(g_options.fatal_exit_code);
+  }
+}
+
+void FlushViolationCounts() {
+  std::lock_guard<std::mutex> lock(g_report_mu);
+  if (g_sites == nullptr) return;
+  for (const auto& site : *g_sites) {
+    if (site.second.second <= 1) continue;
+    EventLog::Write("{\"event\":\"violation_count\",\"id\":" +
+                    std::to_string(site.second.first) +
+                    ",\"count\":" + std::to_string(site.second.second) + "}");
+  }
+}
+
+int DistinctViolationCount() {
+  std::lock_guard<std::mutex> lock(g_report_mu);
+  return g_sites ? static_cast<int>(g_sites->size()) : 0;
+}
+
+int TotalViolationCount() { return g_total.load(std::memory_order_relaxed); }
+
+}  // namespace interpsan

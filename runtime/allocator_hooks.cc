@@ -1,0 +1,269 @@
+#include "runtime/allocator_hooks.h"
+
+#include <Python.h>
+
+#include <cstring>
+
+#include "runtime/anomaly.h"
+#include "runtime/arena_map.h"
+#include "runtime/interpreter_registry.h"
+#include "runtime/owner_record.h"
+#include "runtime/python_shim.h"
+#include "runtime/static_memory_map.h"
+
+#define INTERPSAN_LIKELY(x) __builtin_expect(!!(x), 1)
+#define INTERPSAN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+namespace interpsan {
+namespace {
+
+struct Originals {
+  PyMemAllocatorEx raw;
+  PyMemAllocatorEx obj;  // pymalloc: small obj blocks only
+};
+Originals g_orig;
+bool g_installed = false;
+size_t g_small_limit = 512;  // pymalloc's SMALL_REQUEST_THRESHOLD
+
+inline bool ChecksOn(uint32_t bits) {
+  return (g_enabled_checks & bits) != 0 && !ReentryGuard::active;
+}
+
+inline bool IsSmall(size_t n) { return n - 1 < g_small_limit; }
+
+// ---- header blocks -------------------------------------------------------
+
+void* HeaderAlloc(Domain domain, size_t n, bool zero) {
+  if (n > kMaxHeaderBlockSize - sizeof(BlockHeader)) return nullptr;
+  void* raw = zero ? g_orig.raw.calloc(g_orig.raw.ctx, 1, n + sizeof(BlockHeader))
+                   : g_orig.raw.malloc(g_orig.raw.ctx, n + sizeof(BlockHeader));
+  if (INTERPSAN_UNLIKELY(raw == nullptr)) return nullptr;
+  auto* header = static_cast<BlockHeader*>(raw);
+  header->magic = kLiveMagic;
+  header->trace_id = 0;
+  header->size = n;
+  header->owner = InterpreterRegistry::CurrentSlot();
+  header->domain = static_cast<uint8_t>(domain);
+  return header->user();
+}
+
+// A header that is not live: report it (if asked) and say so. The caller
+// then leaves the pointer alone: it is not ours to give to free().
+bool HeaderIsBad(Domain call, const void* p, bool realloc) {
+  const BlockHeader* header = BlockHeader::FromUser(p);
+  if (INTERPSAN_LIKELY(header->magic == kLiveMagic)) return false;
+  if (ChecksOn(kCheckDomain)) {
+    BlockAnomaly a{};
+    a.kind = header->magic == kFreedMagic ? AnomalyKind::kDoubleFree
+                                          : AnomalyKind::kInvalidFree;
+    a.call_domain = call;
+    a.block_domain = call;
+    a.block = p;
+    a.current = InterpreterRegistry::CurrentSlot();
+    (void)realloc;
+    HandleAnomaly(a);
+  }
+  return true;
+}
+
+// Checks owner and domain of a live header block. Returns false if the
+// block must be left alone (kLeak).
+bool CheckHeader(Domain call, BlockHeader* header, bool realloc) {
+  Domain block_domain = header->block_domain();
+  // Raw blocks are process-wide by design: any thread may free them.
+  if (block_domain != Domain::kRaw && ChecksOn(kCheckFree)) {
+    OwnerSlot current = InterpreterRegistry::CurrentSlot();
+    OwnerSlot owner = static_cast<OwnerSlot>(header->owner);
+    if (INTERPSAN_UNLIKELY(current != kNoOwner && owner != kNoOwner &&
+                           current != owner)) {
+      BlockAnomaly a{};
+      a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
+                       : AnomalyKind::kCrossInterpreterFree;
+      a.call_domain = call;
+      a.block_domain = block_domain;
+      a.block = header->user();
+      a.size = header->size;
+      a.owner = owner;
+      a.current = current;
+      if (HandleAnomaly(a) == Resolution::kLeak) return false;
+    }
+  }
+  if (INTERPSAN_UNLIKELY(block_domain != call) && ChecksOn(kCheckDomain)) {
+    BlockAnomaly a{};
+    a.kind = realloc ? AnomalyKind::kWrongDomainRealloc
+                     : AnomalyKind::kWrongDomainFree;
+    a.call_domain = call;
+    a.block_domain = block_domain;
+    a.block = header->user();
+    a.size = header->size;
+    a.owner = static_cast<OwnerSlot>(header->owner);
+    a.current = InterpreterRegistry::CurrentSlot();
+    // The block is ours and malloc-backed whatever its domain: freeing it
+    // correctly is always safe, so the handler's answer only matters for
+    // the report.
+    HandleAnomaly(a);
+  }
+  return true;
+}
+
+void HeaderFree(Domain call, void* p) {
+  if (HeaderIsBad(call, p, false)) return;
+  BlockHeader* header = BlockHeader::FromUser(p);
+  if (g_enabled_checks != 0 && !CheckHeader(call, header, false)) return;
+  header->magic = kFreedMagic;
+  g_orig.raw.free(g_orig.raw.ctx, header);
+}
+
+void* HeaderRealloc(Domain call, void* p, size_t n) {
+  if (HeaderIsBad(call, p, true)) return nullptr;
+  BlockHeader* header = BlockHeader::FromUser(p);
+  if (g_enabled_checks != 0 && !CheckHeader(call, header, true)) {
+    // Leave the old block to its owner; give the caller a fresh copy.
+    size_t old = header->size;
+    void* q = HeaderAlloc(header->block_domain(), n, false);
+    if (q != nullptr) memcpy(q, p, old < n ? old : n);
+    return q;
+  }
+  if (n > kMaxHeaderBlockSize - sizeof(BlockHeader)) return nullptr;
+  auto* moved = static_cast<BlockHeader*>(
+      g_orig.raw.realloc(g_orig.raw.ctx, header, n + sizeof(BlockHeader)));
+  if (moved == nullptr) return nullptr;
+  moved->size = n;  // owner and domain stay: the block is still the owner's
+  return moved->user();
+}
+
+// ---- pymalloc small blocks ----------------------------------------------
+
+// Checks a free or realloc of an arena block. Returns false if the block
+// must not reach the current interpreter's pymalloc.
+bool CheckSmall(Domain call, void* p, OwnerSlot owner, bool realloc) {
+  bool ok = true;
+  if (ChecksOn(kCheckFree)) {
+    OwnerSlot current = InterpreterRegistry::CurrentSlot();
+    if (INTERPSAN_UNLIKELY(current != kNoOwner && current != owner)) {
+      BlockAnomaly a{};
+      a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
+                       : AnomalyKind::kCrossInterpreterFree;
+      a.call_domain = call;
+      a.block_domain = Domain::kObj;
+      a.block = p;
+      a.size = interpsan_shim_small_block_size(p);
+      a.owner = owner;
+      a.current = current;
+      HandleAnomaly(a);
+      // Whatever the handler says: another interpreter's pymalloc must
+      // never see this block. It stays allocated (a leak, not corruption).
+      ok = false;
+    }
+  }
+  if (INTERPSAN_UNLIKELY(call != Domain::kObj) && ChecksOn(kCheckDomain)) {
+    BlockAnomaly a{};
+    a.kind = realloc ? AnomalyKind::kWrongDomainRealloc
+                     : AnomalyKind::kWrongDomainFree;
+    a.call_domain = call;
+    a.block_domain = Domain::kObj;
+    a.block = p;
+    a.size = interpsan_shim_small_block_size(p);
+    a.owner = owner;
+    a.current = InterpreterRegistry::CurrentSlot();
+    HandleAnomaly(a);
+  }
+  return ok;
+}
+
+void SmallFree(Domain call, void* p, OwnerSlot owner) {
+  if (g_enabled_checks != 0 && !CheckSmall(call, p, owner, false)) return;
+  g_orig.obj.free(g_orig.obj.ctx, p);
+}
+
+void* SmallRealloc(Domain call, void* p, OwnerSlot owner, size_t n) {
+  bool ok = g_enabled_checks == 0 || CheckSmall(call, p, owner, true);
+  if (ok && IsSmall(n)) return g_orig.obj.realloc(g_orig.obj.ctx, p, n);
+  // Moving out of pymalloc (n > 512 or 0), or out of another interpreter's
+  // arena: copy into a header block, then release the old block only if it
+  // is ours to release.
+  size_t old = interpsan_shim_small_block_size(p);
+  void* q = IsSmall(n) ? g_orig.obj.malloc(g_orig.obj.ctx, n)
+                       : HeaderAlloc(Domain::kObj, n, false);
+  if (q == nullptr) return nullptr;
+  memcpy(q, p, old < n ? old : n);
+  if (ok) g_orig.obj.free(g_orig.obj.ctx, p);
+  return q;
+}
+
+// ---- the three domains ----------------------------------------------------
+
+template <Domain kDomain>
+void* HookMalloc(void*, size_t n) {
+  if (kDomain == Domain::kObj && INTERPSAN_LIKELY(IsSmall(n))) {
+    return g_orig.obj.malloc(g_orig.obj.ctx, n);
+  }
+  return HeaderAlloc(kDomain, n, false);
+}
+
+template <Domain kDomain>
+void* HookCalloc(void*, size_t nelem, size_t elsize) {
+  if (elsize != 0 && nelem > SIZE_MAX / elsize) return nullptr;
+  size_t n = nelem * elsize;
+  if (kDomain == Domain::kObj && INTERPSAN_LIKELY(IsSmall(n))) {
+    return g_orig.obj.calloc(g_orig.obj.ctx, nelem, elsize);
+  }
+  return HeaderAlloc(kDomain, n, true);
+}
+
+template <Domain kDomain>
+void HookFree(void*, void* p) {
+  if (p == nullptr) return;
+  OwnerSlot arena_owner = ArenaMap::Lookup(p);
+  if (arena_owner != kNoOwner) {
+    SmallFree(kDomain, p, arena_owner);
+    return;
+  }
+  HeaderFree(kDomain, p);
+}
+
+template <Domain kDomain>
+void* HookRealloc(void*, void* p, size_t n) {
+  if (p == nullptr) return HookMalloc<kDomain>(nullptr, n);
+  OwnerSlot arena_owner = ArenaMap::Lookup(p);
+  if (arena_owner != kNoOwner) return SmallRealloc(kDomain, p, arena_owner, n);
+  return HeaderRealloc(kDomain, p, n);
+}
+
+template <Domain kDomain>
+PyMemAllocatorEx MakeHook() {
+  return PyMemAllocatorEx{nullptr, &HookMalloc<kDomain>, &HookCalloc<kDomain>,
+                          &HookRealloc<kDomain>, &HookFree<kDomain>};
+}
+
+}  // namespace
+
+void AllocatorHooks::Install(uint32_t checks) {
+  if (g_installed) return;
+  g_installed = true;
+  g_enabled_checks = checks;
+  g_small_limit = interpsan_shim_small_request_threshold();
+  StaticMemoryMap::Refresh();
+  ArenaMap::Install();
+  PyMem_GetAllocator(PYMEM_DOMAIN_RAW, &g_orig.raw);
+  PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &g_orig.obj);
+  PyMemAllocatorEx raw = MakeHook<Domain::kRaw>();
+  PyMemAllocatorEx mem = MakeHook<Domain::kMem>();
+  PyMemAllocatorEx obj = MakeHook<Domain::kObj>();
+  PyMem_SetAllocator(PYMEM_DOMAIN_RAW, &raw);
+  PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
+  PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
+}
+
+bool AllocatorHooks::installed() { return g_installed; }
+
+size_t AllocatorHooks::BlockSize(const void* p) {
+  if (p == nullptr) return 0;
+  if (ArenaMap::Lookup(p) != kNoOwner) {
+    return interpsan_shim_small_block_size(p);
+  }
+  const BlockHeader* header = BlockHeader::FromUser(p);
+  return header->magic == kLiveMagic ? header->size : 0;
+}
+
+}  // namespace interpsan

@@ -1,0 +1,41 @@
+// allocator_hooks.h: interpsan's PEP 445 hooks on the raw, mem and obj
+// domains. One hook serves every client (checks now, tracemalloc later), so
+// nothing is stacked twice.
+//
+// Routing (see owner_record.h for the two kinds of owner record):
+//
+//   domain  request           block comes from           owner record
+//   ------  ----------------  -------------------------  -------------
+//   obj     1..512 bytes      pymalloc (per interpreter)  arena map
+//   obj     0 or > 512 bytes  malloc + header             header
+//   mem     any               malloc + header             header
+//   raw     any               malloc + header             header
+//
+// The mem domain leaves pymalloc on purpose: then an arena block is always
+// an obj block, and PyMem_Free on a PyObject_Malloc block is told apart
+// exactly. glibc's thread caches keep it about as fast.
+//
+// Install() must run before Py_Initialize (or from an LD_PRELOAD
+// constructor). Thread safety: the hooks take no lock; see anomaly.h for
+// what they call on a mismatch.
+#ifndef INTERPSAN_RUNTIME_ALLOCATOR_HOOKS_H_
+#define INTERPSAN_RUNTIME_ALLOCATOR_HOOKS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace interpsan {
+
+class AllocatorHooks {
+ public:
+  // Wraps CPython's current allocators; `checks` are CheckBits.
+  static void Install(uint32_t checks);
+  static bool installed();
+
+  // Usable size of a block from any domain, or 0 if unknown.
+  static size_t BlockSize(const void* p);
+};
+
+}  // namespace interpsan
+
+#endif  // INTERPSAN_RUNTIME_ALLOCATOR_HOOKS_H_

@@ -1,0 +1,63 @@
+#include "runtime/dealloc_hook.h"
+
+#include <Python.h>
+#include <dlfcn.h>
+
+#include "runtime/anomaly.h"
+#include "runtime/interpreter_registry.h"
+#include "runtime/object_owner.h"
+
+namespace {
+
+using DeallocFn = void (*)(PyObject*);
+DeallocFn g_real_dealloc = nullptr;
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) void _Py_Dealloc(
+    PyObject* op) {
+  using namespace interpsan;
+  if ((g_enabled_checks & kCheckDealloc) && !ReentryGuard::active) {
+    OwnerSlot owner = OwnerOfObject(op);
+    if (owner != kNoOwner) {
+      OwnerSlot current = InterpreterRegistry::CurrentSlot();
+      if (__builtin_expect(current != kNoOwner && current != owner, 0)) {
+        BlockAnomaly a{};
+        a.kind = AnomalyKind::kCrossInterpreterDealloc;
+        a.call_domain = Domain::kObj;
+        a.block_domain = Domain::kObj;
+        a.block = op;
+        a.owner = owner;
+        a.current = current;
+        a.object = op;
+        if (HandleAnomaly(a) == Resolution::kLeak) {
+          // Running tp_dealloc here would put the object on this
+          // interpreter's freelists or hand its memory to this
+          // interpreter's pymalloc. Keep it, frozen.
+          MakeImmortal(op);
+          return;
+        }
+      }
+    }
+  }
+  if (__builtin_expect(g_real_dealloc == nullptr, 0)) interpsan::InitDeallocHook();
+  g_real_dealloc(op);
+}
+
+namespace interpsan {
+
+bool InitDeallocHook() {
+  if (g_real_dealloc != nullptr) return true;
+  g_real_dealloc = reinterpret_cast<DeallocFn>(dlsym(RTLD_NEXT, "_Py_Dealloc"));
+  return g_real_dealloc != nullptr;
+}
+
+bool DeallocHookActive() {
+  // If the process resolves _Py_Dealloc to our definition, interposition
+  // works for callers that go through the dynamic symbol table.
+  void* global = dlsym(RTLD_DEFAULT, "_Py_Dealloc");
+  return global == reinterpret_cast<void*>(&_Py_Dealloc) &&
+         g_real_dealloc != nullptr;
+}
+
+}  // namespace interpsan

@@ -1,0 +1,143 @@
+#include "runtime/interpreter_registry.h"
+
+#include <Python.h>
+
+#include <mutex>
+
+#include "runtime/python_shim.h"
+
+namespace interpsan {
+namespace {
+
+struct Slot {
+  std::atomic<PyInterpreterState*> interp{nullptr};  // null once retired
+  std::atomic<int64_t> id{-1};
+  std::atomic<int> index{-1};
+  std::atomic<bool> own_gil{false};
+  std::atomic<bool> ended{false};
+};
+
+Slot g_slots[kMaxSlots];
+std::atomic<int> g_next_slot{kMainSlot + 1};
+// Bumped whenever an interpreter is retired, so thread-local caches keyed by
+// a PyInterpreterState* notice that the address may now mean someone else.
+std::atomic<uint32_t> g_epoch{1};
+std::mutex g_register_mu;
+
+struct ThreadCache {
+  PyInterpreterState* interp = nullptr;
+  uint32_t epoch = 0;
+  OwnerSlot slot = kNoOwner;
+};
+thread_local ThreadCache t_cache;
+
+OwnerSlot FindLocked(PyInterpreterState* interp) {
+  int n = g_next_slot.load(std::memory_order_relaxed);
+  for (int i = kMainSlot; i < n; i++) {
+    if (g_slots[i].interp.load(std::memory_order_relaxed) == interp) {
+      return static_cast<OwnerSlot>(i);
+    }
+  }
+  return kNoOwner;
+}
+
+int64_t ReadId(PyInterpreterState* interp) {
+  // PyInterpreterState_GetID only reads interp->id (and raises on NULL,
+  // which cannot happen here).
+  return PyInterpreterState_GetID(interp);
+}
+
+}  // namespace
+
+OwnerSlot InterpreterRegistry::CurrentSlot() {
+  PyThreadState* tstate = interpsan_shim_current_tstate();
+  if (tstate == nullptr) {
+    return kNoOwner;
+  }
+  PyInterpreterState* interp = tstate->interp;
+  ThreadCache& cache = t_cache;
+  if (__builtin_expect(
+          interp == cache.interp &&
+              cache.epoch == g_epoch.load(std::memory_order_acquire),
+          1)) {
+    return cache.slot;
+  }
+  return SlowCurrentSlot(interp);
+}
+
+OwnerSlot InterpreterRegistry::SlowCurrentSlot(PyInterpreterState* interp) {
+  uint32_t epoch = g_epoch.load(std::memory_order_acquire);
+  OwnerSlot slot = SlotOf(interp);
+  t_cache.interp = interp;
+  t_cache.epoch = epoch;
+  t_cache.slot = slot;
+  return slot;
+}
+
+OwnerSlot InterpreterRegistry::SlotOf(PyInterpreterState* interp) {
+  if (interp == nullptr) {
+    return kNoOwner;
+  }
+  std::lock_guard<std::mutex> lock(g_register_mu);
+  OwnerSlot found = FindLocked(interp);
+  if (found != kNoOwner) {
+    return found;
+  }
+  int slot;
+  if (interp == PyInterpreterState_Main() &&
+      g_slots[kMainSlot].interp.load() == nullptr &&
+      !g_slots[kMainSlot].ended.load()) {
+    slot = kMainSlot;
+  } else {
+    slot = g_next_slot.load(std::memory_order_relaxed);
+    if (slot >= kMaxSlots) {
+      return kNoOwner;  // out of slots: stop attributing rather than guess
+    }
+    g_next_slot.store(slot + 1, std::memory_order_release);
+  }
+  g_slots[slot].id.store(ReadId(interp), std::memory_order_relaxed);
+  g_slots[slot].interp.store(interp, std::memory_order_release);
+  return static_cast<OwnerSlot>(slot);
+}
+
+void InterpreterRegistry::SetIndex(OwnerSlot slot, int index, bool own_gil) {
+  if (slot == kNoOwner) return;
+  g_slots[slot].index.store(index, std::memory_order_relaxed);
+  g_slots[slot].own_gil.store(own_gil, std::memory_order_relaxed);
+  if (PyInterpreterState* interp = g_slots[slot].interp.load()) {
+    g_slots[slot].id.store(ReadId(interp), std::memory_order_relaxed);
+  }
+}
+
+void InterpreterRegistry::Retire(OwnerSlot slot) {
+  if (slot == kNoOwner) return;
+  std::lock_guard<std::mutex> lock(g_register_mu);
+  g_slots[slot].ended.store(true, std::memory_order_relaxed);
+  g_slots[slot].interp.store(nullptr, std::memory_order_release);
+  g_epoch.fetch_add(1, std::memory_order_acq_rel);
+}
+
+InterpreterInfo InterpreterRegistry::Info(OwnerSlot slot) {
+  InterpreterInfo info{-1, -1, false, false};
+  if (slot == kNoOwner) return info;
+  info.id = g_slots[slot].id.load(std::memory_order_relaxed);
+  info.index = g_slots[slot].index.load(std::memory_order_relaxed);
+  info.own_gil = g_slots[slot].own_gil.load(std::memory_order_relaxed);
+  info.ended = g_slots[slot].ended.load(std::memory_order_relaxed);
+  return info;
+}
+
+int InterpreterRegistry::SlotCount() {
+  return g_next_slot.load(std::memory_order_relaxed);
+}
+
+OwnerSlot InterpreterRegistry::RegisterForTesting(PyInterpreterState* fake,
+                                                  int64_t id) {
+  std::lock_guard<std::mutex> lock(g_register_mu);
+  int slot = g_next_slot.fetch_add(1);
+  g_slots[slot].id.store(id);
+  g_slots[slot].interp.store(fake);
+  return static_cast<OwnerSlot>(slot);
+}
+
+}  // namespace interpsan

@@ -1,0 +1,68 @@
+// interpreter_registry.h: every interpreter the process has had, by slot.
+//
+// A slot is a small number (1..65535) stored in each owner record instead of
+// a PyInterpreterState*: it fits in 16 bits and is never reused, so an
+// interpreter that has ended is still named correctly in a late report.
+//
+// CurrentSlot() is on every allocation's path. It costs one call to read the
+// thread state plus a compare against a thread-local cache; a miss (the
+// thread switched interpreter, or one ended) takes the slow path, which
+// registers interpreters on first sight. No lock on the fast path.
+//
+// Thread safety: all functions are thread-safe. Registration and Retire take
+// a mutex (rare: once per interpreter). Lookups never lock.
+#ifndef INTERPSAN_RUNTIME_INTERPRETER_REGISTRY_H_
+#define INTERPSAN_RUNTIME_INTERPRETER_REGISTRY_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/owner_record.h"
+
+typedef struct _is PyInterpreterState;
+
+namespace interpsan {
+
+constexpr int kMaxSlots = 1 << 16;
+// The main interpreter always has slot 1; blocks allocated before any thread
+// state exists (early Py_Initialize) can only belong to it.
+constexpr OwnerSlot kMainSlot = 1;
+
+struct InterpreterInfo {
+  int64_t id;     // PyInterpreterState_GetID, or -1 before it is known
+  int index;      // place in the run (interpsan.index), -1 if not run by us
+  bool own_gil;
+  bool ended;
+};
+
+class InterpreterRegistry {
+ public:
+  // The calling thread's interpreter, kNoOwner if it has no thread state.
+  static OwnerSlot CurrentSlot();
+
+  // The slot of `interp`, registering it if new. `interp` may be null.
+  static OwnerSlot SlotOf(PyInterpreterState* interp);
+
+  // Marks an interpreter's run index (called by the runner).
+  static void SetIndex(OwnerSlot slot, int index, bool own_gil);
+
+  // The interpreter has ended: its slot stays for reports, its pointer is
+  // forgotten (the address may be reused by a new interpreter).
+  static void Retire(OwnerSlot slot);
+
+  // A copy of what is known about `slot`.
+  static InterpreterInfo Info(OwnerSlot slot);
+
+  // For tests: how many slots have been handed out.
+  static int SlotCount();
+
+  // For tests: register an arbitrary pointer as an interpreter.
+  static OwnerSlot RegisterForTesting(PyInterpreterState* fake, int64_t id);
+
+ private:
+  static OwnerSlot SlowCurrentSlot(PyInterpreterState* interp);
+};
+
+}  // namespace interpsan
+
+#endif  // INTERPSAN_RUNTIME_INTERPRETER_REGISTRY_H_

@@ -1,0 +1,58 @@
+// python_shim.h: the few CPython internals interpsan reads, behind a C ABI.
+//
+// Everything that differs between CPython versions lives in one small C file
+// per version (python_shim_312.c, python_shim_313.c), compiled with
+// Py_BUILD_CORE against that version's internal headers. Supporting 3.14 is
+// one more file. C, not C++, because the internal headers are C-only.
+//
+// Thread safety: every function here is safe to call from any thread. None
+// of them allocates, takes a lock or calls back into Python, so they are safe
+// inside allocator hooks; the ones marked "signal-safe" only read memory.
+#ifndef INTERPSAN_RUNTIME_PYTHON_SHIM_H_
+#define INTERPSAN_RUNTIME_PYTHON_SHIM_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _object PyObject;
+typedef struct _ts PyThreadState;
+typedef struct _is PyInterpreterState;
+
+// One Python frame, copied into fixed storage so the result outlives the
+// interpreter that produced it.
+typedef struct InterpsanFrame {
+  char filename[200];
+  char name[100];
+  int lineno;
+} InterpsanFrame;
+
+// "3.12" or "3.13": the version this shim was compiled for.
+const char* interpsan_shim_version(void);
+
+// The calling thread's thread state, or NULL. Never takes the GIL.
+PyThreadState* interpsan_shim_current_tstate(void);
+
+// Bytes that CPython puts before a PyObject* inside its memory block
+// (PyGC_Head, managed dict/weakref pointers).
+size_t interpsan_shim_preheader_size(PyObject* op);
+
+// Usable size of a pymalloc small block; `p` must lie in a pymalloc arena.
+size_t interpsan_shim_small_block_size(const void* p);
+
+// pymalloc's largest small request (512 on 3.12 and 3.13).
+size_t interpsan_shim_small_request_threshold(void);
+
+// Copies up to `max` frames of `tstate`'s Python stack, most recent call
+// first. Returns the number written. Reads frame memory only.
+int interpsan_shim_capture_traceback(PyThreadState* tstate,
+                                     InterpsanFrame* out, int max);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // INTERPSAN_RUNTIME_PYTHON_SHIM_H_

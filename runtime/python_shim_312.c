@@ -1,0 +1,20 @@
+// CPython 3.12 internals: frames hang off tstate->cframe, and a frame's code
+// object is f_code.
+#define Py_BUILD_CORE 1
+#define Py_BUILD_CORE_MODULE 1  // _PyThreadState_GET via the exported call
+#include <Python.h>
+
+#include "internal/pycore_frame.h"
+#include "python_shim.h"
+
+#if PY_VERSION_HEX < 0x030C0000 || PY_VERSION_HEX >= 0x030D0000
+#error "python_shim_312.c needs CPython 3.12 headers"
+#endif
+
+#define SHIM_CURRENT_FRAME(tstate) \
+  ((tstate)->cframe ? (tstate)->cframe->current_frame : NULL)
+#define SHIM_FRAME_CODE(frame) ((PyObject*)(frame)->f_code)
+
+const char* interpsan_shim_version(void) { return "3.12"; }
+
+#include "python_shim_common.inc"

@@ -1,0 +1,57 @@
+#include "tools/interpsan_module.h"
+
+#include "debug/event_log.h"
+#include "debug/report.h"
+#include "runtime/interpreter_registry.h"
+
+namespace {
+
+PyObject* Emit(PyObject*, PyObject* arg) {
+  const char* line = PyUnicode_AsUTF8(arg);
+  if (line == nullptr) return nullptr;
+  interpsan::EventLog::Write(line);
+  Py_RETURN_NONE;
+}
+
+PyObject* ViolationCount(PyObject*, PyObject*) {
+  return PyLong_FromLong(interpsan::TotalViolationCount());
+}
+
+PyMethodDef kMethods[] = {
+    {"_emit", Emit, METH_O, "Writes one JSON event for the supervisor."},
+    {"violation_count", ViolationCount, METH_NOARGS,
+     "Violations reported so far in this process (all interpreters)."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+int Exec(PyObject* module) {
+  using interpsan::InterpreterRegistry;
+  interpsan::OwnerSlot slot = InterpreterRegistry::CurrentSlot();
+  interpsan::InterpreterInfo info = InterpreterRegistry::Info(slot);
+  int64_t id = PyInterpreterState_GetID(PyInterpreterState_Get());
+  if (PyModule_AddIntConstant(module, "index", info.index) < 0) return -1;
+  if (PyModule_AddIntConstant(module, "interpreter_id", id) < 0) return -1;
+  return 0;
+}
+
+PyModuleDef_Slot kSlots[] = {
+    {Py_mod_exec, reinterpret_cast<void*>(&Exec)},
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    {0, nullptr},
+};
+
+PyModuleDef kModule = {
+    PyModuleDef_HEAD_INIT,
+    "interpsan",
+    "interpsan: checks for CPython's per-interpreter GIL.",
+    0,
+    kMethods,
+    kSlots,
+    nullptr,
+    nullptr,
+    nullptr,
+};
+
+}  // namespace
+
+extern "C" PyObject* PyInit_interpsan(void) { return PyModuleDef_Init(&kModule); }
