@@ -1,0 +1,462 @@
+"""interpsan's command line and supervising process.
+
+tools/interpsan (the launcher) builds the runner if needed and starts this
+script with the selected CPython. This script validates the command line,
+starts the checked process (tools/runner_main.cc), waits for it however it
+ends (exit, fatal violation, abort, signal, watchdog timeout) and then writes
+report.json from the events the checked process left behind. Because this
+process never runs user code, a report is written even when the checked
+process dies.
+
+Exit statuses (PRODUCT.md): 0 clean; 1 a program failed; 2 usage error;
+3 isolation violation(s); 4 crash (fatal signal); 5 watchdog timeout.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_VIOLATION = 3
+EXIT_CRASH = 4
+EXIT_TIMEOUT = 5
+
+CHECK_NAMES = ("free", "domain", "dealloc")
+
+USAGE = """\
+usage: interpsan [--python 3.12|3.13] run [options] -- PYTHON_ARGS...
+       interpsan [--python 3.12|3.13] exec [options] -- PROGRAM ARGS...
+
+Runs a Python program in N interpreters at once, each with its own GIL, and
+reports every object or block that crosses from one interpreter to another.
+
+PYTHON_ARGS are like python's own: script.py args | -m module args | -c code
+
+options:
+  -n N             interpreters to run at once, each with its own GIL (default 4)
+  --report DIR     write DIR/report.json (and events.jsonl), even on a crash
+  --keep-going     report every violation and continue (default: first is fatal)
+  --checks LIST    all (default) | none | comma list of: free, domain, dealloc
+  --trace-malloc N per-interpreter allocation tracing with N frames (0 = off)
+  --timeout S      watchdog: stop the run after S seconds (status 5)
+  --junit FILE     JUnit XML, one testsuite per interpreter
+
+exit status: 0 clean, 1 a program failed, 2 usage error, 3 isolation
+violation(s), 4 crash (fatal signal), 5 watchdog timeout.
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors on one line, with status 2."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+    def print_help(self, file=None):
+        (file or sys.stdout).write(USAGE)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number, got %r" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1, got %d" % value)
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number, got %r" % text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more, got %d" % value)
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected seconds, got %r" % text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0, got %s" % text)
+    return value
+
+
+def _checks(text):
+    if text in ("all", "none"):
+        return text
+    names = text.split(",")
+    for name in names:
+        if name not in CHECK_NAMES:
+            raise argparse.ArgumentTypeError(
+                "unknown check %r (known: all, none, %s)" % (name, ", ".join(CHECK_NAMES))
+            )
+    return text
+
+
+def build_parser():
+    parser = _Parser(prog="interpsan", add_help=True)
+    parser.add_argument("--runner", help=argparse.SUPPRESS, required=True)
+    parser.add_argument("--python-version", help=argparse.SUPPRESS, required=True)
+    sub = parser.add_subparsers(dest="command")
+    for name in ("run", "exec"):
+        p = sub.add_parser(name, add_help=True)
+        p.print_help = parser.print_help
+        p.error = parser.error
+        p.add_argument("-n", dest="interpreters", type=_positive_int, default=4)
+        p.add_argument("--report", dest="report_dir")
+        p.add_argument("--keep-going", action="store_true")
+        p.add_argument("--checks", type=_checks, default="all")
+        p.add_argument("--trace-malloc", type=_non_negative_int, default=0)
+        p.add_argument("--timeout", type=_positive_float)
+        p.add_argument("--junit")
+        p.add_argument("program", nargs=argparse.REMAINDER)
+    return parser
+
+
+def parse_args(argv):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        raise UsageError("expected a command: run or exec (see --help)")
+    program = list(args.program)
+    if program and program[0] == "--":
+        program = program[1:]
+    if not program:
+        raise UsageError("no program given: expected -- script.py | -m module | -c code")
+    if program[0].startswith("-") and program[0] not in ("-m", "-c"):
+        raise UsageError("unknown option %r" % program[0])
+    if args.command == "exec":
+        raise UsageError("'exec' is not implemented yet; use 'run'")
+    if program[0] in ("-m", "-c"):
+        if len(program) < 2:
+            raise UsageError("%s needs an argument" % program[0])
+    elif not os.path.isfile(program[0]):
+        raise UsageError("cannot open script %r: no such file" % program[0])
+    args.program = program
+    return args
+
+
+# ---- reading the events -------------------------------------------------------
+
+
+def read_events(path):
+    events = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    # A line cut short by a crash: everything before it counts.
+                    continue
+    except FileNotFoundError:
+        pass
+    return events
+
+
+def signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "signal %d" % number
+
+
+def build_report(args, events, returncode, timed_out, python_version):
+    start = next((e for e in events if e.get("event") == "start"), {})
+    n = args.interpreters
+    started = {}
+    results = {}
+    ended = set()
+    tests = {}
+    for e in events:
+        kind = e.get("event")
+        if kind == "interpreter_start":
+            started[e["index"]] = e
+        elif kind == "interpreter_result":
+            results[e["index"]] = e
+        elif kind == "interpreter_end":
+            ended.add(e["index"])
+        elif kind == "test":
+            tests.setdefault(e["index"], []).append(
+                {k: e[k] for k in ("test", "outcome", "duration", "message") if k in e}
+            )
+
+    violations = []
+    by_id = {}
+    for e in events:
+        if e.get("event") == "violation":
+            v = dict(e["violation"])
+            v["count"] = 1
+            v["id"] = e.get("id")
+            by_id[v["id"]] = v
+            violations.append(v)
+        elif e.get("event") == "violation_count" and e.get("id") in by_id:
+            by_id[e["id"]]["count"] = max(by_id[e["id"]]["count"], e["count"])
+
+    crashed = returncode is not None and returncode < 0 and not timed_out
+    violators = {v.get("interpreter_index") for v in violations}
+
+    interpreters = []
+    for index in range(n):
+        result = results.get(index, {})
+        entry = {
+            "id": started.get(index, {}).get("id", result.get("id")),
+            "index": index,
+            "own_gil": True,
+            "exit_code": result.get("exit_code"),
+            "tests": result.get("tests", {"run": 0, "failed": 0, "errors": 0, "skipped": 0}),
+        }
+        if index in violators:
+            status = "violation"
+        elif crashed and index not in ended:
+            status = "crashed"
+        elif timed_out and index not in ended:
+            status = "timeout"
+        elif result:
+            status = result["status"]
+        else:
+            # The run stopped (another interpreter's fatal violation) before
+            # this one finished.
+            status = "stopped"
+        entry["status"] = status
+        for key in ("failure", "unsupported_extension"):
+            if key in result:
+                entry[key] = result[key]
+        if index in tests:
+            entry["test_results"] = tests[index]
+        interpreters.append(entry)
+
+    report = {
+        "tool": "interpsan",
+        "python": start.get("python", python_version),
+        "command": args.command,
+        "program": args.program,
+        "options": {
+            "interpreters": n,
+            "checks": args.checks,
+            "keep_going": args.keep_going,
+            "trace_malloc": args.trace_malloc,
+            "timeout": args.timeout,
+        },
+        "coverage": {
+            "dealloc_interposed": start.get("dealloc_interposed"),
+            "shim": start.get("shim"),
+        },
+        "interpreters": interpreters,
+        "violations": violations,
+    }
+    unsupported = [i["unsupported_extension"] for i in interpreters if "unsupported_extension" in i]
+    if unsupported:
+        report["unsupported_extensions"] = unsupported
+    if crashed:
+        sig = -returncode
+        crash = next((e for e in events if e.get("event") == "crash"), None)
+        report["crash"] = dict(crash.get("crash", {})) if crash else {}
+        report["crash"].setdefault("signal", signal_name(sig))
+        report["crash"].setdefault("signal_number", sig)
+        report["crash"].setdefault("interpreter", None)
+        report["crash"].setdefault("thread", None)
+        report["crash"].setdefault("native_stack", [])
+        report["crash"].setdefault("threads", [])
+    if timed_out:
+        dump = next((e for e in events if e.get("event") == "timeout"), None)
+        report["timeout"] = dict(dump.get("timeout", {})) if dump else {}
+        report["timeout"].setdefault("seconds", args.timeout)
+        report["timeout"].setdefault("threads", [])
+
+    if crashed:
+        status = EXIT_CRASH
+    elif timed_out:
+        status = EXIT_TIMEOUT
+    elif violations or returncode == EXIT_VIOLATION:
+        status = EXIT_VIOLATION
+    elif returncode != 0 or any(i["status"] == "failed" for i in interpreters):
+        status = EXIT_FAILED
+    else:
+        status = EXIT_OK
+    report["exit_status"] = status
+    return report, status
+
+
+def write_json_atomically(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def write_junit(path, report):
+    from xml.sax.saxutils import quoteattr
+
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>"]
+    for interp in report["interpreters"]:
+        results = interp.get("test_results", [])
+        counts = interp["tests"]
+        name = "interpreter-%d" % interp["index"]
+        lines.append(
+            "  <testsuite name=%s tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\">"
+            % (quoteattr(name), counts["run"], counts["failed"], counts["errors"], counts["skipped"])
+        )
+        for t in results:
+            test = t.get("test", "?")
+            classname, _, method = test.rpartition(".")
+            lines.append(
+                "    <testcase classname=%s name=%s time=\"%.3f\">"
+                % (quoteattr(classname or name), quoteattr(method or test), t.get("duration", 0.0))
+            )
+            outcome = t.get("outcome")
+            message = quoteattr(t.get("message", "")[:2000])
+            if outcome == "failure":
+                lines.append("      <failure message=%s/>" % message)
+            elif outcome == "error":
+                lines.append("      <error message=%s/>" % message)
+            elif outcome == "skipped":
+                lines.append("      <skipped message=%s/>" % message)
+            lines.append("    </testcase>")
+        lines.append("  </testsuite>")
+    lines.append("</testsuites>")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def summarize(report, report_path):
+    counts = {}
+    for interp in report["interpreters"]:
+        counts[interp["status"]] = counts.get(interp["status"], 0) + 1
+    parts = ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items()))
+    nviol = len(report["violations"])
+    total = sum(v.get("count", 1) for v in report["violations"])
+    line = "interpsan: %d interpreters (%s); %d violation%s" % (
+        len(report["interpreters"]),
+        parts,
+        nviol,
+        "" if nviol == 1 else "s",
+    )
+    if total != nviol:
+        line += " (%d occurrences)" % total
+    if "crash" in report:
+        line += "; crashed with %s" % report["crash"]["signal"]
+    if "timeout" in report:
+        line += "; timed out after %ss" % report["timeout"]["seconds"]
+    if report_path:
+        line += "; report: %s" % report_path
+    sys.stderr.write(line + "\n")
+
+
+def build_runner(spec):
+    """Builds the runner with Bazel if `spec` is "bazel:ROOT:TAG"; returns its
+    path. Any other spec is already a path."""
+    if not spec.startswith("bazel:"):
+        return spec
+    _, root, tag = spec.split(":", 2)
+    log_path = os.path.join(tempfile.gettempdir(), "interpsan-build-%s.log" % tag)
+    with open(log_path, "w") as log:
+        built = subprocess.call(
+            ["bazel", "build", "--config=" + tag, "//tools:interpsan_runner"],
+            cwd=root, stdout=log, stderr=subprocess.STDOUT,
+        )
+    if built != 0:
+        with open(log_path, errors="replace") as log:
+            sys.stderr.write("".join(log.readlines()[-30:]))
+        raise UsageError("building the runner failed; full log: %s" % log_path)
+    bin_dir = subprocess.check_output(
+        ["bazel", "info", "--config=" + tag, "bazel-bin"], cwd=root,
+        stderr=subprocess.DEVNULL, text=True,
+    ).strip()
+    return os.path.join(bin_dir, "tools", "interpsan_runner")
+
+
+def run(args):
+    args.runner = build_runner(args.runner)
+    report_dir = args.report_dir
+    if report_dir:
+        try:
+            os.makedirs(report_dir, exist_ok=True)
+        except OSError as exc:
+            raise UsageError("cannot create report directory %r: %s" % (report_dir, exc.strerror))
+        events_path = os.path.join(report_dir, "events.jsonl")
+        tmpdir = None
+    else:
+        tmpdir = tempfile.mkdtemp(prefix="interpsan-")
+        events_path = os.path.join(tmpdir, "events.jsonl")
+    if os.path.exists(events_path):
+        os.unlink(events_path)
+
+    cmd = [args.runner, "-n", str(args.interpreters), "--checks", args.checks]
+    if args.keep_going:
+        cmd.append("--keep-going")
+    cmd += ["--"] + args.program
+    env = dict(os.environ)
+    env["INTERPSAN_EVENTS"] = events_path
+    env["INTERPSAN_TRACE_MALLOC"] = str(args.trace_malloc)
+    env.pop("PYTHONMALLOC", None)  # would replace interpsan's allocator hooks
+
+    child = subprocess.Popen(cmd, env=env)
+    timed_out = False
+    # Ctrl-C reaches the child through the terminal; the supervisor stays to
+    # write the report.
+    previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        try:
+            returncode = child.wait(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            sys.stderr.write("interpsan: watchdog: no exit after %ss, stopping the run\n" % args.timeout)
+            child.send_signal(signal.SIGUSR1)  # dump request (faulthandler)
+            try:
+                returncode = child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                returncode = child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous_sigint)
+
+    events = read_events(events_path)
+    report, status = build_report(args, events, returncode, timed_out, args.python_version)
+    report_path = None
+    if report_dir:
+        report_path = os.path.join(report_dir, "report.json")
+        write_json_atomically(report_path, report)
+    if args.junit:
+        write_junit(args.junit, report)
+    summarize(report, report_path)
+    if tmpdir:
+        try:
+            os.unlink(events_path)
+        except OSError:
+            pass
+        os.rmdir(tmpdir)
+    return status
+
+
+def main(argv):
+    try:
+        args = parse_args(argv)
+        return run(args)
+    except UsageError as exc:
+        sys.stderr.write("interpsan: error: %s\n" % exc)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
