@@ -101,6 +101,13 @@ bool IsInfrastructureModule(const std::string& path) {
   return false;
 }
 
+size_t FirstForeignFrame(const std::vector<NativeFrame>& stack) {
+  for (size_t i = 0; i < stack.size(); i++) {
+    if (stack[i].module != SelfModule()) return i;
+  }
+  return 0;
+}
+
 int FindExtensionFrame(const std::vector<NativeFrame>& stack) {
   for (size_t i = 0; i < stack.size(); i++) {
     if (!IsInfrastructureModule(stack[i].module)) return static_cast<int>(i);

@@ -7,6 +7,7 @@
 #ifndef INTERPSAN_DEBUG_NATIVE_STACK_H_
 #define INTERPSAN_DEBUG_NATIVE_STACK_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ std::string FormatNativeFrame(int index, const NativeFrame& frame);
 // True for modules that are never to blame: interpsan itself, libpython,
 // the C/C++ runtime, the dynamic loader.
 bool IsInfrastructureModule(const std::string& path);
+
+// The innermost frame not in interpsan's own module (0 if none is).
+size_t FirstForeignFrame(const std::vector<NativeFrame>& stack);
 
 // The innermost frame that belongs to an extension module, or -1.
 int FindExtensionFrame(const std::vector<NativeFrame>& stack);

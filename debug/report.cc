@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -67,8 +68,16 @@ std::vector<PythonFrame> CapturePythonTraceback() {
   InterpsanFrame frames[64];
   int n = interpsan_shim_capture_traceback(interpsan_shim_current_tstate(),
                                            frames, 64);
+  // The runner's own frames (its bootstrap and runpy) sit below the user's
+  // program: leave them out, as python's own tracebacks do.
+  int outermost = n - 1;
+  while (outermost > 0 &&
+         (strcmp(frames[outermost].filename, "<interpsan-bootstrap>") == 0 ||
+          strcmp(frames[outermost].filename, "<frozen runpy>") == 0)) {
+    outermost--;
+  }
   std::vector<PythonFrame> out;
-  for (int i = n - 1; i >= 0; i--) {
+  for (int i = outermost; i >= 0; i--) {
     out.push_back({frames[i].filename, frames[i].name, frames[i].lineno});
   }
   return out;
@@ -88,6 +97,20 @@ std::string FormatViolationJson(const Violation& v,
     AppendJsonString(&native, FormatNativeFrame(static_cast<int>(i), stack[i]).c_str());
   }
   native += "]";
+  // The same frames, machine-readable, so the supervisor can symbolize them
+  // afterwards (static functions, file:line) outside the checked process.
+  std::string frames = "[";
+  for (size_t i = 0; i < stack.size(); i++) {
+    if (i) frames += ",";
+    char offset[32];
+    snprintf(offset, sizeof(offset), "0x%lx",
+             static_cast<unsigned long>(stack[i].module_offset));
+    JsonObject f(&frames);
+    f.Str("module", stack[i].module).Str("offset", offset)
+        .Str("symbol", stack[i].symbol);
+    f.End();
+  }
+  frames += "]";
   std::string out;
   JsonObject o(&out);
   o.Str("kind", v.kind)
@@ -110,6 +133,7 @@ std::string FormatViolationJson(const Violation& v,
   o.Raw("python_traceback", TracebackJson(traceback))
       .Raw("allocation_traceback", "[]")
       .Raw("native_stack", native)
+      .Raw("native_frames", frames)
       .Str("message", v.message)
       .Str("fix", v.fix);
   o.End();
@@ -154,8 +178,10 @@ std::string FormatViolationText(const Violation& v,
 
 void ReportViolation(Violation v) {
   std::vector<PythonFrame> traceback = CapturePythonTraceback();
-  // Skip ReportViolation, the check, HandleAnomaly and the hook itself.
-  std::vector<NativeFrame> stack = CaptureNativeStack(1);
+  // Start at the first frame outside interpsan: the reporter, the check and
+  // the hook are noise to the reader.
+  std::vector<NativeFrame> stack = CaptureNativeStack(0);
+  stack.erase(stack.begin(), stack.begin() + FirstForeignFrame(stack));
   int ext = FindExtensionFrame(stack);
   std::string key = SiteKey(v, traceback, stack, ext);
 

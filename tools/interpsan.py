@@ -212,6 +212,7 @@ def build_report(args, events, returncode, timed_out, python_version):
         elif e.get("event") == "violation_count" and e.get("id") in by_id:
             by_id[e["id"]]["count"] = max(by_id[e["id"]]["count"], e["count"])
 
+    symbolize(violations)
     crashed = returncode is not None and returncode < 0 and not timed_out
     violators = {v.get("interpreter_index") for v in violations}
 
@@ -297,6 +298,61 @@ def build_report(args, events, returncode, timed_out, python_version):
     return report, status
 
 
+def symbolize(violations):
+    """Names native frames with addr2line, outside the checked process:
+    static functions that dladdr cannot name, and file:line where debug
+    information exists. Rewrites native_stack in place."""
+    wanted = {}
+    for v in violations:
+        for f in v.get("native_frames", []):
+            if f.get("module"):
+                wanted.setdefault(f["module"], set()).add(f["offset"])
+    names = {}
+    for module, offsets in wanted.items():
+        offsets = sorted(offsets)
+        # Return addresses point after the call: look up the call itself.
+        queries = ["0x%x" % max(int(o, 16) - 1, 0) for o in offsets]
+        try:
+            out = subprocess.run(
+                ["addr2line", "-C", "-f", "-e", module] + queries,
+                capture_output=True, text=True, timeout=30,
+            ).stdout.splitlines()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for i, offset in enumerate(offsets):
+            if 2 * i + 1 >= len(out):
+                break
+            function, location = out[2 * i], out[2 * i + 1]
+            names[(module, offset)] = (
+                None if function == "??" else function,
+                None if location.startswith("??") else location,
+            )
+    for v in violations:
+        frames = v.get("native_frames", [])
+        if not frames:
+            continue
+        stack = []
+        for i, f in enumerate(frames):
+            function, location = names.get((f.get("module"), f.get("offset")), (None, None))
+            function = f.get("symbol") or function or "??"
+            f["function"] = function
+            if location:
+                f["location"] = location
+            text = "#%d in %s (%s+%s)" % (i, function, os.path.basename(f.get("module") or "?"), f["offset"])
+            if location:
+                text += " at " + location
+            stack.append(text)
+        v["native_stack"] = stack
+        ext_path = v.get("extension_path")
+        if ext_path and not v.get("extension_function"):
+            for f in frames:
+                if f.get("module") == ext_path:
+                    v["extension_function"] = f.get("function")
+                    if f.get("location"):
+                        v["extension_location"] = f["location"]
+                    break
+
+
 def write_json_atomically(path, data):
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -372,7 +428,8 @@ def build_runner(spec):
     log_path = os.path.join(tempfile.gettempdir(), "interpsan-build-%s.log" % tag)
     with open(log_path, "w") as log:
         built = subprocess.call(
-            ["bazel", "build", "--config=" + tag, "//tools:interpsan_runner"],
+            ["bazel", "build", "--config=" + tag, "//tools:interpsan_runner",
+             "//tools/example:fastcache.so"],
             cwd=root, stdout=log, stderr=subprocess.STDOUT,
         )
     if built != 0:
@@ -409,6 +466,8 @@ def run(args):
     env = dict(os.environ)
     env["INTERPSAN_EVENTS"] = events_path
     env["INTERPSAN_TRACE_MALLOC"] = str(args.trace_malloc)
+    # Where Bazel put the runner: the bundled example finds its extension here.
+    env.setdefault("INTERPSAN_BIN_DIR", os.path.dirname(os.path.dirname(os.path.abspath(args.runner))))
     env.pop("PYTHONMALLOC", None)  # would replace interpsan's allocator hooks
 
     child = subprocess.Popen(cmd, env=env)

@@ -1,0 +1,55 @@
+// fastcache: the bundled example of an extension that claims to support a
+// per-interpreter GIL and does not.
+//
+// It memoizes results in a dict kept in a C static. The first interpreter
+// to call it creates the dict; every other interpreter then inserts its own
+// objects into that interpreter's dict, and grows it, which frees the old
+// key table into the wrong interpreter's allocator. Stock CPython corrupts
+// pymalloc silently and crashes later, far away (often in glibc at exit).
+// interpsan reports the first cross-interpreter free, names fastcache and
+// the line, and stops.
+//
+// The fix is PEP 630: keep the dict in module state (see
+// tests/extensions/correct_module_state.c).
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static PyObject* cache = NULL;  // BUG: one dict shared by every interpreter
+
+// cached(key, factory): cache[key], computing it with factory() on a miss.
+static PyObject* cached(PyObject* module, PyObject* const* args,
+                        Py_ssize_t nargs) {
+  if (nargs != 2) {
+    PyErr_SetString(PyExc_TypeError, "cached(key, factory)");
+    return NULL;
+  }
+  if (cache == NULL && (cache = PyDict_New()) == NULL) return NULL;
+  PyObject* value = PyDict_GetItemWithError(cache, args[0]);
+  if (value != NULL) return Py_NewRef(value);
+  if (PyErr_Occurred()) return NULL;
+  value = PyObject_CallNoArgs(args[1]);
+  if (value == NULL) return NULL;
+  if (PyDict_SetItem(cache, args[0], value) < 0) {
+    Py_DECREF(value);
+    return NULL;
+  }
+  return value;
+}
+
+static PyMethodDef methods[] = {
+    {"cached", (PyCFunction)(void (*)(void))cached, METH_FASTCALL,
+     "cached(key, factory) -> value, memoized."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    {0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "fastcache", "A memoizing cache (broken).", 0,
+    methods, slots,
+};
+
+PyMODINIT_FUNC PyInit_fastcache(void) { return PyModuleDef_Init(&module); }
