@@ -127,6 +127,16 @@ InterpreterInfo InterpreterRegistry::Info(OwnerSlot slot) {
   return info;
 }
 
+int InterpreterRegistry::IndexOfId(int64_t id) {
+  int n = g_next_slot.load(std::memory_order_relaxed);
+  for (int i = kMainSlot; i < n && i < kMaxSlots; i++) {
+    if (g_slots[i].id.load(std::memory_order_relaxed) == id) {
+      return g_slots[i].index.load(std::memory_order_relaxed);
+    }
+  }
+  return -1;
+}
+
 int InterpreterRegistry::SlotCount() {
   return g_next_slot.load(std::memory_order_relaxed);
 }

@@ -53,6 +53,10 @@ class InterpreterRegistry {
   // A copy of what is known about `slot`.
   static InterpreterInfo Info(OwnerSlot slot);
 
+  // The run index of the interpreter with CPython id `id`, -1 if unknown.
+  // Async-signal-safe: lock-free reads only.
+  static int IndexOfId(int64_t id);
+
   // For tests: how many slots have been handed out.
   static int SlotCount();
 

@@ -51,6 +51,30 @@ size_t interpsan_shim_small_request_threshold(void);
 int interpsan_shim_capture_traceback(PyThreadState* tstate,
                                      InterpsanFrame* out, int max);
 
+// ---- Signal-safe variants (for the faulthandler) -------------------------
+// These read CPython's structures through interpsan_shim_safe_copy, so a
+// stale or corrupted pointer yields a short result, never a fault. They use
+// no locks, allocate nothing and make only async-signal-safe system calls.
+
+// Copies n bytes from src, or returns -1 if any of them is unreadable.
+int interpsan_shim_safe_copy(void* dst, const void* src, size_t n);
+
+typedef struct InterpsanThreadInfo {
+  PyThreadState* tstate;
+  int64_t interp_id;
+  unsigned long thread_id;         // pthread_t, as threading.get_ident()
+  unsigned long native_thread_id;  // kernel tid
+  int is_main_interp;
+} InterpsanThreadInfo;
+
+// Every thread state of every interpreter, interpreters in creation order
+// (newest first, as CPython links them). Returns the count written.
+int interpsan_shim_list_threads_safe(InterpsanThreadInfo* out, int max);
+
+// Like interpsan_shim_capture_traceback, through safe copies.
+int interpsan_shim_capture_traceback_safe(PyThreadState* tstate,
+                                          InterpsanFrame* out, int max);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif

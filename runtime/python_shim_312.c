@@ -15,6 +15,19 @@
   ((tstate)->cframe ? (tstate)->cframe->current_frame : NULL)
 #define SHIM_FRAME_CODE(frame) ((PyObject*)(frame)->f_code)
 
+int interpsan_shim_safe_copy(void* dst, const void* src, size_t n);
+static inline _PyInterpreterFrame* ShimCurrentFrameSafe(PyThreadState* tstate) {
+  _PyCFrame* cframe = NULL;
+  _PyInterpreterFrame* frame = NULL;
+  if (interpsan_shim_safe_copy(&cframe, &tstate->cframe, sizeof(cframe)) < 0 ||
+      cframe == NULL ||
+      interpsan_shim_safe_copy(&frame, &cframe->current_frame, sizeof(frame)) < 0) {
+    return NULL;
+  }
+  return frame;
+}
+#define SHIM_CURRENT_FRAME_SAFE(tstate) ShimCurrentFrameSafe(tstate)
+
 const char* interpsan_shim_version(void) { return "3.12"; }
 
 #include "python_shim_common.inc"

@@ -14,6 +14,16 @@
 #define SHIM_CURRENT_FRAME(tstate) ((tstate)->current_frame)
 #define SHIM_FRAME_CODE(frame) ((frame)->f_executable)
 
+int interpsan_shim_safe_copy(void* dst, const void* src, size_t n);
+static inline _PyInterpreterFrame* ShimCurrentFrameSafe(PyThreadState* tstate) {
+  _PyInterpreterFrame* frame = NULL;
+  if (interpsan_shim_safe_copy(&frame, &tstate->current_frame, sizeof(frame)) < 0) {
+    return NULL;
+  }
+  return frame;
+}
+#define SHIM_CURRENT_FRAME_SAFE(tstate) ShimCurrentFrameSafe(tstate)
+
 const char* interpsan_shim_version(void) { return "3.13"; }
 
 #include "python_shim_common.inc"

@@ -212,8 +212,10 @@ def build_report(args, events, returncode, timed_out, python_version):
         elif e.get("event") == "violation_count" and e.get("id") in by_id:
             by_id[e["id"]]["count"] = max(by_id[e["id"]]["count"], e["count"])
 
-    symbolize(violations)
     crashed = returncode is not None and returncode < 0 and not timed_out
+    crash_dump = collect_dump(events, "crash") if crashed else None
+    timeout_dump = collect_dump(events, "timeout") if timed_out else None
+    symbolize(violations, [d for d in (crash_dump, timeout_dump) if d])
     violators = {v.get("interpreter_index") for v in violations}
 
     interpreters = []
@@ -228,7 +230,9 @@ def build_report(args, events, returncode, timed_out, python_version):
         }
         if index in violators:
             status = "violation"
-        elif crashed and index not in ended:
+        elif crashed and crash_dump and crash_dump.get("interpreter_index") == index:
+            status = "crashed"
+        elif crashed and index not in ended and not (crash_dump and crash_dump.get("interpreter_index", -1) >= 0):
             status = "crashed"
         elif timed_out and index not in ended:
             status = "timeout"
@@ -270,8 +274,7 @@ def build_report(args, events, returncode, timed_out, python_version):
         report["unsupported_extensions"] = unsupported
     if crashed:
         sig = -returncode
-        crash = next((e for e in events if e.get("event") == "crash"), None)
-        report["crash"] = dict(crash.get("crash", {})) if crash else {}
+        report["crash"] = crash_dump or {"complete": False}
         report["crash"].setdefault("signal", signal_name(sig))
         report["crash"].setdefault("signal_number", sig)
         report["crash"].setdefault("interpreter", None)
@@ -279,8 +282,7 @@ def build_report(args, events, returncode, timed_out, python_version):
         report["crash"].setdefault("native_stack", [])
         report["crash"].setdefault("threads", [])
     if timed_out:
-        dump = next((e for e in events if e.get("event") == "timeout"), None)
-        report["timeout"] = dict(dump.get("timeout", {})) if dump else {}
+        report["timeout"] = timeout_dump or {"complete": False}
         report["timeout"].setdefault("seconds", args.timeout)
         report["timeout"].setdefault("threads", [])
 
@@ -298,13 +300,14 @@ def build_report(args, events, returncode, timed_out, python_version):
     return report, status
 
 
-def symbolize(violations):
+def symbolize_frames(frame_lists):
     """Names native frames with addr2line, outside the checked process:
     static functions that dladdr cannot name, and file:line where debug
-    information exists. Rewrites native_stack in place."""
+    information exists. Adds "function" (and "location") to each frame
+    dict ({"module", "offset", ["symbol"]}) in place."""
     wanted = {}
-    for v in violations:
-        for f in v.get("native_frames", []):
+    for frames in frame_lists:
+        for f in frames:
             if f.get("module"):
                 wanted.setdefault(f["module"], set()).add(f["offset"])
     names = {}
@@ -315,7 +318,7 @@ def symbolize(violations):
         try:
             out = subprocess.run(
                 ["addr2line", "-C", "-f", "-e", module] + queries,
-                capture_output=True, text=True, timeout=30,
+                capture_output=True, text=True, timeout=60,
             ).stdout.splitlines()
         except (OSError, subprocess.SubprocessError):
             continue
@@ -327,22 +330,36 @@ def symbolize(violations):
                 None if function == "??" else function,
                 None if location.startswith("??") else location,
             )
+    for frames in frame_lists:
+        for f in frames:
+            function, location = names.get((f.get("module"), f.get("offset")), (None, None))
+            f["function"] = f.get("symbol") or function or "??"
+            if location:
+                f["location"] = location
+
+
+def format_native_stack(frames):
+    lines = []
+    for i, f in enumerate(frames):
+        text = "#%d in %s (%s+%s)" % (
+            i, f.get("function", "??"), os.path.basename(f.get("module") or "?"), f.get("offset"))
+        if f.get("location"):
+            text += " at " + f["location"]
+        lines.append(text)
+    return lines
+
+
+def symbolize(violations, dumps):
+    lists = [v.get("native_frames", []) for v in violations]
+    for dump in dumps:
+        lists.append(dump.get("native_frames", []))
+        lists.extend(t.get("native_frames", []) for t in dump.get("threads", []))
+    symbolize_frames(lists)
     for v in violations:
         frames = v.get("native_frames", [])
         if not frames:
             continue
-        stack = []
-        for i, f in enumerate(frames):
-            function, location = names.get((f.get("module"), f.get("offset")), (None, None))
-            function = f.get("symbol") or function or "??"
-            f["function"] = function
-            if location:
-                f["location"] = location
-            text = "#%d in %s (%s+%s)" % (i, function, os.path.basename(f.get("module") or "?"), f["offset"])
-            if location:
-                text += " at " + location
-            stack.append(text)
-        v["native_stack"] = stack
+        v["native_stack"] = format_native_stack(frames)
         ext_path = v.get("extension_path")
         if ext_path and not v.get("extension_function"):
             for f in frames:
@@ -351,6 +368,46 @@ def symbolize(violations):
                     if f.get("location"):
                         v["extension_location"] = f["location"]
                     break
+    for dump in dumps:
+        dump["native_stack"] = format_native_stack(dump.get("native_frames", []))
+        for t in dump.get("threads", []):
+            if "native_frames" in t:
+                t["native_stack"] = format_native_stack(t["native_frames"])
+
+
+def collect_dump(events, reason):
+    """Builds report.json's `crash` or `timeout` object from the dump events
+    the faulthandler wrote, or None if it wrote none."""
+    begin = next((e for e in events if e.get("event") == "dump_begin" and e.get("reason") == reason), None)
+    if begin is None:
+        return None
+    dump = {k: begin[k] for k in ("signal", "signal_number", "address", "interpreter",
+                                  "interpreter_index", "thread", "native_thread_id") if k in begin}
+    threads = []
+    natives = {}
+    first_native = None
+    complete = False
+    for e in events:
+        if e.get("reason") != reason:
+            continue
+        if e.get("event") == "dump_thread":
+            threads.append({k: e[k] for k in ("interpreter", "interpreter_index", "main_interpreter",
+                                              "thread_id", "native_thread_id", "current",
+                                              "python_traceback") if k in e})
+        elif e.get("event") == "dump_native":
+            if first_native is None:
+                first_native = e
+            natives[e.get("native_thread_id")] = e.get("native_frames", [])
+        elif e.get("event") == "dump_end":
+            complete = bool(e.get("complete"))
+    dump["native_frames"] = first_native.get("native_frames", []) if first_native else []
+    for t in threads:
+        frames = natives.get(t.get("native_thread_id"))
+        if frames is not None and t.get("native_thread_id") != dump.get("native_thread_id"):
+            t["native_frames"] = frames
+    dump["threads"] = threads
+    dump["complete"] = complete
+    return dump
 
 
 def write_json_atomically(path, data):

@@ -23,6 +23,7 @@
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
 #include "debug/report.h"
+#include "faulthandler/fatal_signal_handler.h"
 #include "interpsan_python_config.h"
 #include "runtime/allocator_hooks.h"
 #include "runtime/dealloc_hook.h"
@@ -143,6 +144,7 @@ int RunProgram(const Program& program) {
 }
 
 void RunInterpreter(const Options& opt, int index, int* exit_code) {
+  EnsureAltStack();
   PyInterpreterConfig config = {};
   config.use_main_obmalloc = 0;
   config.allow_fork = 0;
@@ -196,6 +198,9 @@ int Main(int argc, char** argv) {
     Usage("cannot open script '" + opt.program.target + "'");
   }
   EventLog::Open();
+  FaultHandlerOptions faults;
+  faults.events_fd = EventLog::fd();
+  InstallFaultHandler(faults);
   ReportOptions report;
   report.fatal = !opt.keep_going;
   ConfigureReports(report);

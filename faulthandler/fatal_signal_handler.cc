@@ -1,0 +1,217 @@
+#include "faulthandler/fatal_signal_handler.h"
+
+#include <libunwind.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "faulthandler/signal_safe_writer.h"
+#include "faulthandler/thread_dump.h"
+#include "runtime/python_shim.h"
+
+namespace interpsan {
+namespace {
+
+constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+constexpr size_t kAltStackSize = 256 * 1024;  // generous: sanitizers need room
+constexpr int kMaxExtraFds = 16;
+
+FaultHandlerOptions g_options;
+struct sigaction g_previous[NSIG];
+bool g_installed = false;
+
+// The thread (kernel tid) currently dumping; 0 if none.
+std::atomic<long> g_dumping_tid{0};
+// Threads that answered a SIGUSR2 native-stack request.
+std::atomic<int> g_native_acks{0};
+std::atomic<int> g_extra_fds[kMaxExtraFds];
+
+// Static storage for the dump: never allocated in the handler.
+char g_text_buf[64 * 1024];
+char g_json_buf[64 * 1024];
+char g_maps_buf[512 * 1024];
+DumpScratch g_scratch;
+
+thread_local bool t_has_alt_stack = false;
+
+void SleepMs(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+void RestoreAndRaise(int sig) {
+  struct sigaction previous = g_previous[sig];
+  if (previous.sa_handler == SIG_IGN) previous.sa_handler = SIG_DFL;
+  sigaction(sig, &previous, nullptr);
+  raise(sig);
+}
+
+uintptr_t InterruptedPc(void* ucontext) {
+  if (ucontext == nullptr) return 0;
+#if defined(__x86_64__)
+  return static_cast<uintptr_t>(
+      static_cast<ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+  return static_cast<uintptr_t>(static_cast<ucontext_t*>(ucontext)->uc_mcontext.pc);
+#else
+  return 0;
+#endif
+}
+
+void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
+          bool all_native) {
+  PyThreadState* current = interpsan_shim_current_tstate();
+  SignalSafeWriter text(g_text_buf, sizeof(g_text_buf), g_options.text_fd);
+  // The readable dump also goes where interpsan.faulthandler.enable(file=)
+  // asked for it.
+  text.set_mirrors(g_extra_fds, kMaxExtraFds);
+  SignalSafeWriter json(g_json_buf, sizeof(g_json_buf), g_options.events_fd);
+  SignalSafeWriter* json_ptr = g_options.events_fd >= 0 ? &json : nullptr;
+  DumpHeader(&text, json_ptr, reason, sig, info, current);
+  DumpPythonThreads(&text, json_ptr, reason, current, /*all_threads=*/true,
+                    &g_scratch);
+  DumpNativeStack(&text, json_ptr, reason, g_maps_buf, sizeof(g_maps_buf),
+                  sig == SIGUSR1 ? "Native stack of the dumping thread"
+                                 : "Native stack of the faulting thread",
+                  InterruptedPc(ucontext));
+  if (all_native) {
+    // Ask every other thread for its own native stack (SIGUSR2). Threads
+    // blocked in a lock or a syscall still run the handler.
+    int n = interpsan_shim_list_threads_safe(g_scratch.threads,
+                                             DumpScratch::kMaxThreads);
+    long self = syscall(SYS_gettid);
+    int asked = 0;
+    g_native_acks.store(0);
+    for (int i = 0; i < n; i++) {
+      long tid = static_cast<long>(g_scratch.threads[i].native_thread_id);
+      if (tid <= 0 || tid == self) continue;
+      if (syscall(SYS_tgkill, getpid(), tid, SIGUSR2) == 0) asked++;
+    }
+    for (int waited = 0; waited < 200 && g_native_acks.load() < asked; waited++) {
+      SleepMs(5);
+    }
+  }
+  DumpEnd(json_ptr, reason, true);
+}
+
+void FatalHandler(int sig, siginfo_t* info, void* ucontext) {
+  int saved_errno = errno;
+  long tid = syscall(SYS_gettid);
+  long expected = 0;
+  if (!g_dumping_tid.compare_exchange_strong(expected, tid)) {
+    if (expected == tid) {
+      // A fault inside our own dump: keep what was written, and die.
+      static const char kMsg[] =
+          "\n==interpsan== fault inside the crash handler; the dump above is "
+          "incomplete\n";
+      WriteAll(g_options.text_fd, kMsg, sizeof(kMsg) - 1);
+      static const char kEnd[] =
+          "{\"event\":\"dump_end\",\"reason\":\"crash\",\"complete\":false}\n";
+      WriteAll(g_options.events_fd, kEnd, sizeof(kEnd) - 1);
+      RestoreAndRaise(sig);
+      return;
+    }
+    // Another thread is dumping and will end the process. Wait for it, but
+    // never forever: a dump that hangs must not hide this fault.
+    for (int i = 0; i < 100; i++) SleepMs(100);
+    RestoreAndRaise(sig);
+    errno = saved_errno;
+    return;
+  }
+  Dump("crash", sig, info, ucontext, /*all_native=*/false);
+  RestoreAndRaise(sig);
+  errno = saved_errno;
+}
+
+void DumpRequestHandler(int sig, siginfo_t* info, void* ucontext) {
+  int saved_errno = errno;
+  long tid = syscall(SYS_gettid);
+  long expected = 0;
+  if (!g_dumping_tid.compare_exchange_strong(expected, tid)) {
+    errno = saved_errno;
+    return;  // a dump is under way already
+  }
+  // Sent by our supervisor: the watchdog fired.
+  bool watchdog = info != nullptr && info->si_code == SI_USER &&
+                  info->si_pid == getppid();
+  Dump(watchdog ? "timeout" : "request", sig, info, ucontext,
+       /*all_native=*/watchdog);
+  if (watchdog) _exit(g_options.timeout_exit_code);
+  g_dumping_tid.store(0);
+  errno = saved_errno;
+}
+
+// Each thread reports its own native stack when the watchdog asks.
+void NativeStackHandler(int, siginfo_t*, void* ucontext) {
+  int saved_errno = errno;
+  char text_buf[8 * 1024];
+  char json_buf[16 * 1024];
+  SignalSafeWriter text(text_buf, sizeof(text_buf), g_options.text_fd);
+  SignalSafeWriter json(json_buf, sizeof(json_buf), g_options.events_fd);
+  // The dumping thread loaded /proc/self/maps into g_maps_buf already;
+  // re-reading it here would race with that buffer, so use a local copy.
+  char maps[64 * 1024];
+  DumpNativeStack(&text, g_options.events_fd >= 0 ? &json : nullptr,
+                  "timeout", maps, sizeof(maps), "Native stack of thread",
+                  InterruptedPc(ucontext));
+  g_native_acks.fetch_add(1);
+  errno = saved_errno;
+}
+
+void Handle(int sig, void (*fn)(int, siginfo_t*, void*), int flags) {
+  struct sigaction action = {};
+  action.sa_sigaction = fn;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK | flags;
+  sigaction(sig, &action, &g_previous[sig]);
+}
+
+}  // namespace
+
+void EnsureAltStack() {
+  if (t_has_alt_stack) return;
+  stack_t current;
+  if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE) &&
+      current.ss_size >= kAltStackSize) {
+    t_has_alt_stack = true;
+    return;
+  }
+  void* mem = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return;
+  stack_t ss = {};
+  ss.ss_sp = mem;
+  ss.ss_size = kAltStackSize;
+  if (sigaltstack(&ss, nullptr) == 0) t_has_alt_stack = true;
+  // The stack stays mapped for the life of the process: a thread may exit
+  // while a signal is being delivered on it.
+}
+
+void SetExtraDumpFd(int slot, int fd) {
+  if (slot < 0 || slot >= kMaxExtraFds) return;
+  g_extra_fds[slot].store(fd, std::memory_order_relaxed);
+}
+
+void InstallFaultHandler(const FaultHandlerOptions& options) {
+  EnsureAltStack();
+  if (g_installed) return;
+  g_installed = true;
+  g_options = options;
+  for (auto& fd : g_extra_fds) fd.store(-1);
+  // Warm up libunwind so that its lazy initialisation (which may allocate)
+  // does not happen inside a handler.
+  void* pcs[4];
+  unw_backtrace(pcs, 4);
+  for (int sig : kFatalSignals) Handle(sig, &FatalHandler, SA_NODEFER);
+  Handle(SIGUSR1, &DumpRequestHandler, SA_RESTART);
+  Handle(SIGUSR2, &NativeStackHandler, SA_RESTART);
+}
+
+}  // namespace interpsan

@@ -1,0 +1,47 @@
+// fatal_signal_handler.h: interpsan's process-wide faulthandler.
+//
+// On SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT it writes, to stderr and
+// as events for report.json: the signal and faulting address, the current
+// thread and its interpreter, the Python traceback of every thread of every
+// interpreter (grouped by interpreter), and the native stack of the
+// faulting thread (module+offset; the supervisor symbolizes it later). Then
+// it restores the previous handler and re-raises, so a core dump still
+// happens where core dumps are enabled.
+//
+// SIGUSR1 dumps every interpreter's threads on demand and carries on; sent
+// by the supervisor (the watchdog, --timeout), it also collects the native
+// stack of every thread (each thread reports its own, via SIGUSR2) and ends
+// the process with status 5.
+//
+// The handler is async-signal-safe: no malloc, no locks, no stdio; buffers
+// and alternate signal stacks are allocated at install time; every read of
+// CPython memory is a checked copy. Re-entry (a fault inside the handler)
+// and concurrent faults in several threads are resolved by a
+// compare-and-swap on the dumping thread's id; either way the process ends
+// with what was already written.
+#ifndef INTERPSAN_FAULTHANDLER_FATAL_SIGNAL_HANDLER_H_
+#define INTERPSAN_FAULTHANDLER_FATAL_SIGNAL_HANDLER_H_
+
+namespace interpsan {
+
+struct FaultHandlerOptions {
+  int text_fd = 2;     // readable dump
+  int events_fd = -1;  // JSON events for the supervisor, -1 for none
+  int timeout_exit_code = 5;
+};
+
+// Installs the handlers (idempotent) and an alternate stack for the
+// calling thread. Call before any interpreter starts.
+void InstallFaultHandler(const FaultHandlerOptions& options);
+
+// Gives the calling thread an alternate signal stack (so a stack overflow
+// can still be reported). Call on every thread that runs Python.
+void EnsureAltStack();
+
+// Adds (or, with fd < 0, removes) an extra descriptor that fatal dumps are
+// also written to: interpsan.faulthandler.enable(file=...). At most 16.
+void SetExtraDumpFd(int slot, int fd);
+
+}  // namespace interpsan
+
+#endif  // INTERPSAN_FAULTHANDLER_FATAL_SIGNAL_HANDLER_H_
