@@ -1,0 +1,586 @@
+// The PEP 445 hooks in a real CPython: where blocks of each domain and size
+// come from, the owner records they get, realloc across the pymalloc limit,
+// and the anomalies reported for wrong-domain, double, invalid and
+// cross-interpreter frees, with what happens to the block afterwards.
+#include "runtime/allocator_hooks.h"
+
+#include <Python.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/anomaly.h"
+#include "runtime/arena_map.h"
+#include "runtime/interpreter_registry.h"
+#include "runtime/owner_record.h"
+#include "tests/unit/python_test_env.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// From the sanitizer runtime (gcc ships no allocator_interface.h).
+extern "C" size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#include <malloc.h>
+#endif
+
+namespace interpsan {
+namespace {
+
+// Bytes currently allocated from the C heap (the hooks' raw allocator).
+size_t LiveHeapBytes() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return __sanitizer_get_current_allocated_bytes();
+#else
+  return mallinfo2().uordblks;
+#endif
+}
+
+// ---- capturing anomalies --------------------------------------------------
+
+std::mutex g_anomalies_mu;
+std::vector<BlockAnomaly>* g_anomalies = nullptr;
+
+Resolution CaptureAnomaly(const BlockAnomaly& a) {
+  std::lock_guard<std::mutex> lock(g_anomalies_mu);
+  g_anomalies->push_back(a);  // capacity reserved: no allocation here
+  return Resolution::kProceed;
+}
+
+std::vector<BlockAnomaly> TakeAnomalies() {
+  std::lock_guard<std::mutex> lock(g_anomalies_mu);
+  std::vector<BlockAnomaly> out(g_anomalies->begin(), g_anomalies->end());
+  g_anomalies->clear();
+  return out;
+}
+
+const char* KindName(AnomalyKind kind) {
+  switch (kind) {
+    case AnomalyKind::kCrossInterpreterFree:
+      return "cross-interpreter-free";
+    case AnomalyKind::kCrossInterpreterRealloc:
+      return "cross-interpreter-realloc";
+    case AnomalyKind::kCrossInterpreterDealloc:
+      return "cross-interpreter-dealloc";
+    case AnomalyKind::kWrongDomainFree:
+      return "wrong-domain-free";
+    case AnomalyKind::kWrongDomainRealloc:
+      return "wrong-domain-realloc";
+    case AnomalyKind::kInvalidFree:
+      return "invalid-free";
+    case AnomalyKind::kDoubleFree:
+      return "double-free";
+  }
+  return "?";
+}
+
+std::string Describe(const std::vector<BlockAnomaly>& anomalies) {
+  std::string out;
+  for (const BlockAnomaly& a : anomalies) {
+    char line[200];
+    snprintf(line, sizeof(line),
+             "  %s call=%s block=%s %p size=%zu owner=%u current=%u\n",
+             KindName(a.kind), DomainName(a.call_domain),
+             DomainName(a.block_domain), a.block, a.size, a.owner, a.current);
+    out += line;
+  }
+  return out;
+}
+
+// Hooks and a capturing handler installed before Py_Initialize, as the
+// runner does; CPython is initialized once for the whole test program.
+std::vector<BlockAnomaly>* g_init_anomalies = nullptr;
+
+class HookedPythonEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    g_anomalies = new std::vector<BlockAnomaly>();
+    g_anomalies->reserve(100000);
+    SetAnomalyHandler(&CaptureAnomaly);
+    AllocatorHooks::Install(kCheckAllBlock);
+    testing::InitializePythonForTest();
+    g_init_anomalies = new std::vector<BlockAnomaly>(TakeAnomalies());
+  }
+  void TearDown() override {
+    EXPECT_EQ(testing::FinalizePythonForTest(), 0);
+    std::vector<BlockAnomaly> left = TakeAnomalies();
+    EXPECT_TRUE(left.empty()) << "during Py_FinalizeEx:\n" << Describe(left);
+  }
+};
+::testing::Environment* const hooked_python_env =
+    ::testing::AddGlobalTestEnvironment(new HookedPythonEnvironment);
+
+class AllocatorHooksTest : public ::testing::Test {
+ protected:
+  void SetUp() override { TakeAnomalies(); }
+  void TearDown() override {
+    std::vector<BlockAnomaly> left = TakeAnomalies();
+    EXPECT_TRUE(left.empty()) << "unexpected anomalies:\n" << Describe(left);
+  }
+};
+
+const BlockHeader* HeaderOf(const void* user) {
+  return BlockHeader::FromUser(user);
+}
+
+void Fill(void* p, size_t n, unsigned seed) {
+  auto* bytes = static_cast<unsigned char*>(p);
+  for (size_t i = 0; i < n; i++)
+    bytes[i] = static_cast<unsigned char>(seed + i * 7);
+}
+
+bool HasPattern(const void* p, size_t n, unsigned seed) {
+  auto* bytes = static_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < n; i++) {
+    if (bytes[i] != static_cast<unsigned char>(seed + i * 7)) return false;
+  }
+  return true;
+}
+
+// ---- routing and owner records --------------------------------------------
+
+TEST_F(AllocatorHooksTest, InstalledAndCPythonStartsCleanly) {
+  EXPECT_TRUE(AllocatorHooks::installed());
+  EXPECT_EQ(InterpreterRegistry::CurrentSlot(), kMainSlot);
+  // CPython itself never mixes domains or frees foreign memory.
+  EXPECT_TRUE(g_init_anomalies->empty()) << "during Py_Initialize:\n"
+                                         << Describe(*g_init_anomalies);
+  EXPECT_TRUE(testing::RunPython(
+      "import json\n"
+      "data = {str(i): [i, float(i), 'x' * i] for i in range(500)}\n"
+      "assert json.loads(json.dumps(data)) == data\n"));
+}
+
+TEST_F(AllocatorHooksTest, SmallObjectBlocksLieInTheMainInterpretersArenas) {
+  for (size_t n : {1, 8, 16, 64, 100, 512}) {
+    SCOPED_TRACE(n);
+    void* p = PyObject_Malloc(n);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u);
+    EXPECT_EQ(ArenaMap::Lookup(p), kMainSlot);
+    // pymalloc's size class: n rounded up to its 16-byte alignment.
+    EXPECT_EQ(AllocatorHooks::BlockSize(p), (n + 15) / 16 * 16);
+    PyObject_Free(p);
+  }
+  // Real objects too.
+  PyObject* list = PyList_New(0);
+  PyObject* number = PyFloat_FromDouble(1.5);
+  EXPECT_EQ(ArenaMap::Lookup(list), kMainSlot);
+  EXPECT_EQ(ArenaMap::Lookup(number), kMainSlot);
+  Py_DECREF(list);
+  Py_DECREF(number);
+}
+
+TEST_F(AllocatorHooksTest, LargeAndEmptyObjectBlocksHaveAHeader) {
+  void* p = PyObject_Malloc(4096);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u);
+  EXPECT_EQ(ArenaMap::Lookup(p), kNoOwner);
+  const BlockHeader* h = HeaderOf(p);
+  EXPECT_EQ(h->magic, kLiveMagic);
+  EXPECT_EQ(h->block_domain(), Domain::kObj);
+  EXPECT_EQ(h->size, 4096u);
+  EXPECT_EQ(h->owner, kMainSlot);
+  EXPECT_EQ(h->trace_id, 0u);
+  EXPECT_EQ(AllocatorHooks::BlockSize(p), 4096u);
+  Fill(p, 4096, 1);  // all of it is usable
+  PyObject_Free(p);
+
+  // One past pymalloc's limit.
+  p = PyObject_Malloc(513);
+  EXPECT_EQ(ArenaMap::Lookup(p), kNoOwner);
+  EXPECT_EQ(HeaderOf(p)->size, 513u);
+  PyObject_Free(p);
+
+  void* empty = PyObject_Malloc(0);
+  ASSERT_NE(empty, nullptr);
+  EXPECT_EQ(ArenaMap::Lookup(empty), kNoOwner);
+  EXPECT_EQ(HeaderOf(empty)->magic, kLiveMagic);
+  EXPECT_EQ(HeaderOf(empty)->size, 0u);
+  EXPECT_EQ(HeaderOf(empty)->block_domain(), Domain::kObj);
+  PyObject_Free(empty);
+
+  auto* zeroed = static_cast<unsigned char*>(PyObject_Calloc(10, 100));
+  ASSERT_NE(zeroed, nullptr);
+  EXPECT_EQ(HeaderOf(zeroed)->size, 1000u);
+  for (int i = 0; i < 1000; i++) ASSERT_EQ(zeroed[i], 0) << i;
+  PyObject_Free(zeroed);
+}
+
+TEST_F(AllocatorHooksTest, MemBlocksHaveAHeaderAndNeverUsePymalloc) {
+  for (size_t n : {size_t{10}, size_t{64}, size_t{100000}}) {
+    SCOPED_TRACE(n);
+    void* p = PyMem_Malloc(n);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u);
+    EXPECT_EQ(ArenaMap::Lookup(p), kNoOwner);
+    const BlockHeader* h = HeaderOf(p);
+    EXPECT_EQ(h->magic, kLiveMagic);
+    EXPECT_EQ(h->block_domain(), Domain::kMem);
+    EXPECT_EQ(h->size, n);
+    EXPECT_EQ(h->owner, kMainSlot);
+    EXPECT_EQ(AllocatorHooks::BlockSize(p), n);
+    PyMem_Free(p);
+  }
+  auto* zeroed = static_cast<unsigned char*>(PyMem_Calloc(3, 5));
+  ASSERT_NE(zeroed, nullptr);
+  EXPECT_EQ(HeaderOf(zeroed)->size, 15u);
+  EXPECT_EQ(HeaderOf(zeroed)->block_domain(), Domain::kMem);
+  for (int i = 0; i < 15; i++) EXPECT_EQ(zeroed[i], 0) << i;
+  PyMem_Free(zeroed);
+}
+
+TEST_F(AllocatorHooksTest, RawBlocksAreOwnedByWhoeverHasAThreadState) {
+  void* p = PyMem_RawMalloc(10);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(HeaderOf(p)->block_domain(), Domain::kRaw);
+  EXPECT_EQ(HeaderOf(p)->size, 10u);
+  EXPECT_EQ(HeaderOf(p)->owner, kMainSlot);
+  PyMem_RawFree(p);
+
+  // The raw domain may be called with no thread state at all.
+  void* orphan = nullptr;
+  std::thread([&] { orphan = PyMem_RawMalloc(24); }).join();
+  ASSERT_NE(orphan, nullptr);
+  EXPECT_EQ(HeaderOf(orphan)->owner, kNoOwner);
+  EXPECT_EQ(HeaderOf(orphan)->block_domain(), Domain::kRaw);
+  PyMem_RawFree(orphan);  // any interpreter may free it: no anomaly
+}
+
+TEST_F(AllocatorHooksTest, ReallocAcrossThePymallocLimitKeepsContents) {
+  auto* p = static_cast<unsigned char*>(PyObject_Malloc(48));
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(ArenaMap::Lookup(p), kMainSlot);
+  Fill(p, 48, 3);
+
+  // Small -> small stays in pymalloc.
+  p = static_cast<unsigned char*>(PyObject_Realloc(p, 64));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ArenaMap::Lookup(p), kMainSlot);
+  EXPECT_TRUE(HasPattern(p, 48, 3));
+
+  // Small -> large moves into a header block.
+  auto* q = static_cast<unsigned char*>(PyObject_Realloc(p, 2000));
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(ArenaMap::Lookup(q), kNoOwner);
+  EXPECT_EQ(HeaderOf(q)->magic, kLiveMagic);
+  EXPECT_EQ(HeaderOf(q)->block_domain(), Domain::kObj);
+  EXPECT_EQ(HeaderOf(q)->size, 2000u);
+  EXPECT_EQ(HeaderOf(q)->owner, kMainSlot);
+  EXPECT_TRUE(HasPattern(q, 48, 3));
+  Fill(q, 2000, 5);
+
+  // Large -> small keeps the contents and a correct header.
+  auto* r = static_cast<unsigned char*>(PyObject_Realloc(q, 100));
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(HasPattern(r, 100, 5));
+  if (ArenaMap::Lookup(r) == kNoOwner) {
+    EXPECT_EQ(HeaderOf(r)->magic, kLiveMagic);
+    EXPECT_EQ(HeaderOf(r)->size, 100u);
+    EXPECT_EQ(HeaderOf(r)->block_domain(), Domain::kObj);
+    EXPECT_EQ(HeaderOf(r)->owner, kMainSlot);
+  } else {
+    EXPECT_EQ(ArenaMap::Lookup(r), kMainSlot);
+  }
+  EXPECT_EQ(AllocatorHooks::BlockSize(r) >= 100, true);
+  PyObject_Free(r);
+
+  // realloc(NULL) is malloc; PyMem blocks resize in their header.
+  auto* m = static_cast<unsigned char*>(PyMem_Realloc(nullptr, 20));
+  ASSERT_NE(m, nullptr);
+  Fill(m, 20, 9);
+  m = static_cast<unsigned char*>(PyMem_Realloc(m, 5000));
+  ASSERT_NE(m, nullptr);
+  EXPECT_TRUE(HasPattern(m, 20, 9));
+  EXPECT_EQ(HeaderOf(m)->size, 5000u);
+  EXPECT_EQ(HeaderOf(m)->block_domain(), Domain::kMem);
+  PyMem_Free(m);
+}
+
+// ---- anomalies --------------------------------------------------------------
+
+TEST_F(AllocatorHooksTest, PyMemFreeOfASmallObjectBlock) {
+  void* p = PyObject_Malloc(64);
+  ASSERT_EQ(ArenaMap::Lookup(p), kMainSlot);
+  PyMem_Free(p);
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainFree);
+  EXPECT_EQ(got[0].call_domain, Domain::kMem);
+  EXPECT_EQ(got[0].block_domain, Domain::kObj);
+  EXPECT_EQ(got[0].block, p);
+  EXPECT_EQ(got[0].size, 64u);
+  EXPECT_EQ(got[0].owner, kMainSlot);
+  EXPECT_EQ(got[0].current, kMainSlot);
+  EXPECT_EQ(got[0].object, nullptr);
+  // It went back to pymalloc: the next block of its size class is it.
+  void* again = PyObject_Malloc(64);
+  EXPECT_EQ(again, p);
+  PyObject_Free(again);
+}
+
+TEST_F(AllocatorHooksTest, PyMemFreeOfALargeObjectBlock) {
+  void* p = PyObject_Malloc(4096);
+  ASSERT_EQ(ArenaMap::Lookup(p), kNoOwner);
+  size_t live_before = LiveHeapBytes();
+  PyMem_Free(p);
+  size_t live_after = LiveHeapBytes();
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainFree);
+  EXPECT_EQ(got[0].call_domain, Domain::kMem);
+  EXPECT_EQ(got[0].block_domain, Domain::kObj);
+  EXPECT_EQ(got[0].block, p);
+  EXPECT_EQ(got[0].size, 4096u);
+  EXPECT_EQ(got[0].owner, kMainSlot);
+  EXPECT_EQ(got[0].current, kMainSlot);
+  // Released to the C heap all the same.
+  EXPECT_GE(live_before - live_after, 4096u)
+      << "before " << live_before << " after " << live_after;
+}
+
+TEST_F(AllocatorHooksTest, PyObjectFreeOfAMemBlock) {
+  void* p = PyMem_Malloc(32);
+  PyObject_Free(p);
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainFree);
+  EXPECT_EQ(got[0].call_domain, Domain::kObj);
+  EXPECT_EQ(got[0].block_domain, Domain::kMem);
+  EXPECT_EQ(got[0].size, 32u);
+}
+
+TEST_F(AllocatorHooksTest, PyMemReallocOfASmallObjectBlock) {
+  void* p = PyObject_Malloc(32);
+  Fill(p, 32, 11);
+  void* q = PyMem_Realloc(p, 40);
+  ASSERT_NE(q, nullptr);
+  EXPECT_TRUE(HasPattern(q, 32, 11));
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainRealloc);
+  EXPECT_EQ(got[0].call_domain, Domain::kMem);
+  EXPECT_EQ(got[0].block_domain, Domain::kObj);
+  EXPECT_EQ(got[0].block, p);
+  PyObject_Free(q);
+}
+
+// A double free runs in a child process (a death test that must exit 0):
+// whatever the hooks do with the stale pointer (misreport it, crash on
+// unmapped memory, or trip AddressSanitizer) fails only this test, with the
+// child's output in the failure message.
+void FreeTwiceAndExpectDoubleFree(size_t size) {
+  void* p = PyMem_Malloc(size);
+  PyMem_Free(p);
+  if (!TakeAnomalies().empty()) {
+    fprintf(stderr, "anomaly on the first free\n");
+    _exit(1);
+  }
+  PyMem_Free(p);  // the bug under test
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  if (got.size() != 1 || got[0].kind != AnomalyKind::kDoubleFree ||
+      got[0].call_domain != Domain::kMem || got[0].block != p) {
+    fprintf(stderr, "expected one double-free of %p (mem), got %zu:\n%s", p,
+            got.size(), Describe(got).c_str());
+    _exit(1);
+  }
+  _exit(0);
+}
+
+TEST_F(AllocatorHooksTest, DoublePyMemFreeOfASmallBlock) {
+  EXPECT_EXIT(FreeTwiceAndExpectDoubleFree(10), ::testing::ExitedWithCode(0),
+              "");
+}
+
+TEST_F(AllocatorHooksTest, DoublePyMemFreeOfALargeBlock) {
+  // Above glibc's mmap threshold: the first free unmaps the block.
+  EXPECT_EXIT(FreeTwiceAndExpectDoubleFree(1 << 20),
+              ::testing::ExitedWithCode(0), "");
+}
+
+// The classification itself, on a header we control: a freed magic is a
+// double free, anything else an invalid free; neither reaches free().
+TEST_F(AllocatorHooksTest, FreedAndForeignHeadersAreNeverPassedOn) {
+  alignas(16) static unsigned char storage[64];
+  auto* header = reinterpret_cast<BlockHeader*>(storage);
+  memset(storage, 0, sizeof(storage));
+  header->magic = kFreedMagic;
+  PyMem_Free(header->user());
+  header->magic = 0x12345678;
+  PyObject_Free(header->user());
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 2u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kDoubleFree);
+  EXPECT_EQ(got[0].call_domain, Domain::kMem);
+  EXPECT_EQ(got[0].block, header->user());
+  EXPECT_EQ(got[0].current, kMainSlot);
+  EXPECT_EQ(got[1].kind, AnomalyKind::kInvalidFree);
+  EXPECT_EQ(got[1].call_domain, Domain::kObj);
+  // Left alone (glibc would have aborted on a static pointer).
+  EXPECT_EQ(header->magic, 0x12345678u);
+}
+
+// ---- two interpreters -------------------------------------------------------
+
+// A notification between two threads.
+class Signal {
+ public:
+  void Notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    set_ = true;
+    cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return set_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
+
+TEST_F(AllocatorHooksTest, CrossInterpreterFreesAreAttributedAndContained) {
+  struct Shared {
+    OwnerSlot slot = kNoOwner;
+    void* small = nullptr;
+    void* mem = nullptr;
+    void* resized = nullptr;
+    OwnerSlot small_owner_after = kNoOwner;
+    bool ok = false;
+    Signal ready, main_done;
+  } s;
+
+  PyThreadState* main_tstate = PyEval_SaveThread();
+  std::thread sub([&s] {
+    PyThreadState* tstate = testing::NewOwnGilInterpreter();
+    if (tstate == nullptr) {
+      s.ready.Notify();
+      return;
+    }
+    s.slot = InterpreterRegistry::CurrentSlot();
+    s.ok = testing::RunPython("import json; json.dumps(list(range(100)))");
+    s.small = PyObject_Malloc(64);
+    s.mem = PyMem_Malloc(32);
+    s.resized = PyObject_Malloc(32);
+    Fill(s.resized, 32, 21);
+    s.ready.Notify();
+    s.main_done.Wait();
+    // The owner frees its own blocks: they stayed valid and its own.
+    s.small_owner_after = ArenaMap::Lookup(s.small);
+    PyObject_Free(s.small);
+    PyObject_Free(s.resized);
+    Py_EndInterpreter(tstate);
+    InterpreterRegistry::Retire(s.slot);
+  });
+  s.ready.Wait();
+  PyEval_RestoreThread(main_tstate);
+
+  ASSERT_TRUE(s.ok);
+  ASSERT_NE(s.slot, kNoOwner);
+  ASSERT_NE(s.slot, kMainSlot);
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  EXPECT_TRUE(got.empty()) << "creating the interpreter:\n" << Describe(got);
+  // The subinterpreter's small blocks lie in its own arenas.
+  EXPECT_EQ(ArenaMap::Lookup(s.small), s.slot);
+  EXPECT_EQ(ArenaMap::Lookup(s.resized), s.slot);
+  EXPECT_EQ(HeaderOf(s.mem)->owner, s.slot);
+
+  PyObject_Free(s.small);
+  got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kCrossInterpreterFree);
+  EXPECT_EQ(got[0].call_domain, Domain::kObj);
+  EXPECT_EQ(got[0].block_domain, Domain::kObj);
+  EXPECT_EQ(got[0].block, s.small);
+  EXPECT_EQ(got[0].size, 64u);
+  EXPECT_EQ(got[0].owner, s.slot);
+  EXPECT_EQ(got[0].current, kMainSlot);
+
+  PyMem_Free(s.mem);
+  got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kCrossInterpreterFree);
+  EXPECT_EQ(got[0].block_domain, Domain::kMem);
+  EXPECT_EQ(got[0].block, s.mem);
+  EXPECT_EQ(got[0].size, 32u);
+  EXPECT_EQ(got[0].owner, s.slot);
+  EXPECT_EQ(got[0].current, kMainSlot);
+
+  // A resize by the wrong interpreter gets a copy in its own arena; the
+  // original stays with its owner.
+  void* copy = PyObject_Realloc(s.resized, 48);
+  got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kCrossInterpreterRealloc);
+  EXPECT_EQ(got[0].owner, s.slot);
+  EXPECT_EQ(got[0].current, kMainSlot);
+  ASSERT_NE(copy, nullptr);
+  EXPECT_NE(copy, s.resized);
+  EXPECT_EQ(ArenaMap::Lookup(copy), kMainSlot);
+  EXPECT_TRUE(HasPattern(copy, 32, 21));
+  PyObject_Free(copy);
+
+  main_tstate = PyEval_SaveThread();
+  s.main_done.Notify();
+  sub.join();
+  PyEval_RestoreThread(main_tstate);
+
+  EXPECT_EQ(s.small_owner_after, s.slot);
+  got = TakeAnomalies();
+  EXPECT_TRUE(got.empty()) << "owner's frees and teardown:\n" << Describe(got);
+  EXPECT_TRUE(InterpreterRegistry::Info(s.slot).ended);
+}
+
+// An extension keeps a PyMem buffer in a C static; the interpreter that
+// allocated it ends, and the next interpreter frees the buffer. The
+// interpreters here are created and ended by the program itself (as in
+// `interpsan exec`, or a program using _interpreters), so nobody calls
+// InterpreterRegistry::Retire; the next interpreter is typically allocated
+// at the ended one's address.
+TEST_F(AllocatorHooksTest, BufferOfAnEndedInterpreterFreedByTheNextOne) {
+  struct Result {
+    void* buffer = nullptr;
+    PyInterpreterState* first = nullptr;
+    PyInterpreterState* second = nullptr;
+    int64_t first_id = -1, second_id = -1;
+    bool created = false;
+  } r;
+  PyThreadState* main_tstate = PyEval_SaveThread();
+  std::thread([&r] {
+    PyThreadState* a = testing::NewOwnGilInterpreter();
+    if (a == nullptr) return;
+    r.first = PyThreadState_GetInterpreter(a);
+    r.first_id = PyInterpreterState_GetID(r.first);
+    r.buffer = PyMem_Malloc(32);  // kept in a "static"
+    Py_EndInterpreter(a);
+    PyThreadState* b = testing::NewOwnGilInterpreter();
+    if (b == nullptr) return;
+    r.second = PyThreadState_GetInterpreter(b);
+    r.second_id = PyInterpreterState_GetID(r.second);
+    r.created = true;
+    PyMem_Free(r.buffer);  // the next interpreter frees the stale buffer
+    Py_EndInterpreter(b);
+  }).join();
+  PyEval_RestoreThread(main_tstate);
+  ASSERT_TRUE(r.created);
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u)
+      << "interpreter " << r.second_id << " (at " << r.second
+      << ") freed a buffer of ended interpreter " << r.first_id << " (at "
+      << r.first << ")\n"
+      << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kCrossInterpreterFree);
+  EXPECT_EQ(got[0].block, r.buffer);
+  EXPECT_NE(got[0].owner, got[0].current);
+  EXPECT_EQ(InterpreterRegistry::Info(got[0].owner).id, r.first_id);
+  EXPECT_EQ(InterpreterRegistry::Info(got[0].current).id, r.second_id);
+}
+
+}  // namespace
+}  // namespace interpsan
