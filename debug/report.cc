@@ -1,11 +1,14 @@
 #include "debug/report.h"
 
+#include <fnmatch.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <mutex>
 
 #include "debug/event_log.h"
@@ -21,6 +24,8 @@ std::mutex g_report_mu;
 // Site key -> (report id, count). Guarded by g_report_mu.
 std::map<std::string, std::pair<int, int>>* g_sites = nullptr;
 std::atomic<int> g_total{0};
+std::atomic<int> g_suppressed{0};
+std::vector<Suppression>* g_suppressions = nullptr;
 int g_next_id = 1;
 
 std::string InterpreterLabel(OwnerSlot slot) {
@@ -63,6 +68,78 @@ std::string SiteKey(const Violation& v, const std::vector<PythonFrame>& tb,
 }  // namespace
 
 void ConfigureReports(const ReportOptions& options) { g_options = options; }
+
+bool LoadSuppressions(const std::string& path, std::vector<Suppression>* out,
+                      std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "cannot read suppressions file '" + path + "'";
+    return false;
+  }
+  std::string line;
+  for (int lineno = 1; std::getline(in, line); lineno++) {
+    size_t hash = line.find('#');
+    if (hash != std::string::npos) line.erase(hash);
+    size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    size_t e = line.find_last_not_of(" \t\r");
+    line = line.substr(b, e - b + 1);
+    Suppression suppression;
+    suppression.text = line;
+    std::stringstream terms(line);
+    std::string term;
+    while (terms >> term) {
+      size_t colon = term.find(':');
+      std::string field = colon == std::string::npos ? "" : term.substr(0, colon);
+      if (field != "kind" && field != "extension" && field != "type" &&
+          field != "function" && field != "file") {
+        *error = path + ":" + std::to_string(lineno) + ": '" + term +
+                 "' is not FIELD:PATTERN with FIELD one of kind, extension, "
+                 "type, function, file";
+        return false;
+      }
+      suppression.terms.push_back({field, term.substr(colon + 1)});
+    }
+    out->push_back(std::move(suppression));
+  }
+  return true;
+}
+
+void SetSuppressions(std::vector<Suppression> suppressions) {
+  g_suppressions = new std::vector<Suppression>(std::move(suppressions));
+}
+
+bool IsSuppressed(const std::vector<Suppression>& suppressions,
+                  const Violation& v, const std::vector<PythonFrame>& traceback,
+                  const std::vector<NativeFrame>& stack, int extension_frame) {
+  auto match = [](const std::string& pattern, const std::string& text) {
+    return fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
+  };
+  auto term_matches = [&](const SuppressionTerm& t) {
+    if (t.field == "kind") return match(t.pattern, v.kind);
+    if (t.field == "type") return match(t.pattern, v.object_type);
+    if (t.field == "extension") {
+      return extension_frame >= 0 &&
+             match(t.pattern, ExtensionNameFromPath(stack[extension_frame].module));
+    }
+    if (t.field == "function") {
+      for (const NativeFrame& f : stack) {
+        if (!f.symbol.empty() && match(t.pattern, f.symbol)) return true;
+      }
+      return false;
+    }
+    for (const PythonFrame& f : traceback) {  // "file"
+      if (match(t.pattern, f.filename)) return true;
+    }
+    return false;
+  };
+  for (const Suppression& s : suppressions) {
+    bool all = !s.terms.empty();
+    for (const SuppressionTerm& t : s.terms) all = all && term_matches(t);
+    if (all) return true;
+  }
+  return false;
+}
 
 std::vector<PythonFrame> CapturePythonTraceback() {
   InterpsanFrame frames[64];
@@ -183,6 +260,11 @@ void ReportViolation(Violation v) {
   std::vector<NativeFrame> stack = CaptureNativeStack(0);
   stack.erase(stack.begin(), stack.begin() + FirstForeignFrame(stack));
   int ext = FindExtensionFrame(stack);
+  if (g_suppressions != nullptr &&
+      IsSuppressed(*g_suppressions, v, traceback, stack, ext)) {
+    g_suppressed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   std::string key = SiteKey(v, traceback, stack, ext);
 
   std::lock_guard<std::mutex> lock(g_report_mu);
@@ -216,6 +298,11 @@ void ReportViolation(Violation v) {
 
 void FlushViolationCounts() {
   std::lock_guard<std::mutex> lock(g_report_mu);
+  int suppressed = g_suppressed.load(std::memory_order_relaxed);
+  if (suppressed > 0) {
+    EventLog::Write("{\"event\":\"suppressed\",\"count\":" +
+                    std::to_string(suppressed) + "}");
+  }
   if (g_sites == nullptr) return;
   for (const auto& site : *g_sites) {
     if (site.second.second <= 1) continue;

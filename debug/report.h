@@ -23,6 +23,12 @@
 
 namespace interpsan {
 
+struct PythonFrame {
+  std::string filename;
+  std::string name;
+  int lineno;
+};
+
 struct Violation {
   const char* kind;   // e.g. "cross-interpreter-free"
   const char* check;  // the --checks name that found it, e.g. "free"
@@ -40,6 +46,29 @@ struct ReportOptions {
   int fatal_exit_code = 3;
 };
 
+// One suppression: a line of space-separated `field:glob` terms, all of
+// which must match. field is one of kind, extension, type, function (any
+// native frame's dynamic symbol) or file (any Python frame's file name).
+struct SuppressionTerm {
+  std::string field;
+  std::string pattern;
+};
+struct Suppression {
+  std::vector<SuppressionTerm> terms;
+  std::string text;  // the line, for messages
+};
+
+// Parses a suppressions file (one suppression per line, '#' comments). Returns
+// false and sets *error (with the line number) on a malformed line.
+bool LoadSuppressions(const std::string& path, std::vector<Suppression>* out,
+                      std::string* error);
+void SetSuppressions(std::vector<Suppression> suppressions);
+
+// True if any suppression matches this violation.
+bool IsSuppressed(const std::vector<Suppression>& suppressions,
+                  const Violation& v, const std::vector<PythonFrame>& traceback,
+                  const std::vector<NativeFrame>& stack, int extension_frame);
+
 void ConfigureReports(const ReportOptions& options);
 
 // Reports `v` (see the file comment). Returns only in keep-going mode.
@@ -48,16 +77,10 @@ void ReportViolation(Violation v);
 // Writes the repeat counts gathered in keep-going mode as events.
 void FlushViolationCounts();
 
-// Distinct and total violations so far.
+// Distinct and total violations so far (suppressed ones not included).
 int DistinctViolationCount();
 int TotalViolationCount();
 
-// Formats a captured traceback for tests and reports.
-struct PythonFrame {
-  std::string filename;
-  std::string name;
-  int lineno;
-};
 std::vector<PythonFrame> CapturePythonTraceback();  // most recent call last
 
 // The JSON body of one violation (used by tests).

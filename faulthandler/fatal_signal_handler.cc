@@ -5,7 +5,6 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -53,18 +52,6 @@ void RestoreAndRaise(int sig) {
   raise(sig);
 }
 
-uintptr_t InterruptedPc(void* ucontext) {
-  if (ucontext == nullptr) return 0;
-#if defined(__x86_64__)
-  return static_cast<uintptr_t>(
-      static_cast<ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RIP]);
-#elif defined(__aarch64__)
-  return static_cast<uintptr_t>(static_cast<ucontext_t*>(ucontext)->uc_mcontext.pc);
-#else
-  return 0;
-#endif
-}
-
 void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
           bool all_native) {
   PyThreadState* current = interpsan_shim_current_tstate();
@@ -80,7 +67,7 @@ void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
   DumpNativeStack(&text, json_ptr, reason, g_maps_buf, sizeof(g_maps_buf),
                   sig == SIGUSR1 ? "Native stack of the dumping thread"
                                  : "Native stack of the faulting thread",
-                  InterruptedPc(ucontext));
+                  ucontext);
   if (all_native) {
     // Ask every other thread for its own native stack (SIGUSR2). Threads
     // blocked in a lock or a syscall still run the handler.
@@ -160,7 +147,7 @@ void NativeStackHandler(int, siginfo_t*, void* ucontext) {
   char maps[64 * 1024];
   DumpNativeStack(&text, g_options.events_fd >= 0 ? &json : nullptr,
                   "timeout", maps, sizeof(maps), "Native stack of thread",
-                  InterruptedPc(ucontext));
+                  ucontext);
   g_native_acks.fetch_add(1);
   errno = saved_errno;
 }
@@ -173,7 +160,78 @@ void Handle(int sig, void (*fn)(int, siginfo_t*, void*), int flags) {
   sigaction(sig, &action, &g_previous[sig]);
 }
 
+struct UserSignal {
+  std::atomic<int> fd{-1};
+  std::atomic<bool> all_threads{true};
+  std::atomic<bool> chain{false};
+  struct sigaction previous;
+};
+UserSignal g_user_signals[NSIG];
+
+void UserSignalHandler(int sig, siginfo_t* info, void* ucontext) {
+  int saved_errno = errno;
+  UserSignal& user = g_user_signals[sig];
+  int fd = user.fd.load();
+  long tid = syscall(SYS_gettid);
+  long expected = 0;
+  if (fd >= 0 && g_dumping_tid.compare_exchange_strong(expected, tid)) {
+    SignalSafeWriter text(g_text_buf, sizeof(g_text_buf), fd);
+    DumpPythonThreads(&text, nullptr, "request", interpsan_shim_current_tstate(),
+                      user.all_threads.load(), &g_scratch);
+    g_dumping_tid.store(0);
+  }
+  if (user.chain.load()) {
+    const struct sigaction& prev = user.previous;
+    if (prev.sa_flags & SA_SIGINFO) {
+      if (prev.sa_sigaction != nullptr) prev.sa_sigaction(sig, info, ucontext);
+    } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN &&
+               prev.sa_handler != nullptr) {
+      prev.sa_handler(sig);
+    }
+  }
+  errno = saved_errno;
+}
+
 }  // namespace
+
+bool RegisterDumpSignal(int sig, int fd, bool all_threads, bool chain) {
+  if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP) return false;
+  for (int fatal : kFatalSignals) {
+    if (sig == fatal) return false;
+  }
+  UserSignal& user = g_user_signals[sig];
+  user.all_threads.store(all_threads);
+  user.chain.store(chain);
+  bool was_registered = user.fd.exchange(fd) >= 0;
+  if (!was_registered) {
+    struct sigaction action = {};
+    action.sa_sigaction = &UserSignalHandler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigaction(sig, &action, &user.previous);
+  }
+  return true;
+}
+
+bool UnregisterDumpSignal(int sig) {
+  if (sig <= 0 || sig >= NSIG) return false;
+  UserSignal& user = g_user_signals[sig];
+  if (user.fd.exchange(-1) < 0) return false;
+  sigaction(sig, &user.previous, nullptr);
+  return true;
+}
+
+void DumpTracebacksNow(int fd, bool all_threads, const char* header) {
+  // Not in a signal handler: ordinary heap buffers are fine here.
+  auto* scratch = new DumpScratch;
+  char* buf = new char[64 * 1024];
+  SignalSafeWriter text(buf, 64 * 1024, fd);
+  if (header != nullptr) text.Str(header).Flush();
+  DumpPythonThreads(&text, nullptr, "request", interpsan_shim_current_tstate(),
+                    all_threads, scratch);
+  delete[] buf;
+  delete scratch;
+}
 
 void EnsureAltStack() {
   if (t_has_alt_stack) return;

@@ -42,6 +42,18 @@ void EnsureAltStack();
 // also written to: interpsan.faulthandler.enable(file=...). At most 16.
 void SetExtraDumpFd(int slot, int fd);
 
+// interpsan.faulthandler.register(): on `sig`, dump every interpreter's
+// Python threads (all_threads) or the receiving thread's to `fd`, then call
+// the previous handler if `chain`. Returns false for the fatal signals
+// (they are always handled) and for invalid signals.
+bool RegisterDumpSignal(int sig, int fd, bool all_threads, bool chain);
+// Returns false if `sig` was not registered.
+bool UnregisterDumpSignal(int sig);
+
+// A text dump outside signal context (dump_traceback, watchdog threads).
+// `header` (may be null) is written first.
+void DumpTracebacksNow(int fd, bool all_threads, const char* header);
+
 }  // namespace interpsan
 
 #endif  // INTERPSAN_FAULTHANDLER_FATAL_SIGNAL_HANDLER_H_

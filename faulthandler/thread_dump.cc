@@ -1,5 +1,7 @@
 #include "faulthandler/thread_dump.h"
 
+// Local unwinding only: the _UL* entry points live in libunwind.so itself.
+#define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -212,22 +214,24 @@ void DumpPythonThreads(SignalSafeWriter* text, SignalSafeWriter* json,
 
 void DumpNativeStack(SignalSafeWriter* text, SignalSafeWriter* json,
                      const char* reason, char* maps_buf, size_t maps_size,
-                     const char* title, uintptr_t first_pc) {
-  void* all[80];
-  int total = unw_backtrace(all, 80);
-  // Start at the interrupted instruction: the handler's own frames and the
-  // signal trampoline are not the user's business.
-  int start = 0;
-  if (first_pc != 0) {
-    for (int i = 0; i < total; i++) {
-      if (reinterpret_cast<uintptr_t>(all[i]) == first_pc) {
-        start = i;
-        break;
-      }
+                     const char* title, void* ucontext) {
+  void* pcs[80];
+  int n = 0;
+  if (ucontext != nullptr) {
+    // Unwind from the interrupted context itself: the handler's frames and
+    // the signal trampoline never appear, and the faulting frame is #0 even
+    // when the fault left no usable return address.
+    unw_cursor_t cursor;
+    if (unw_init_local2(&cursor, static_cast<unw_context_t*>(ucontext),
+                        UNW_INIT_SIGNAL_FRAME) == 0) {
+      do {
+        unw_word_t ip = 0;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) break;
+        pcs[n++] = reinterpret_cast<void*>(ip);
+      } while (n < 80 && unw_step(&cursor) > 0);
     }
   }
-  void** pcs = all + start;
-  int n = total - start;
+  if (n == 0) n = unw_backtrace(pcs, 80);
   ModuleMap map;
   bool have_map = map.Load(maps_buf, maps_size);
   int64_t tid = syscall(SYS_gettid);

@@ -46,11 +46,11 @@ void DumpPythonThreads(SignalSafeWriter* text, SignalSafeWriter* json,
 
 // The calling thread's native stack, module+offset resolved through
 // /proc/self/maps read into maps_buf. In a signal handler, pass the
-// interrupted pc (from the ucontext) as first_pc: frames above it (the
-// handler's own) are left out.
+// handler's ucontext: the stack is then unwound from the interrupted
+// instruction, without the handler's own frames.
 void DumpNativeStack(SignalSafeWriter* text, SignalSafeWriter* json,
                      const char* reason, char* maps_buf, size_t maps_size,
-                     const char* title, uintptr_t first_pc);
+                     const char* title, void* ucontext);
 
 // A "dump_end" event.
 void DumpEnd(SignalSafeWriter* json, const char* reason, bool complete);

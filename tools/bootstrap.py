@@ -9,39 +9,122 @@ process dies later.
 import sys
 
 _counts = {"run": 0, "failed": 0, "errors": 0, "skipped": 0}
+_COUNT_KEY = {"failure": "failed", "error": "errors", "skipped": "skipped"}
+
+
+def _record_test(test_id, outcome, duration, message=""):
+    """One finished test: counted, and sent to the supervisor as an event
+    (report.json's test_results, JUnit XML)."""
+    import json
+
+    import interpsan
+
+    _counts["run"] += 1
+    if outcome in _COUNT_KEY:
+        _counts[_COUNT_KEY[outcome]] += 1
+    event = {
+        "event": "test",
+        "index": interpsan.index,
+        "test": test_id,
+        "outcome": outcome,
+        "duration": round(duration, 6),
+    }
+    if message:
+        event["message"] = message[:4000]
+    interpsan._emit(json.dumps(event))
 
 
 def _count_unittest_results():
-    # Count every TestResult's outcomes, whichever runner drives them:
+    # Record every TestResult's outcomes, whichever runner drives them:
     # unittest.main, a custom runner, or a framework built on TestResult.
+    import time
     import unittest
 
     cls = unittest.TestResult
+    state = {}  # test id -> [start, outcome, message]
 
-    def wrap(name, key, condition=None):
+    def first_line(err):
+        try:
+            return "%s: %s" % (err[0].__name__, err[1])
+        except Exception:
+            return ""
+
+    def wrap(name, action):
         original = getattr(cls, name)
 
-        def method(self, *args, **kwargs):
-            if condition is None or condition(*args):
-                _counts[key] += 1
-            return original(self, *args, **kwargs)
+        def method(self, test, *args, **kwargs):
+            try:
+                action(test, *args)
+            except Exception:
+                pass
+            return original(self, test, *args, **kwargs)
 
         method.__name__ = name
         setattr(cls, name, method)
 
-    def subtest_failed(test, subtest, err):
-        return err is not None and issubclass(err[0], test.failureException)
+    def start(test):
+        state[test.id()] = [time.perf_counter(), "passed", ""]
 
-    def subtest_error(test, subtest, err):
-        return err is not None and not issubclass(err[0], test.failureException)
+    def outcome(kind):
+        def set_outcome(test, *args):
+            entry = state.setdefault(test.id(), [time.perf_counter(), "passed", ""])
+            if entry[1] in ("failure", "error"):
+                return  # keep the first problem
+            entry[1] = kind
+            if args and kind in ("failure", "error"):
+                entry[2] = first_line(args[0])
+            elif args and kind == "skipped":
+                entry[2] = str(args[0])
+        return set_outcome
 
-    wrap("startTest", "run")
-    wrap("addFailure", "failed")
-    wrap("addError", "errors")
-    wrap("addSkip", "skipped")
-    wrap("addUnexpectedSuccess", "failed")
-    wrap("addSubTest", "failed", subtest_failed)
-    wrap("addSubTest", "errors", subtest_error)
+    def subtest(test, subtest_, err=None):
+        if err is None:
+            return
+        kind = "failure" if issubclass(err[0], test.failureException) else "error"
+        outcome(kind)(test, err)
+
+    def stop(test):
+        entry = state.pop(test.id(), None)
+        if entry is not None:
+            _record_test(test.id(), entry[1], time.perf_counter() - entry[0], entry[2])
+
+    wrap("startTest", start)
+    wrap("addFailure", outcome("failure"))
+    wrap("addError", outcome("error"))
+    wrap("addSkip", outcome("skipped"))
+    wrap("addUnexpectedSuccess", outcome("failure"))
+    wrap("addSubTest", subtest)
+    wrap("stopTest", stop)
+
+
+class _PytestPlugin:
+    """Records pytest's results the same way (loaded with -p)."""
+
+    def __init__(self):
+        self._open = {}
+
+    def pytest_runtest_logreport(self, report):
+        entry = self._open.setdefault(report.nodeid, ["passed", 0.0, ""])
+        entry[1] += getattr(report, "duration", 0.0)
+        if report.failed and entry[0] not in ("failure", "error"):
+            entry[0] = "failure" if report.when == "call" else "error"
+            entry[2] = str(getattr(report, "longreprtext", ""))[-2000:]
+        elif report.skipped and entry[0] == "passed":
+            entry[0] = "skipped" if not hasattr(report, "wasxfail") else "passed"
+        if report.when == "teardown":
+            outcome, duration, message = self._open.pop(report.nodeid)
+            _record_test(report.nodeid, outcome, duration, message)
+
+
+def _install_pytest_plugin(argv):
+    """For `-m pytest`: load the result recorder as a plugin."""
+    import types
+
+    module = types.ModuleType("_interpsan_pytest_plugin")
+    module.plugin = _PytestPlugin()
+    module.pytest_runtest_logreport = module.plugin.pytest_runtest_logreport
+    sys.modules["_interpsan_pytest_plugin"] = module
+    return list(argv) + ["-p", "_interpsan_pytest_plugin"]
 
 
 def _exit_code(code):
@@ -101,6 +184,10 @@ def run(kind, target, argv):
         interpsan.interpreter_id,
         interpsan.index,
     )
+    # Stock faulthandler cannot be imported in an own-GIL interpreter
+    # (pytest imports it): give the program interpsan's process-wide one.
+    if hasattr(interpsan, "faulthandler"):
+        sys.modules["faulthandler"] = interpsan.faulthandler
     _count_unittest_results()
     unsupported = None
     code = 0
@@ -113,6 +200,8 @@ def run(kind, target, argv):
             runpy.run_path(target, run_name="__main__")
         elif kind == "module":
             sys.path.insert(0, os.getcwd())
+            if target == "pytest":
+                sys.argv = _install_pytest_plugin(sys.argv)
             import runpy
 
             runpy.run_module(target, run_name="__main__", alter_sys=True)

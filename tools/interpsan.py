@@ -47,6 +47,8 @@ options:
   --trace-malloc N per-interpreter allocation tracing with N frames (0 = off)
   --timeout S      watchdog: stop the run after S seconds (status 5)
   --junit FILE     JUnit XML, one testsuite per interpreter
+  --suppressions F ignore violations matching F's lines (FIELD:GLOB; FIELD one of
+                   kind, extension, type, function, file; '#' comments)
 
 exit status: 0 clean, 1 a program failed, 2 usage error, 3 isolation
 violation(s), 4 crash (fatal signal), 5 watchdog timeout.
@@ -125,6 +127,7 @@ def build_parser():
         p.add_argument("--trace-malloc", type=_non_negative_int, default=0)
         p.add_argument("--timeout", type=_positive_float)
         p.add_argument("--junit")
+        p.add_argument("--suppressions")
         p.add_argument("program", nargs=argparse.REMAINDER)
     return parser
 
@@ -148,6 +151,8 @@ def parse_args(argv):
             raise UsageError("%s needs an argument" % program[0])
     elif not os.path.isfile(program[0]):
         raise UsageError("cannot open script %r: no such file" % program[0])
+    if args.suppressions and not os.path.isfile(args.suppressions):
+        raise UsageError("cannot open suppressions file %r" % args.suppressions)
     args.program = program
     return args
 
@@ -268,6 +273,7 @@ def build_report(args, events, returncode, timed_out, python_version):
         },
         "interpreters": interpreters,
         "violations": violations,
+        "suppressed": max([e.get("count", 0) for e in events if e.get("event") == "suppressed"] or [0]),
     }
     unsupported = [i["unsupported_extension"] for i in interpreters if "unsupported_extension" in i]
     if unsupported:
@@ -432,7 +438,11 @@ def write_junit(path, report):
         )
         for t in results:
             test = t.get("test", "?")
-            classname, _, method = test.rpartition(".")
+            if "::" in test:  # pytest node id: path/to/test_x.py::Class::test
+                head, _, method = test.rpartition("::")
+                classname = head.replace("/", ".").replace(".py", "").replace("::", ".")
+            else:
+                classname, _, method = test.rpartition(".")
             lines.append(
                 "    <testcase classname=%s name=%s time=\"%.3f\">"
                 % (quoteattr(classname or name), quoteattr(method or test), t.get("duration", 0.0))
@@ -519,6 +529,8 @@ def run(args):
     cmd = [args.runner, "-n", str(args.interpreters), "--checks", args.checks]
     if args.keep_going:
         cmd.append("--keep-going")
+    if args.suppressions:
+        cmd += ["--suppressions", os.path.abspath(args.suppressions)]
     cmd += ["--"] + args.program
     env = dict(os.environ)
     env["INTERPSAN_EVENTS"] = events_path

@@ -31,7 +31,15 @@ int Exec(PyObject* module) {
   int64_t id = PyInterpreterState_GetID(PyInterpreterState_Get());
   if (PyModule_AddIntConstant(module, "index", info.index) < 0) return -1;
   if (PyModule_AddIntConstant(module, "interpreter_id", id) < 0) return -1;
-  return 0;
+  // interpsan.faulthandler, when the runner provides it.
+  PyObject* faulthandler = PyImport_ImportModule("_interpsan_faulthandler");
+  if (faulthandler == nullptr) {
+    PyErr_Clear();
+    return 0;
+  }
+  int rc = PyModule_AddObjectRef(module, "faulthandler", faulthandler);
+  Py_DECREF(faulthandler);
+  return rc;
 }
 
 PyModuleDef_Slot kSlots[] = {

@@ -24,6 +24,7 @@
 #include "debug/json_writer.h"
 #include "debug/report.h"
 #include "faulthandler/fatal_signal_handler.h"
+#include "faulthandler/faulthandler_module.h"
 #include "interpsan_python_config.h"
 #include "runtime/allocator_hooks.h"
 #include "runtime/dealloc_hook.h"
@@ -48,6 +49,7 @@ struct Options {
   uint32_t checks = kCheckAllBlock;
   std::string checks_list = "all";
   bool keep_going = false;
+  std::vector<Suppression> suppressions;
   Program program;
 };
 
@@ -75,6 +77,9 @@ Options ParseArgs(int argc, char** argv) {
       std::string error;
       opt.checks_list = argv[++i];
       if (!ParseChecks(opt.checks_list, &opt.checks, &error)) Usage(error);
+    } else if (arg == "--suppressions" && i + 1 < argc) {
+      std::string error;
+      if (!LoadSuppressions(argv[++i], &opt.suppressions, &error)) Usage(error);
     } else if (arg == "--keep-going") {
       opt.keep_going = true;
     } else {
@@ -204,6 +209,7 @@ int Main(int argc, char** argv) {
   ReportOptions report;
   report.fatal = !opt.keep_going;
   ConfigureReports(report);
+  if (!opt.suppressions.empty()) SetSuppressions(opt.suppressions);
   InstallChecks();
 
   bool dealloc_interposed = false;
@@ -220,6 +226,8 @@ int Main(int argc, char** argv) {
   }
 
   PyImport_AppendInittab("interpsan", &PyInit_interpsan);
+  PyImport_AppendInittab("_interpsan_faulthandler",
+                         &PyInit__interpsan_faulthandler);
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   config.parse_argv = 0;
