@@ -62,6 +62,9 @@ void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
   SignalSafeWriter json(g_json_buf, sizeof(g_json_buf), g_options.events_fd);
   SignalSafeWriter* json_ptr = g_options.events_fd >= 0 ? &json : nullptr;
   DumpHeader(&text, json_ptr, reason, sig, info, current);
+  if (g_options.fault_inside_dump_for_testing && sig != SIGUSR1) {
+    *static_cast<volatile int*>(nullptr) = 1;
+  }
   DumpPythonThreads(&text, json_ptr, reason, current, /*all_threads=*/true,
                     &g_scratch);
   DumpNativeStack(&text, json_ptr, reason, g_maps_buf, sizeof(g_maps_buf),

@@ -28,6 +28,9 @@ struct FaultHandlerOptions {
   int text_fd = 2;     // readable dump
   int events_fd = -1;  // JSON events for the supervisor, -1 for none
   int timeout_exit_code = 5;
+  // For tests only: fault deliberately inside the crash dump, after the
+  // header, to prove that such a fault still ends with what was written.
+  bool fault_inside_dump_for_testing = false;
 };
 
 // Installs the handlers (idempotent) and an alternate stack for the

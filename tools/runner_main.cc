@@ -205,6 +205,9 @@ int Main(int argc, char** argv) {
   EventLog::Open();
   FaultHandlerOptions faults;
   faults.events_fd = EventLog::fd();
+  // Test hook (tests/faulthandler): a fault inside the crash handler.
+  const char* fault_test = getenv("INTERPSAN_TEST_FAULT_IN_HANDLER");
+  faults.fault_inside_dump_for_testing = fault_test != nullptr && *fault_test == '1';
   InstallFaultHandler(faults);
   ReportOptions report;
   report.fatal = !opt.keep_going;
