@@ -100,6 +100,12 @@ OwnerSlot InterpreterRegistry::SlotOf(PyInterpreterState* interp) {
   return static_cast<OwnerSlot>(slot);
 }
 
+OwnerSlot InterpreterRegistry::FindSlot(PyInterpreterState* interp) {
+  if (interp == nullptr) return kNoOwner;
+  std::lock_guard<std::mutex> lock(g_register_mu);
+  return FindLocked(interp);
+}
+
 void InterpreterRegistry::SetIndex(OwnerSlot slot, int index, bool own_gil) {
   if (slot == kNoOwner) return;
   g_slots[slot].index.store(index, std::memory_order_relaxed);

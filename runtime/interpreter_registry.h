@@ -43,11 +43,15 @@ class InterpreterRegistry {
   // The slot of `interp`, registering it if new. `interp` may be null.
   static OwnerSlot SlotOf(PyInterpreterState* interp);
 
+  // The slot of `interp` if registered, else kNoOwner (never registers).
+  static OwnerSlot FindSlot(PyInterpreterState* interp);
+
   // Marks an interpreter's run index (called by the runner).
   static void SetIndex(OwnerSlot slot, int index, bool own_gil);
 
   // The interpreter has ended: its slot stays for reports, its pointer is
-  // forgotten (the address may be reused by a new interpreter).
+  // forgotten (the address may be reused by a new interpreter). Called from
+  // the PyInterpreterState_Delete hook; idempotent.
   static void Retire(OwnerSlot slot);
 
   // A copy of what is known about `slot`.

@@ -51,6 +51,20 @@ size_t interpsan_shim_small_request_threshold(void);
 int interpsan_shim_capture_traceback(PyThreadState* tstate,
                                      InterpsanFrame* out, int max);
 
+// ---- Fast frame positions (for tracemalloc) --------------------------------
+// The calling thread's innermost `max` Python frames as (code object,
+// instruction index) pairs, most recent first: no line numbers, no string
+// copies, no allocation. A thread's frames change only on that thread, so
+// this is safe with or without the GIL. Code pointers are borrowed.
+int interpsan_shim_frame_positions(PyThreadState* tstate, void** codes,
+                                   int* instrs, int max);
+
+// Resolves one position to file, function and line (allocation-free).
+void interpsan_shim_resolve_position(void* code, int instr, InterpsanFrame* out);
+
+// True if `op` is a code object (for invalidating position caches).
+int interpsan_shim_is_code(PyObject* op);
+
 // ---- Signal-safe variants (for the faulthandler) -------------------------
 // These read CPython's structures through interpsan_shim_safe_copy, so a
 // stale or corrupted pointer yields a short result, never a fault. They use

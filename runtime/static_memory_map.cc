@@ -52,6 +52,7 @@ void StaticMemoryMap::Refresh() {
               return a.start < b.start;
             });
   snap->adds = CurrentAdds();
+  snap->previous = g_snapshot.load(std::memory_order_acquire);
   g_snapshot.store(snap, std::memory_order_release);
 }
 

@@ -28,6 +28,9 @@ struct StaticMemorySnapshot {
   std::vector<StaticRange> ranges;  // sorted by start, disjoint
   std::vector<std::string> modules;  // file paths ("" = main executable)
   unsigned long long adds = 0;       // dl_phdr_info::dlpi_adds at build time
+  // The snapshot this one replaced: readers may still hold it, so it is
+  // kept (and stays reachable, for leak checkers).
+  const StaticMemorySnapshot* previous = nullptr;
 };
 
 class StaticMemoryMap {

@@ -28,6 +28,7 @@
 #include "interpsan_python_config.h"
 #include "runtime/allocator_hooks.h"
 #include "runtime/dealloc_hook.h"
+#include "runtime/interpreter_lifecycle_hook.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/python_shim.h"
 #include "tools/bootstrap_py.h"
@@ -179,6 +180,8 @@ void RunInterpreter(const Options& opt, int index, int* exit_code) {
   // Teardown runs the interpreter's atexit handlers and frees what it owns;
   // violations and crashes here are attributed to this interpreter too.
   Py_EndInterpreter(tstate);
+  // The PyInterpreterState_Delete hook has retired the slot already where
+  // interposition works; this covers builds where it does not.
   InterpreterRegistry::Retire(slot);
   EmitInterpreterEvent("interpreter_end", index, id, nullptr);
 }
@@ -215,6 +218,7 @@ int Main(int argc, char** argv) {
   if (!opt.suppressions.empty()) SetSuppressions(opt.suppressions);
   InstallChecks();
 
+  InitInterpreterLifecycleHook();
   bool dealloc_interposed = false;
   if (opt.checks != 0) {
     InitDeallocHook();
