@@ -4,11 +4,13 @@
 
 #include <cstring>
 
+#include "runtime/allocation_tracer.h"
 #include "runtime/anomaly.h"
 #include "runtime/arena_map.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/owner_record.h"
 #include "runtime/python_shim.h"
+#include "runtime/small_block_traces.h"
 #include "runtime/static_memory_map.h"
 
 #define INTERPSAN_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -31,6 +33,35 @@ inline bool ChecksOn(uint32_t bits) {
 
 inline bool IsSmall(size_t n) { return n - 1 < g_small_limit; }
 
+// ---- tracemalloc's share of the hooks --------------------------------------
+
+inline uint32_t TraceNew(Domain domain, OwnerSlot slot, size_t size) {
+  if (__builtin_expect(!g_tracing.load(std::memory_order_relaxed), 1)) return 0;
+  if (ReentryGuard::active) return 0;
+  return g_tracer.on_alloc(domain, slot, size);
+}
+
+inline void TraceGone(uint32_t trace_id, size_t size) {
+  if (trace_id != 0) g_tracer.on_free(trace_id, size);
+}
+
+// A small block just came from pymalloc: trace it by its size class, the
+// size its free will report.
+inline void TraceSmall(void* p) {
+  if (__builtin_expect(!g_tracing.load(std::memory_order_relaxed), 1) || p == nullptr) {
+    return;
+  }
+  uint32_t id = TraceNew(Domain::kObj, InterpreterRegistry::CurrentSlot(),
+                         interpsan_shim_small_block_size(p));
+  if (id != 0) SmallBlockTraces::Set(p, id);
+}
+
+inline void UntraceSmall(void* p) {
+  if (__builtin_expect(!g_traced_ever.load(std::memory_order_relaxed), 1)) return;
+  uint32_t id = SmallBlockTraces::Take(p);
+  if (id != 0) TraceGone(id, interpsan_shim_small_block_size(p));
+}
+
 // ---- header blocks -------------------------------------------------------
 
 // Freed header blocks wait here before going back to malloc. free() reuses
@@ -52,6 +83,8 @@ struct Quarantine {
 thread_local Quarantine t_quarantine;
 
 void ReleaseHeader(BlockHeader* header) {
+  TraceGone(header->trace_id, header->size);
+  header->trace_id = 0;
   header->magic = kFreedMagic;
   Quarantine& q = t_quarantine;
   BlockHeader* oldest = q.ring[q.next];
@@ -69,8 +102,10 @@ void* HeaderAlloc(Domain domain, size_t n, bool zero) {
   header->magic = kLiveMagic;
   header->trace_id = 0;
   header->size = n;
-  header->owner = InterpreterRegistry::CurrentSlot();
+  OwnerSlot owner = InterpreterRegistry::CurrentSlot();
+  header->owner = owner;
   header->domain = static_cast<uint8_t>(domain);
+  header->trace_id = TraceNew(domain, owner, n);
   return header->user();
 }
 
@@ -151,10 +186,16 @@ void* HeaderRealloc(Domain call, void* p, size_t n) {
     return q;
   }
   if (n > kMaxHeaderBlockSize - sizeof(BlockHeader)) return nullptr;
+  uint32_t old_trace = header->trace_id;
+  size_t old_size = header->size;
   auto* moved = static_cast<BlockHeader*>(
       g_orig.raw.realloc(g_orig.raw.ctx, header, n + sizeof(BlockHeader)));
   if (moved == nullptr) return nullptr;
   moved->size = n;  // owner and domain stay: the block is still the owner's
+  // Like stock tracemalloc: a resized block is traced anew, here.
+  TraceGone(old_trace, old_size);
+  moved->trace_id = TraceNew(moved->block_domain(),
+                             static_cast<OwnerSlot>(moved->owner), n);
   return moved->user();
 }
 
@@ -199,21 +240,35 @@ bool CheckSmall(Domain call, void* p, OwnerSlot owner, bool realloc) {
 
 void SmallFree(Domain call, void* p, OwnerSlot owner) {
   if (g_enabled_checks != 0 && !CheckSmall(call, p, owner, false)) return;
+  UntraceSmall(p);
   g_orig.obj.free(g_orig.obj.ctx, p);
 }
 
 void* SmallRealloc(Domain call, void* p, OwnerSlot owner, size_t n) {
   bool ok = g_enabled_checks == 0 || CheckSmall(call, p, owner, true);
-  if (ok && IsSmall(n)) return g_orig.obj.realloc(g_orig.obj.ctx, p, n);
+  if (ok && IsSmall(n)) {
+    UntraceSmall(p);
+    void* q = g_orig.obj.realloc(g_orig.obj.ctx, p, n);
+    TraceSmall(q != nullptr ? q : p);  // on failure p is still live
+    return q;
+  }
   // Moving out of pymalloc (n > 512 or 0), or out of another interpreter's
   // arena: copy into a header block, then release the old block only if it
   // is ours to release.
   size_t old = interpsan_shim_small_block_size(p);
-  void* q = IsSmall(n) ? g_orig.obj.malloc(g_orig.obj.ctx, n)
-                       : HeaderAlloc(Domain::kObj, n, false);
+  void* q = nullptr;
+  if (IsSmall(n)) {
+    q = g_orig.obj.malloc(g_orig.obj.ctx, n);
+    TraceSmall(q);
+  } else {
+    q = HeaderAlloc(Domain::kObj, n, false);
+  }
   if (q == nullptr) return nullptr;
   memcpy(q, p, old < n ? old : n);
-  if (ok) g_orig.obj.free(g_orig.obj.ctx, p);
+  if (ok) {
+    UntraceSmall(p);
+    g_orig.obj.free(g_orig.obj.ctx, p);
+  }
   return q;
 }
 
@@ -222,7 +277,9 @@ void* SmallRealloc(Domain call, void* p, OwnerSlot owner, size_t n) {
 template <Domain kDomain>
 void* HookMalloc(void*, size_t n) {
   if (kDomain == Domain::kObj && INTERPSAN_LIKELY(IsSmall(n))) {
-    return g_orig.obj.malloc(g_orig.obj.ctx, n);
+    void* p = g_orig.obj.malloc(g_orig.obj.ctx, n);
+    TraceSmall(p);
+    return p;
   }
   return HeaderAlloc(kDomain, n, false);
 }
@@ -232,7 +289,9 @@ void* HookCalloc(void*, size_t nelem, size_t elsize) {
   if (elsize != 0 && nelem > SIZE_MAX / elsize) return nullptr;
   size_t n = nelem * elsize;
   if (kDomain == Domain::kObj && INTERPSAN_LIKELY(IsSmall(n))) {
-    return g_orig.obj.calloc(g_orig.obj.ctx, nelem, elsize);
+    void* p = g_orig.obj.calloc(g_orig.obj.ctx, nelem, elsize);
+    TraceSmall(p);
+    return p;
   }
   return HeaderAlloc(kDomain, n, true);
 }
@@ -290,6 +349,14 @@ size_t AllocatorHooks::BlockSize(const void* p) {
   }
   const BlockHeader* header = BlockHeader::FromUser(p);
   return header->magic == kLiveMagic ? header->size : 0;
+}
+
+uint32_t AllocatorHooks::TraceIdOf(const void* p) {
+  if (p == nullptr) return 0;
+  if (ArenaMap::Lookup(p) != kNoOwner) return SmallBlockTraces::Get(p);
+  if (StaticMemoryMap::Contains(p)) return 0;
+  const BlockHeader* header = BlockHeader::FromUser(p);
+  return header->magic == kLiveMagic ? header->trace_id : 0;
 }
 
 }  // namespace interpsan

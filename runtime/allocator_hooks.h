@@ -34,6 +34,9 @@ class AllocatorHooks {
 
   // Usable size of a block from any domain, or 0 if unknown.
   static size_t BlockSize(const void* p);
+
+  // The trace id recorded for a live block (0 if untraced or unknown).
+  static uint32_t TraceIdOf(const void* p);
 };
 
 }  // namespace interpsan

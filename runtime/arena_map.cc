@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include "runtime/interpreter_registry.h"
+#include "runtime/small_block_traces.h"
 
 namespace interpsan {
 
@@ -56,6 +57,7 @@ void* ArenaMap::AllocArena(void* /*ctx*/, size_t size) {
 void ArenaMap::FreeArena(void* /*ctx*/, void* p, size_t size) {
   if (p == nullptr) return;
   Clear(p, size);
+  SmallBlockTraces::DropArena(p, size);
   size_t align = size_t{1} << kArenaShift;
   munmap(p, (size + align - 1) & ~(align - 1));
 }

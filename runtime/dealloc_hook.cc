@@ -3,6 +3,7 @@
 #include <Python.h>
 #include <dlfcn.h>
 
+#include "runtime/allocation_tracer.h"
 #include "runtime/anomaly.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/object_owner.h"
@@ -39,6 +40,11 @@ extern "C" __attribute__((visibility("default"))) void _Py_Dealloc(
         }
       }
     }
+  }
+  // A dying code object invalidates tracemalloc's caches keyed by code
+  // addresses (the address may soon hold another code object).
+  if (__builtin_expect(Py_TYPE(op) == &PyCode_Type, 0)) {
+    g_code_epoch.fetch_add(1, std::memory_order_release);
   }
   if (__builtin_expect(g_real_dealloc == nullptr, 0)) interpsan::InitDeallocHook();
   g_real_dealloc(op);

@@ -127,6 +127,25 @@ def _install_pytest_plugin(argv):
     return list(argv) + ["-p", "_interpsan_pytest_plugin"]
 
 
+class _TracemallocFinder:
+    """Maps `import tracemalloc` to interpsan.tracemalloc, lazily."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tracemalloc":
+            return None
+        import importlib.machinery
+
+        return importlib.machinery.ModuleSpec(name, self)
+
+    def create_module(self, spec):
+        import interpsan
+
+        return interpsan.tracemalloc
+
+    def exec_module(self, module):
+        pass
+
+
 def _exit_code(code):
     if code is None:
         return 0
@@ -188,27 +207,38 @@ def run(kind, target, argv):
     # (pytest imports it): give the program interpsan's process-wide one.
     if hasattr(interpsan, "faulthandler"):
         sys.modules["faulthandler"] = interpsan.faulthandler
+    # Stock tracemalloc hangs as soon as an own-GIL interpreter exists while
+    # it traces: `import tracemalloc` gets interpsan's (built on first use).
+    sys.meta_path.insert(0, _TracemallocFinder())
     _count_unittest_results()
     unsupported = None
     code = 0
     try:
         sys.argv = list(argv)
-        if kind == "script":
-            sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
-            import runpy
+        import __main__
 
-            runpy.run_path(target, run_name="__main__")
+        if kind == "script":
+            # Like `python script.py`: the code runs in __main__'s own dict,
+            # which lives until the interpreter ends (runpy.run_path would
+            # run it in a temporary module and drop its globals on return).
+            import tokenize
+
+            path = os.path.abspath(target)
+            sys.path.insert(0, os.path.dirname(path))
+            with tokenize.open(path) as f:
+                source = f.read()
+            __main__.__dict__.update(__file__=target, __cached__=None)
+            exec(compile(source, target, "exec"), __main__.__dict__)
         elif kind == "module":
             sys.path.insert(0, os.getcwd())
             if target == "pytest":
                 sys.argv = _install_pytest_plugin(sys.argv)
             import runpy
 
-            runpy.run_module(target, run_name="__main__", alter_sys=True)
+            # What `python -m` itself uses: runs in the real __main__.
+            runpy._run_module_as_main(target, alter_argv=True)
         else:
             sys.path.insert(0, "")
-            import __main__
-
             exec(compile(target, "<string>", "exec"), __main__.__dict__)
     except SystemExit as exc:
         code = _exit_code(exc.code)
@@ -223,6 +253,14 @@ def run(kind, target, argv):
             stream.flush()
         except Exception:
             pass
+    # The live allocation sites at the moment the program finished, before
+    # teardown (report.json's tracemalloc.top).
+    try:
+        import _interpsan_tracemalloc
+
+        _interpsan_tracemalloc._report_top(10)
+    except Exception:
+        pass
     event = {
         "event": "interpreter_result",
         "index": interpsan.index,

@@ -44,7 +44,8 @@ options:
   --report DIR     write DIR/report.json (and events.jsonl), even on a crash
   --keep-going     report every violation and continue (default: first is fatal)
   --checks LIST    all (default) | none | comma list of: free, domain, dealloc
-  --trace-malloc N per-interpreter allocation tracing with N frames (0 = off)
+  --trace-malloc N per-interpreter allocation tracing with N frames (0 = off):
+                   report.json gets tracemalloc (top sites) and leaks
   --timeout S      watchdog: stop the run after S seconds (status 5)
   --junit FILE     JUnit XML, one testsuite per interpreter
   --suppressions F ignore violations matching F's lines (FIELD:GLOB; FIELD one of
@@ -275,6 +276,27 @@ def build_report(args, events, returncode, timed_out, python_version):
         "violations": violations,
         "suppressed": max([e.get("count", 0) for e in events if e.get("event") == "suppressed"] or [0]),
     }
+    if args.trace_malloc:
+        by_index = {e["index"]: e for e in events if e.get("event") == "tracemalloc"}
+        report["tracemalloc"] = {
+            "frames": args.trace_malloc,
+            "interpreters": [
+                {
+                    "id": i["id"],
+                    "index": i["index"],
+                    "current_bytes": by_index.get(i["index"], {}).get("current_bytes", 0),
+                    "peak_bytes": by_index.get(i["index"], {}).get("peak_bytes", 0),
+                    "top": by_index.get(i["index"], {}).get("top", []),
+                }
+                for i in interpreters
+            ],
+        }
+        report["leaks"] = [
+            {k: e[k] for k in ("interpreter", "index", "blocks", "bytes", "site_count",
+                               "runtime_blocks", "runtime_bytes", "sites") if k in e}
+            for e in events
+            if e.get("event") == "leaks"
+        ]
     unsupported = [i["unsupported_extension"] for i in interpreters if "unsupported_extension" in i]
     if unsupported:
         report["unsupported_extensions"] = unsupported
@@ -526,7 +548,8 @@ def run(args):
     if os.path.exists(events_path):
         os.unlink(events_path)
 
-    cmd = [args.runner, "-n", str(args.interpreters), "--checks", args.checks]
+    cmd = [args.runner, "-n", str(args.interpreters), "--checks", args.checks,
+           "--trace-malloc", str(args.trace_malloc)]
     if args.keep_going:
         cmd.append("--keep-going")
     if args.suppressions:

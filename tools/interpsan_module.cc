@@ -3,6 +3,7 @@
 #include "debug/event_log.h"
 #include "debug/report.h"
 #include "runtime/interpreter_registry.h"
+#include "tracemalloc/tracemalloc_module.h"
 
 namespace {
 
@@ -17,7 +18,24 @@ PyObject* ViolationCount(PyObject*, PyObject*) {
   return PyLong_FromLong(interpsan::TotalViolationCount());
 }
 
+// PEP 562: interpsan.tracemalloc is built on first use (it compiles the
+// stdlib's tracemalloc.py), not in every interpreter at start-up.
+PyObject* ModuleGetattr(PyObject* module, PyObject* name) {
+  if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "tracemalloc") == 0) {
+    PyObject* api = interpsan::CreateTracemallocApiModule();
+    if (api == nullptr) return nullptr;
+    if (PyObject_SetAttr(module, name, api) < 0) {
+      Py_DECREF(api);
+      return nullptr;
+    }
+    return api;
+  }
+  PyErr_Format(PyExc_AttributeError, "module 'interpsan' has no attribute '%U'", name);
+  return nullptr;
+}
+
 PyMethodDef kMethods[] = {
+    {"__getattr__", ModuleGetattr, METH_O, nullptr},
     {"_emit", Emit, METH_O, "Writes one JSON event for the supervisor."},
     {"violation_count", ViolationCount, METH_NOARGS,
      "Violations reported so far in this process (all interpreters)."},

@@ -33,6 +33,8 @@
 #include "runtime/python_shim.h"
 #include "tools/bootstrap_py.h"
 #include "tools/interpsan_module.h"
+#include "tracemalloc/tracemalloc_module.h"
+#include "tracemalloc/tracer.h"
 
 namespace interpsan {
 namespace {
@@ -50,6 +52,7 @@ struct Options {
   uint32_t checks = kCheckAllBlock;
   std::string checks_list = "all";
   bool keep_going = false;
+  int trace_frames = 0;  // --trace-malloc N
   std::vector<Suppression> suppressions;
   Program program;
 };
@@ -81,6 +84,14 @@ Options ParseArgs(int argc, char** argv) {
     } else if (arg == "--suppressions" && i + 1 < argc) {
       std::string error;
       if (!LoadSuppressions(argv[++i], &opt.suppressions, &error)) Usage(error);
+    } else if (arg == "--trace-malloc" && i + 1 < argc) {
+      char* end = nullptr;
+      long n = strtol(argv[++i], &end, 10);
+      if (*end != '\0' || n < 0 || n > kMaxTraceFrames) {
+        Usage("--trace-malloc needs a number of frames from 0 to " +
+              std::to_string(kMaxTraceFrames));
+      }
+      opt.trace_frames = static_cast<int>(n);
     } else if (arg == "--keep-going") {
       opt.keep_going = true;
     } else {
@@ -195,7 +206,8 @@ void EmitStart(const Options& opt, bool dealloc_interposed) {
       .Int("interpreters", opt.interpreters)
       .Str("checks", opt.checks_list)
       .Bool("keep_going", opt.keep_going)
-      .Bool("dealloc_interposed", dealloc_interposed);
+      .Bool("dealloc_interposed", dealloc_interposed)
+      .Int("trace_malloc", opt.trace_frames);
   o.End();
   EventLog::Write(out);
 }
@@ -229,12 +241,20 @@ int Main(int argc, char** argv) {
               "internally (-fno-semantic-interposition); deallocation checks "
               "see extension code only\n");
     }
+  }
+  // One hook layer serves both clients: the checks and tracemalloc.
+  Tracer::Install(/*report_leaks=*/opt.trace_frames > 0);
+  if (opt.checks != 0 || opt.trace_frames > 0) {
     AllocatorHooks::Install(opt.checks);
   }
+  Tracer::SetDefaultFrames(opt.trace_frames);
+  Tracer::SetRuntimePrefix(std::string(INTERPSAN_PYTHON_HOME) + "/lib/python" +
+                           INTERPSAN_PYTHON_VERSION + "/");
 
   PyImport_AppendInittab("interpsan", &PyInit_interpsan);
   PyImport_AppendInittab("_interpsan_faulthandler",
                          &PyInit__interpsan_faulthandler);
+  PyImport_AppendInittab("_interpsan_tracemalloc", &PyInit__interpsan_tracemalloc);
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   config.parse_argv = 0;

@@ -1,0 +1,71 @@
+// traceback_table.h: tracemalloc's interned frames and tracebacks.
+//
+// A trace is (interpreter slot, tracing generation, domain, frames); it is
+// interned once into a 32-bit id that the block's owner record keeps. Per
+// trace id, live bytes and blocks are counted, which is all statistics,
+// snapshots and leak reports need: nothing walks the heap.
+//
+//   allocation ──> positions of the innermost N frames (code*, instr)
+//                   │  thread-local cache (cleared when a code object dies)
+//                   v
+//                 frame ids ──> thread-local cache ──> trace id
+//                   │ miss                               │ miss
+//                   v                                    v
+//                 global frame table (mutex)        global trace table (mutex)
+//
+// Frames copy their file and function names into interpsan's own storage,
+// so an ended interpreter's strings are never read again.
+//
+// Thread safety: TraceCurrent takes no lock when both caches hit (the
+// steady state); misses take one mutex. Readers (Frame, Get, Stats) are
+// lock-free: tables are append-only chunked arrays that never move.
+#ifndef INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
+#define INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/owner_record.h"
+#include "runtime/python_shim.h"
+
+namespace interpsan {
+
+constexpr int kMaxTraceFrames = 128;
+using FrameId = uint32_t;
+using TraceId = uint32_t;  // 0: not traced
+
+struct TraceRecord {
+  OwnerSlot slot;
+  uint16_t generation;  // the slot's tracing generation (clear_traces)
+  Domain domain;
+  uint16_t nframes;
+  const FrameId* frames;  // most recent call first
+};
+
+struct TraceStats {
+  std::atomic<int64_t> bytes{0};
+  std::atomic<int64_t> blocks{0};
+};
+
+class TracebackTable {
+ public:
+  // Interns the calling thread's innermost `nframes` frames for `slot`.
+  static TraceId TraceCurrent(Domain domain, OwnerSlot slot,
+                              uint16_t generation, int nframes);
+
+  // Interns explicit frame ids (tests, and traces with no Python frame).
+  static TraceId Intern(Domain domain, OwnerSlot slot, uint16_t generation,
+                        const FrameId* frames, int nframes);
+
+  static bool Get(TraceId id, TraceRecord* out);
+  static const InterpsanFrame& Frame(FrameId id);
+  static TraceStats& Stats(TraceId id);
+  // Ids handed out so far are 1..Count().
+  static uint32_t Count();
+  // Bytes used by the tables themselves.
+  static size_t MemoryUsage();
+};
+
+}  // namespace interpsan
+
+#endif  // INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_

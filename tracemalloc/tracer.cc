@@ -1,0 +1,300 @@
+#include "tracemalloc/tracer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+
+#include "debug/event_log.h"
+#include "debug/json_writer.h"
+#include "runtime/allocation_tracer.h"
+#include "runtime/anomaly.h"
+#include "runtime/interpreter_lifecycle_hook.h"
+#include "runtime/interpreter_registry.h"
+
+namespace interpsan {
+namespace {
+
+struct alignas(64) SlotState {
+  std::atomic<int64_t> current{0};
+  std::atomic<int64_t> peak{0};
+  std::atomic<int16_t> frames{0};  // 0: default; -1: off; > 0: explicit
+  std::atomic<uint16_t> generation{0};
+};
+
+SlotState g_slots[kMaxSlots];
+std::atomic<int> g_default_frames{0};
+bool g_report_leaks = false;
+std::string* g_runtime_prefix = nullptr;  // the standard library's directory
+
+inline int EffectiveFrames(const SlotState& s) {
+  int f = s.frames.load(std::memory_order_relaxed);
+  return f == 0 ? g_default_frames.load(std::memory_order_relaxed) : f;
+}
+
+uint32_t OnAlloc(Domain domain, OwnerSlot slot, size_t size) {
+  if (slot == kNoOwner) return 0;  // raw memory of no interpreter
+  SlotState& s = g_slots[slot];
+  int nframes = EffectiveFrames(s);
+  if (nframes <= 0) return 0;
+  TraceId id = TracebackTable::TraceCurrent(
+      domain, slot, s.generation.load(std::memory_order_relaxed), nframes);
+  if (id == 0) return 0;
+  TraceStats& stats = TracebackTable::Stats(id);
+  stats.bytes.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed);
+  stats.blocks.fetch_add(1, std::memory_order_relaxed);
+  int64_t now = s.current.fetch_add(static_cast<int64_t>(size),
+                                    std::memory_order_relaxed) +
+                static_cast<int64_t>(size);
+  if (now > s.peak.load(std::memory_order_relaxed)) {
+    s.peak.store(now, std::memory_order_relaxed);
+  }
+  return id;
+}
+
+void OnFree(uint32_t id, size_t size) {
+  TraceRecord record;
+  if (!TracebackTable::Get(id, &record)) return;
+  TraceStats& stats = TracebackTable::Stats(id);
+  stats.bytes.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
+  stats.blocks.fetch_sub(1, std::memory_order_relaxed);
+  SlotState& s = g_slots[record.slot];
+  if (record.generation == s.generation.load(std::memory_order_relaxed)) {
+    s.current.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
+  }
+}
+
+void RecomputeTracing() {
+  bool any = g_default_frames.load() > 0;
+  if (!any) {
+    for (const SlotState& s : g_slots) {
+      if (s.frames.load(std::memory_order_relaxed) > 0) {
+        any = true;
+        break;
+      }
+    }
+  }
+  if (any) g_traced_ever.store(true);
+  g_tracing.store(any);
+}
+
+void OnInterpreterEnd(OwnerSlot slot) {
+  if (g_report_leaks) Tracer::ReportLeaks(slot);
+}
+
+std::string SitesJson(const std::vector<SiteStats>& sites) {
+  std::string out = "[";
+  for (size_t i = 0; i < sites.size(); i++) {
+    if (i) out += ",";
+    JsonObject o(&out);
+    o.Str("filename", sites[i].filename)
+        .Int("lineno", sites[i].lineno)
+        .Int("size", sites[i].bytes)
+        .Int("count", sites[i].blocks);
+    o.End();
+  }
+  return out + "]";
+}
+
+std::string HumanBytes(int64_t b) {
+  char buf[32];
+  if (b >= 10 * 1024 * 1024) {
+    snprintf(buf, sizeof(buf), "%.1f MiB", b / 1048576.0);
+  } else if (b >= 10 * 1024) {
+    snprintf(buf, sizeof(buf), "%.1f KiB", b / 1024.0);
+  } else {
+    snprintf(buf, sizeof(buf), "%lld B", static_cast<long long>(b));
+  }
+  return buf;
+}
+
+}  // namespace
+
+void Tracer::Install(bool report_leaks) {
+  static bool installed = false;
+  g_report_leaks = g_report_leaks || report_leaks;
+  if (installed) return;
+  installed = true;
+  InstallAllocationTracer(AllocationTracer{&OnAlloc, &OnFree});
+  AddInterpreterEndListener(&OnInterpreterEnd);
+}
+
+void Tracer::SetDefaultFrames(int nframes) {
+  g_default_frames.store(std::min(std::max(nframes, 0), kMaxTraceFrames));
+  RecomputeTracing();
+}
+
+void Tracer::SetRuntimePrefix(const std::string& prefix) {
+  g_runtime_prefix = new std::string(prefix);
+}
+
+void Tracer::Start(OwnerSlot slot, int nframes) {
+  if (slot == kNoOwner) return;
+  if (nframes < 1) nframes = 1;
+  g_slots[slot].frames.store(static_cast<int16_t>(std::min(nframes, kMaxTraceFrames)));
+  RecomputeTracing();
+}
+
+void Tracer::Stop(OwnerSlot slot) {
+  if (slot == kNoOwner) return;
+  g_slots[slot].frames.store(-1);
+  ClearTraces(slot);
+  RecomputeTracing();
+}
+
+bool Tracer::IsTracing(OwnerSlot slot) {
+  return slot != kNoOwner && EffectiveFrames(g_slots[slot]) > 0;
+}
+
+int Tracer::Frames(OwnerSlot slot) {
+  if (slot == kNoOwner) return 0;
+  int f = EffectiveFrames(g_slots[slot]);
+  return f > 0 ? f : 1;  // stock get_traceback_limit() is 1 when stopped
+}
+
+void Tracer::ClearTraces(OwnerSlot slot) {
+  if (slot == kNoOwner) return;
+  g_slots[slot].generation.fetch_add(1);
+  g_slots[slot].current.store(0);
+  g_slots[slot].peak.store(0);
+}
+
+int64_t Tracer::CurrentBytes(OwnerSlot slot) {
+  return slot == kNoOwner ? 0 : g_slots[slot].current.load();
+}
+
+int64_t Tracer::PeakBytes(OwnerSlot slot) {
+  return slot == kNoOwner ? 0 : g_slots[slot].peak.load();
+}
+
+void Tracer::ResetPeak(OwnerSlot slot) {
+  if (slot == kNoOwner) return;
+  g_slots[slot].peak.store(g_slots[slot].current.load());
+}
+
+void Tracer::ForEachLiveTrace(
+    OwnerSlot slot, bool current_generation_only,
+    const std::function<void(TraceId, const TraceRecord&, int64_t, int64_t)>& fn) {
+  uint32_t count = TracebackTable::Count();
+  for (TraceId id = 1; id <= count; id++) {
+    TraceRecord r;
+    if (!TracebackTable::Get(id, &r)) continue;
+    if (slot != kNoOwner && r.slot != slot) continue;
+    if (current_generation_only &&
+        r.generation != g_slots[r.slot].generation.load(std::memory_order_relaxed)) {
+      continue;
+    }
+    TraceStats& stats = TracebackTable::Stats(id);
+    int64_t blocks = stats.blocks.load(std::memory_order_relaxed);
+    if (blocks <= 0) continue;
+    fn(id, r, stats.bytes.load(std::memory_order_relaxed), blocks);
+  }
+}
+
+std::vector<SiteStats> Tracer::TopSites(OwnerSlot slot, size_t limit,
+                                        bool current_generation_only) {
+  std::map<std::pair<std::string, int>, std::pair<int64_t, int64_t>> sites;
+  ForEachLiveTrace(slot, current_generation_only,
+                   [&](TraceId, const TraceRecord& r, int64_t bytes, int64_t blocks) {
+                     std::pair<std::string, int> key("<unknown>", 0);
+                     if (r.nframes > 0) {
+                       const InterpsanFrame& f = TracebackTable::Frame(r.frames[0]);
+                       key = {f.filename, f.lineno};
+                     }
+                     auto& v = sites[key];
+                     v.first += bytes;
+                     v.second += blocks;
+                   });
+  std::vector<SiteStats> out;
+  for (const auto& kv : sites) {
+    out.push_back({kv.first.first, kv.first.second, kv.second.first, kv.second.second});
+  }
+  std::sort(out.begin(), out.end(), [](const SiteStats& a, const SiteStats& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.blocks > b.blocks;
+  });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+namespace {
+
+// Leak sites that are CPython's own doing rather than the program's: code
+// and interned strings kept by the import system, and blocks allocated with
+// no Python frame (interpreter start-up, C-level caches).
+bool IsRuntimeSite(const SiteStats& s) {
+  if (!s.filename.empty() && s.filename[0] == '<') return true;  // <frozen ..>
+  return g_runtime_prefix != nullptr && !g_runtime_prefix->empty() &&
+         s.filename.rfind(*g_runtime_prefix, 0) == 0;
+}
+
+}  // namespace
+
+void Tracer::ReportLeaks(OwnerSlot slot) {
+  ReentryGuard guard;  // our own bookkeeping must not be traced
+  InterpreterInfo info = InterpreterRegistry::Info(slot);
+  if (info.index < 0) return;  // the runner's main interpreter: CPython's own
+  std::vector<SiteStats> sites = TopSites(slot, 1u << 30, false);
+  int64_t bytes = 0, blocks = 0;
+  for (const SiteStats& s : sites) {
+    bytes += s.bytes;
+    blocks += s.blocks;
+  }
+  if (blocks == 0) return;
+  std::vector<SiteStats> program_sites;
+  int64_t runtime_bytes = 0, runtime_blocks = 0;
+  for (const SiteStats& s : sites) {
+    if (IsRuntimeSite(s)) {
+      runtime_bytes += s.bytes;
+      runtime_blocks += s.blocks;
+    } else {
+      program_sites.push_back(s);
+    }
+  }
+  std::vector<SiteStats> shown(sites.begin(),
+                               sites.begin() + std::min<size_t>(sites.size(), 50));
+  std::string out;
+  JsonObject o(&out);
+  o.Str("event", "leaks")
+      .Int("interpreter", info.id)
+      .Int("index", info.index)
+      .Int("blocks", blocks)
+      .Int("bytes", bytes)
+      .Int("site_count", static_cast<int64_t>(sites.size()))
+      .Int("runtime_blocks", runtime_blocks)
+      .Int("runtime_bytes", runtime_bytes)
+      .Raw("sites", SitesJson(shown));
+  o.End();
+  EventLog::Write(out);
+  if (program_sites.empty()) return;  // only CPython's own: not worth a shout
+  int64_t program_blocks = blocks - runtime_blocks;
+  std::string text = "==interpsan== interpreter " + std::to_string(info.id) +
+                     " (index " + std::to_string(info.index) + ") ended with " +
+                     std::to_string(program_blocks) + " blocks (" +
+                     HumanBytes(bytes - runtime_bytes) +
+                     ") allocated outside CPython still alive; largest:\n";
+  for (size_t i = 0; i < program_sites.size() && i < 3; i++) {
+    text += "    " + program_sites[i].filename + ":" +
+            std::to_string(program_sites[i].lineno) + ": " +
+            std::to_string(program_sites[i].blocks) + " blocks, " +
+            HumanBytes(program_sites[i].bytes) + "\n";
+  }
+  fputs(text.c_str(), stderr);
+}
+
+void Tracer::ReportTop(OwnerSlot slot, size_t limit) {
+  ReentryGuard guard;
+  InterpreterInfo info = InterpreterRegistry::Info(slot);
+  std::string out;
+  JsonObject o(&out);
+  o.Str("event", "tracemalloc")
+      .Int("interpreter", info.id)
+      .Int("index", info.index)
+      .Int("frames", Frames(slot))
+      .Int("current_bytes", CurrentBytes(slot))
+      .Int("peak_bytes", PeakBytes(slot))
+      .Raw("top", SitesJson(TopSites(slot, limit, true)));
+  o.End();
+  EventLog::Write(out);
+}
+
+}  // namespace interpsan
