@@ -23,6 +23,7 @@ std::atomic<int> g_next_slot{kMainSlot + 1};
 // a PyInterpreterState* notice that the address may now mean someone else.
 std::atomic<uint32_t> g_epoch{1};
 std::mutex g_register_mu;
+std::atomic<InterpreterRegistry::NewInterpreterListener> g_new_listener{nullptr};
 
 struct ThreadCache {
   PyInterpreterState* interp = nullptr;
@@ -97,7 +98,15 @@ OwnerSlot InterpreterRegistry::SlotOf(PyInterpreterState* interp) {
   }
   g_slots[slot].id.store(ReadId(interp), std::memory_order_relaxed);
   g_slots[slot].interp.store(interp, std::memory_order_release);
+  if (NewInterpreterListener listener = g_new_listener.load()) {
+    listener(static_cast<OwnerSlot>(slot), slot == kMainSlot);
+  }
   return static_cast<OwnerSlot>(slot);
+}
+
+void InterpreterRegistry::SetNewInterpreterListener(
+    NewInterpreterListener listener) {
+  g_new_listener.store(listener);
 }
 
 OwnerSlot InterpreterRegistry::FindSlot(PyInterpreterState* interp) {

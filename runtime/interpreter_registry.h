@@ -43,6 +43,12 @@ class InterpreterRegistry {
   // The slot of `interp`, registering it if new. `interp` may be null.
   static OwnerSlot SlotOf(PyInterpreterState* interp);
 
+  // Called (under the registry's lock, from whatever hook saw it first)
+  // when an interpreter is seen for the first time. For `exec` mode, where
+  // the program creates its interpreters itself.
+  using NewInterpreterListener = void (*)(OwnerSlot slot, bool is_main);
+  static void SetNewInterpreterListener(NewInterpreterListener listener);
+
   // The slot of `interp` if registered, else kNoOwner (never registers).
   static OwnerSlot FindSlot(PyInterpreterState* interp);
 

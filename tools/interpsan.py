@@ -146,8 +146,11 @@ def parse_args(argv):
     if program[0].startswith("-") and program[0] not in ("-m", "-c"):
         raise UsageError("unknown option %r" % program[0])
     if args.command == "exec":
-        raise UsageError("'exec' is not implemented yet; use 'run'")
-    if program[0] in ("-m", "-c"):
+        import shutil
+
+        if shutil.which(program[0]) is None:
+            raise UsageError("cannot run %r: no such program" % program[0])
+    elif program[0] in ("-m", "-c"):
         if len(program) < 2:
             raise UsageError("%s needs an argument" % program[0])
     elif not os.path.isfile(program[0]):
@@ -224,13 +227,35 @@ def build_report(args, events, returncode, timed_out, python_version):
     symbolize(violations, [d for d in (crash_dump, timeout_dump) if d])
     violators = {v.get("interpreter_index") for v in violations}
 
+    if args.command == "exec":
+        # The program created its interpreters itself: list what was seen,
+        # main interpreter first (index 0).
+        n = max(list(started) + [-1]) + 1
+        stopped_early = returncode is not None and (
+            returncode < 0 or (returncode == EXIT_VIOLATION and not args.keep_going))
+        for index, e in started.items():
+            if index in results:
+                continue
+            code = returncode if e.get("main") else None
+            if e.get("main"):
+                status = "ok" if returncode == 0 else "failed"
+                if stopped_early:
+                    status = "stopped"
+            elif index in ended or not stopped_early:
+                status = "ok"
+            else:
+                status = "stopped"
+            if status == "stopped":
+                results[index] = {"id": e.get("id"), "exit_code": None}
+            else:
+                results[index] = {"id": e.get("id"), "exit_code": code, "status": status}
     interpreters = []
     for index in range(n):
         result = results.get(index, {})
         entry = {
             "id": started.get(index, {}).get("id", result.get("id")),
             "index": index,
-            "own_gil": True,
+            "own_gil": not started.get(index, {}).get("main", False),
             "exit_code": result.get("exit_code"),
             "tests": result.get("tests", {"run": 0, "failed": 0, "errors": 0, "skipped": 0}),
         }
@@ -242,7 +267,7 @@ def build_report(args, events, returncode, timed_out, python_version):
             status = "crashed"
         elif timed_out and index not in ended:
             status = "timeout"
-        elif result:
+        elif result.get("status"):
             status = result["status"]
         else:
             # The run stopped (another interpreter's fatal violation) before
@@ -518,7 +543,7 @@ def build_runner(spec):
     with open(log_path, "w") as log:
         built = subprocess.call(
             ["bazel", "build", "--config=" + tag, "//tools:interpsan_runner",
-             "//tools/example:fastcache.so"],
+             "//tools:libinterpsan_preload.so", "//tools/example:fastcache.so"],
             cwd=root, stdout=log, stderr=subprocess.STDOUT,
         )
     if built != 0:
@@ -548,14 +573,27 @@ def run(args):
     if os.path.exists(events_path):
         os.unlink(events_path)
 
-    cmd = [args.runner, "-n", str(args.interpreters), "--checks", args.checks,
-           "--trace-malloc", str(args.trace_malloc)]
-    if args.keep_going:
-        cmd.append("--keep-going")
-    if args.suppressions:
-        cmd += ["--suppressions", os.path.abspath(args.suppressions)]
-    cmd += ["--"] + args.program
     env = dict(os.environ)
+    if args.command == "run":
+        cmd = [args.runner, "-n", str(args.interpreters), "--checks", args.checks,
+               "--trace-malloc", str(args.trace_malloc)]
+        if args.keep_going:
+            cmd.append("--keep-going")
+        if args.suppressions:
+            cmd += ["--suppressions", os.path.abspath(args.suppressions)]
+        cmd += ["--"] + args.program
+    else:
+        # exec: the program itself, with the preload library beside the runner.
+        preload = os.path.join(os.path.dirname(os.path.abspath(args.runner)),
+                               "libinterpsan_preload.so")
+        if not os.path.exists(preload):
+            raise UsageError("the preload library is missing: %s" % preload)
+        cmd = list(args.program)
+        env["LD_PRELOAD"] = preload + (":" + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
+        env["INTERPSAN_CHECKS"] = args.checks
+        env["INTERPSAN_KEEP_GOING"] = "1" if args.keep_going else "0"
+        if args.suppressions:
+            env["INTERPSAN_SUPPRESSIONS"] = os.path.abspath(args.suppressions)
     env["INTERPSAN_EVENTS"] = events_path
     env["INTERPSAN_TRACE_MALLOC"] = str(args.trace_malloc)
     # Where Bazel put the runner: the bundled example finds its extension here.
@@ -583,6 +621,9 @@ def run(args):
         signal.signal(signal.SIGINT, previous_sigint)
 
     events = read_events(events_path)
+    if returncode == EXIT_USAGE and not any(e.get("event") == "start" for e in events):
+        # The checked process refused its configuration (it said why).
+        return EXIT_USAGE
     report, status = build_report(args, events, returncode, timed_out, args.python_version)
     report_path = None
     if report_dir:

@@ -23,18 +23,12 @@
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
 #include "debug/report.h"
-#include "faulthandler/fatal_signal_handler.h"
-#include "faulthandler/faulthandler_module.h"
 #include "interpsan_python_config.h"
-#include "runtime/allocator_hooks.h"
-#include "runtime/dealloc_hook.h"
-#include "runtime/interpreter_lifecycle_hook.h"
 #include "runtime/interpreter_registry.h"
-#include "runtime/python_shim.h"
 #include "tools/bootstrap_py.h"
-#include "tools/interpsan_module.h"
-#include "tracemalloc/tracemalloc_module.h"
-#include "tracemalloc/tracer.h"
+#include "faulthandler/fatal_signal_handler.h"
+#include "tools/process_setup.h"
+#include "tracemalloc/traceback_table.h"
 
 namespace interpsan {
 namespace {
@@ -197,64 +191,20 @@ void RunInterpreter(const Options& opt, int index, int* exit_code) {
   EmitInterpreterEvent("interpreter_end", index, id, nullptr);
 }
 
-void EmitStart(const Options& opt, bool dealloc_interposed) {
-  std::string out;
-  JsonObject o(&out);
-  o.Str("event", "start")
-      .Str("python", Py_GetVersion())
-      .Str("shim", interpsan_shim_version())
-      .Int("interpreters", opt.interpreters)
-      .Str("checks", opt.checks_list)
-      .Bool("keep_going", opt.keep_going)
-      .Bool("dealloc_interposed", dealloc_interposed)
-      .Int("trace_malloc", opt.trace_frames);
-  o.End();
-  EventLog::Write(out);
-}
-
 int Main(int argc, char** argv) {
   Options opt = ParseArgs(argc, argv);
   if (opt.program.kind == "script" && access(opt.program.target.c_str(), R_OK) != 0) {
     Usage("cannot open script '" + opt.program.target + "'");
   }
-  EventLog::Open();
-  FaultHandlerOptions faults;
-  faults.events_fd = EventLog::fd();
-  // Test hook (tests/faulthandler): a fault inside the crash handler.
-  const char* fault_test = getenv("INTERPSAN_TEST_FAULT_IN_HANDLER");
-  faults.fault_inside_dump_for_testing = fault_test != nullptr && *fault_test == '1';
-  InstallFaultHandler(faults);
-  ReportOptions report;
-  report.fatal = !opt.keep_going;
-  ConfigureReports(report);
-  if (!opt.suppressions.empty()) SetSuppressions(opt.suppressions);
-  InstallChecks();
+  SetupOptions setup;
+  setup.checks = opt.checks;
+  setup.checks_list = opt.checks_list;
+  setup.keep_going = opt.keep_going;
+  setup.trace_frames = opt.trace_frames;
+  setup.suppressions = opt.suppressions;
+  SetupResult setup_result = SetUpProcess(setup);
+  RegisterBuiltinModules();
 
-  InitInterpreterLifecycleHook();
-  bool dealloc_interposed = false;
-  if (opt.checks != 0) {
-    InitDeallocHook();
-    dealloc_interposed = DeallocHookActive();
-    if (!dealloc_interposed && (opt.checks & kCheckDealloc)) {
-      fprintf(stderr,
-              "interpsan: warning: this libpython binds _Py_Dealloc "
-              "internally (-fno-semantic-interposition); deallocation checks "
-              "see extension code only\n");
-    }
-  }
-  // One hook layer serves both clients: the checks and tracemalloc.
-  Tracer::Install(/*report_leaks=*/opt.trace_frames > 0);
-  if (opt.checks != 0 || opt.trace_frames > 0) {
-    AllocatorHooks::Install(opt.checks);
-  }
-  Tracer::SetDefaultFrames(opt.trace_frames);
-  Tracer::SetRuntimePrefix(std::string(INTERPSAN_PYTHON_HOME) + "/lib/python" +
-                           INTERPSAN_PYTHON_VERSION + "/");
-
-  PyImport_AppendInittab("interpsan", &PyInit_interpsan);
-  PyImport_AppendInittab("_interpsan_faulthandler",
-                         &PyInit__interpsan_faulthandler);
-  PyImport_AppendInittab("_interpsan_tracemalloc", &PyInit__interpsan_tracemalloc);
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   config.parse_argv = 0;
@@ -272,7 +222,7 @@ int Main(int argc, char** argv) {
   }
   OwnerSlot main_slot = InterpreterRegistry::CurrentSlot();
   InterpreterRegistry::SetIndex(main_slot, -1, true);
-  EmitStart(opt, dealloc_interposed);
+  EmitStartEvent(setup, setup_result, "run", opt.interpreters);
 
   PyThreadState* main_tstate = PyEval_SaveThread();
   std::vector<int> exit_codes(opt.interpreters, 0);

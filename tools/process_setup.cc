@@ -1,0 +1,97 @@
+#include "tools/process_setup.h"
+
+#include <Python.h>
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "debug/checks.h"
+#include "debug/event_log.h"
+#include "debug/json_writer.h"
+#include "faulthandler/fatal_signal_handler.h"
+#include "faulthandler/faulthandler_module.h"
+#include "runtime/allocator_hooks.h"
+#include "runtime/anomaly.h"
+#include "runtime/dealloc_hook.h"
+#include "runtime/interpreter_lifecycle_hook.h"
+#include "runtime/python_shim.h"
+#include "tools/interpsan_module.h"
+#include "tracemalloc/tracemalloc_module.h"
+#include "tracemalloc/tracer.h"
+
+namespace interpsan {
+
+std::string StdlibDirectory() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&Py_IncRef), &info) == 0 ||
+      info.dli_fname == nullptr) {
+    return "";
+  }
+  std::string lib = info.dli_fname;  // PREFIX/lib/libpython3.X.so.1.0
+  size_t slash = lib.rfind('/');
+  if (slash == std::string::npos) return "";
+  return lib.substr(0, slash) + "/python" + interpsan_shim_version() + "/";
+}
+
+SetupResult SetUpProcess(const SetupOptions& opt) {
+  SetupResult result;
+  EventLog::Open();
+  FaultHandlerOptions faults;
+  faults.events_fd = EventLog::fd();
+  // Test hook (tests/faulthandler): a fault inside the crash handler.
+  const char* fault_test = getenv("INTERPSAN_TEST_FAULT_IN_HANDLER");
+  faults.fault_inside_dump_for_testing = fault_test != nullptr && *fault_test == '1';
+  InstallFaultHandler(faults);
+  ReportOptions report;
+  report.fatal = !opt.keep_going;
+  ConfigureReports(report);
+  if (!opt.suppressions.empty()) SetSuppressions(opt.suppressions);
+  InstallChecks();
+
+  InitInterpreterLifecycleHook();
+  if (opt.checks != 0) {
+    InitDeallocHook();
+    result.dealloc_interposed = DeallocHookActive();
+    if (!result.dealloc_interposed && (opt.checks & kCheckDealloc)) {
+      fprintf(stderr,
+              "interpsan: warning: this libpython binds _Py_Dealloc "
+              "internally (-fno-semantic-interposition); deallocation checks "
+              "see extension code only\n");
+    }
+  }
+  // One hook layer serves both clients: the checks and tracemalloc.
+  Tracer::Install(/*report_leaks=*/opt.trace_frames > 0);
+  if (opt.checks != 0 || opt.trace_frames > 0) {
+    AllocatorHooks::Install(opt.checks);
+  }
+  Tracer::SetDefaultFrames(opt.trace_frames);
+  Tracer::SetRuntimePrefix(StdlibDirectory());
+  return result;
+}
+
+void RegisterBuiltinModules() {
+  PyImport_AppendInittab("interpsan", &PyInit_interpsan);
+  PyImport_AppendInittab("_interpsan_faulthandler",
+                         &PyInit__interpsan_faulthandler);
+  PyImport_AppendInittab("_interpsan_tracemalloc", &PyInit__interpsan_tracemalloc);
+}
+
+void EmitStartEvent(const SetupOptions& opt, const SetupResult& result,
+                    const char* mode, int interpreters) {
+  std::string out;
+  JsonObject o(&out);
+  o.Str("event", "start")
+      .Str("mode", mode)
+      .Str("python", Py_GetVersion())
+      .Str("shim", interpsan_shim_version())
+      .Int("interpreters", interpreters)
+      .Str("checks", opt.checks_list)
+      .Bool("keep_going", opt.keep_going)
+      .Bool("dealloc_interposed", result.dealloc_interposed)
+      .Int("trace_malloc", opt.trace_frames);
+  o.End();
+  EventLog::Write(out);
+}
+
+}  // namespace interpsan
