@@ -545,7 +545,7 @@ def parse_args(argv):
     p.add_argument("--no-timing", action="store_true", help="skip the wall-time table")
     p.add_argument("--perf", action="store_true",
                    help="perf stat cycles/instructions of every configuration")
-    p.add_argument("--perf-reps", type=int, default=3, help="repetitions for --perf (default 3)")
+    p.add_argument("--perf-reps", type=int, default=5, help="repetitions for --perf (default 5)")
     p.add_argument("--perf-rounds", type=int, nargs=2, metavar=("SMALL", "LARGE"),
                    help="workload sizes for --perf (default 10 and --rounds)")
     p.add_argument("--callgrind", action="store_true",
