@@ -2,8 +2,10 @@
 
 #include <Python.h>
 
+#include <cstddef>
 #include <mutex>
 
+#include "runtime/current_thread_state.h"
 #include "runtime/python_shim.h"
 
 namespace interpsan {
@@ -19,18 +21,13 @@ struct Slot {
 
 Slot g_slots[kMaxSlots];
 std::atomic<int> g_next_slot{kMainSlot + 1};
-// Bumped whenever an interpreter is retired, so thread-local caches keyed by
-// a PyInterpreterState* notice that the address may now mean someone else.
-std::atomic<uint32_t> g_epoch{1};
+
 std::mutex g_register_mu;
 std::atomic<InterpreterRegistry::NewInterpreterListener> g_new_listener{nullptr};
 
-struct ThreadCache {
-  PyInterpreterState* interp = nullptr;
-  uint32_t epoch = 0;
-  OwnerSlot slot = kNoOwner;
-};
-thread_local ThreadCache t_cache;
+// Checked once: the inline tstate->interp read in the header relies on it.
+static_assert(offsetof(PyThreadState, interp) == 2 * sizeof(void*),
+              "PyThreadState layout changed: update InterpreterOf");
 
 OwnerSlot FindLocked(PyInterpreterState* interp) {
   int n = g_next_slot.load(std::memory_order_relaxed);
@@ -50,28 +47,18 @@ int64_t ReadId(PyInterpreterState* interp) {
 
 }  // namespace
 
-OwnerSlot InterpreterRegistry::CurrentSlot() {
-  PyThreadState* tstate = interpsan_shim_current_tstate();
-  if (tstate == nullptr) {
-    return kNoOwner;
-  }
-  PyInterpreterState* interp = tstate->interp;
-  ThreadCache& cache = t_cache;
-  if (__builtin_expect(
-          interp == cache.interp &&
-              cache.epoch == g_epoch.load(std::memory_order_acquire),
-          1)) {
-    return cache.slot;
-  }
-  return SlowCurrentSlot(interp);
-}
+std::atomic<uint32_t> InterpreterRegistry::epoch_{1};
+thread_local InterpreterRegistry::ThreadCache InterpreterRegistry::t_cache_;
 
 OwnerSlot InterpreterRegistry::SlowCurrentSlot(PyInterpreterState* interp) {
-  uint32_t epoch = g_epoch.load(std::memory_order_acquire);
+  if (!CurrentThreadState::fast_path_enabled()) {
+    CurrentThreadState::Discover(interpsan_shim_current_tstate());
+  }
+  uint32_t epoch = epoch_.load(std::memory_order_acquire);
   OwnerSlot slot = SlotOf(interp);
-  t_cache.interp = interp;
-  t_cache.epoch = epoch;
-  t_cache.slot = slot;
+  t_cache_.interp = interp;
+  t_cache_.epoch = epoch;
+  t_cache_.slot = slot;
   return slot;
 }
 
@@ -129,7 +116,7 @@ void InterpreterRegistry::Retire(OwnerSlot slot) {
   std::lock_guard<std::mutex> lock(g_register_mu);
   g_slots[slot].ended.store(true, std::memory_order_relaxed);
   g_slots[slot].interp.store(nullptr, std::memory_order_release);
-  g_epoch.fetch_add(1, std::memory_order_acq_rel);
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 InterpreterInfo InterpreterRegistry::Info(OwnerSlot slot) {

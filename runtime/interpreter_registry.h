@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/current_thread_state.h"
 #include "runtime/owner_record.h"
 
 typedef struct _is PyInterpreterState;
@@ -38,7 +39,19 @@ struct InterpreterInfo {
 class InterpreterRegistry {
  public:
   // The calling thread's interpreter, kNoOwner if it has no thread state.
-  static OwnerSlot CurrentSlot();
+  // Inline: it is on every allocation's path.
+  static inline OwnerSlot CurrentSlot() {
+    PyThreadState* tstate = CurrentThreadState::Get();
+    if (tstate == nullptr) return kNoOwner;
+    PyInterpreterState* interp = InterpreterOf(tstate);
+    ThreadCache& cache = t_cache_;
+    if (__builtin_expect(interp == cache.interp &&
+                             cache.epoch == epoch_.load(std::memory_order_acquire),
+                         1)) {
+      return cache.slot;
+    }
+    return SlowCurrentSlot(interp);
+  }
 
   // The slot of `interp`, registering it if new. `interp` may be null.
   static OwnerSlot SlotOf(PyInterpreterState* interp);
@@ -74,8 +87,26 @@ class InterpreterRegistry {
   static OwnerSlot RegisterForTesting(PyInterpreterState* fake, int64_t id);
 
  private:
+  struct ThreadCache {
+    PyInterpreterState* interp = nullptr;
+    uint32_t epoch = 0;
+    OwnerSlot slot = kNoOwner;
+  };
+  static PyInterpreterState* InterpreterOf(PyThreadState* tstate);
   static OwnerSlot SlowCurrentSlot(PyInterpreterState* interp);
+
+  // Bumped whenever an interpreter is retired, so thread-local caches keyed
+  // by a PyInterpreterState* notice that the address may now mean someone
+  // else.
+  static std::atomic<uint32_t> epoch_;
+  static thread_local ThreadCache t_cache_;
 };
+
+// tstate->interp without including CPython's headers here: PyThreadState's
+// first fields are public and stable (prev, next, interp) on 3.12 and 3.13.
+inline PyInterpreterState* InterpreterRegistry::InterpreterOf(PyThreadState* tstate) {
+  return reinterpret_cast<PyInterpreterState* const*>(tstate)[2];
+}
 
 }  // namespace interpsan
 

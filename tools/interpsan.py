@@ -295,6 +295,7 @@ def build_report(args, events, returncode, timed_out, python_version):
         },
         "coverage": {
             "dealloc_interposed": start.get("dealloc_interposed"),
+            "fast_thread_state": start.get("fast_thread_state"),
             "shim": start.get("shim"),
         },
         "interpreters": interpreters,

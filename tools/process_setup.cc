@@ -13,6 +13,7 @@
 #include "faulthandler/faulthandler_module.h"
 #include "runtime/allocator_hooks.h"
 #include "runtime/anomaly.h"
+#include "runtime/current_thread_state.h"
 #include "runtime/dealloc_hook.h"
 #include "runtime/interpreter_lifecycle_hook.h"
 #include "runtime/python_shim.h"
@@ -89,6 +90,7 @@ void EmitStartEvent(const SetupOptions& opt, const SetupResult& result,
       .Str("checks", opt.checks_list)
       .Bool("keep_going", opt.keep_going)
       .Bool("dealloc_interposed", result.dealloc_interposed)
+      .Bool("fast_thread_state", CurrentThreadState::fast_path_enabled())
       .Int("trace_malloc", opt.trace_frames);
   o.End();
   EventLog::Write(out);

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "runtime/allocation_tracer.h"
+#include "runtime/current_thread_state.h"
 
 namespace interpsan {
 namespace {
@@ -169,7 +170,7 @@ TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
   if (nframes > kMaxTraceFrames) nframes = kMaxTraceFrames;
   void* codes[kMaxTraceFrames];
   int instrs[kMaxTraceFrames];
-  int n = interpsan_shim_frame_positions(interpsan_shim_current_tstate(), codes,
+  int n = interpsan_shim_frame_positions(CurrentThreadState::Get(), codes,
                                          instrs, nframes);
   ThreadCaches* c = Caches();
   uint32_t epoch = g_code_epoch.load(std::memory_order_acquire);
