@@ -1,0 +1,24 @@
+"""Three pytest tests (pass, fail, skip), run by Debian's pytest inside each
+of interpsan's own-GIL interpreters (tests/faulthandler/test_pytest.py)."""
+
+import faulthandler
+
+import pytest
+
+import interpsan
+
+
+def test_passes():
+    # pytest itself uses faulthandler; in an interpsan interpreter that is
+    # interpsan's process-wide one.
+    assert faulthandler is interpsan.faulthandler
+    assert 0 <= interpsan.index < 4
+
+
+def test_fails():
+    assert interpsan.index == -1, "fails on purpose"
+
+
+@pytest.mark.skip(reason="skipped on purpose")
+def test_skipped():
+    raise AssertionError("never runs")
