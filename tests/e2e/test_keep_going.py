@@ -83,10 +83,20 @@ class KeepGoingTest(E2ETestCase):
         r = run_program("static_list.py", keep_going=True)
         self.assertStatus(r, EXIT_VIOLATION)
         self.assertAllFinished(r, "static_list done")
-        self.assertGreaterEqual(len(r.report["violations"]), 1, r.describe())
+        # Each append by a non-owner may be reported at the C-API boundary
+        # (the list is another interpreter's) and then, as the run goes on,
+        # when the list's item buffer is resized.
+        expected = {
+            "cross-interpreter-argument": "list",
+            "cross-interpreter-realloc": "PyMem_Malloc block (*",
+        }
+        kinds = set()
         for v in r.report["violations"]:
-            self.assertViolation(r, v, "cross-interpreter-realloc", "PyMem_Malloc block (*",
-                                 "broken_static_list", "static_list.py")
+            self.assertIn(v["kind"], expected, r.describe())
+            kinds.add(v["kind"])
+            self.assertViolation(r, v, v["kind"], expected[v["kind"]], "broken_static_list",
+                                 "static_list.py")
+        self.assertIn("cross-interpreter-realloc", kinds, r.describe())
         self.assertCounts(r)
 
     def test_wrong_domain_counts_every_occurrence(self):
