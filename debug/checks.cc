@@ -13,6 +13,9 @@ constexpr CheckName kChecks[] = {
     {"free", kCheckFree},
     {"domain", kCheckDomain},
     {"dealloc", kCheckDealloc},
+    {"capi", kCheckCapi},
+    {"refcount", kCheckRefcount},
+    {"audit", kCheckAudit},
 };
 
 Resolution Dispatch(const BlockAnomaly& a) {
@@ -35,7 +38,7 @@ Resolution Dispatch(const BlockAnomaly& a) {
 
 bool ParseChecks(const std::string& list, uint32_t* bits, std::string* error) {
   if (list == "all") {
-    *bits = kCheckAllBlock;
+    *bits = kCheckAll;
     return true;
   }
   if (list == "none") {
@@ -62,7 +65,9 @@ bool ParseChecks(const std::string& list, uint32_t* bits, std::string* error) {
   return true;
 }
 
-const char* CheckNames() { return "all, none, free, domain, dealloc"; }
+const char* CheckNames() {
+  return "all, none, free, domain, dealloc, capi, refcount, audit";
+}
 
 void InstallChecks() { SetAnomalyHandler(&Dispatch); }
 

@@ -37,6 +37,11 @@ enum CheckBits : uint32_t {
   kCheckDomain = 1u << 1,   // wrong domain, invalid and double free
   kCheckDealloc = 1u << 2,  // cross-interpreter deallocation of objects
   kCheckAllBlock = kCheckFree | kCheckDomain | kCheckDealloc,
+  kCheckCapi = 1u << 3,      // C-API calls from extensions on foreign objects
+  kCheckRefcount = 1u << 4,  // refcount operations (extensions rebuilt with
+                             // `interpsan cflags`)
+  kCheckAudit = 1u << 5,     // object graph and static memory at checkpoints
+  kCheckAll = kCheckAllBlock | kCheckCapi | kCheckRefcount | kCheckAudit,
 };
 
 struct BlockAnomaly {

@@ -28,7 +28,7 @@ EXIT_VIOLATION = 3
 EXIT_CRASH = 4
 EXIT_TIMEOUT = 5
 
-CHECK_NAMES = ("free", "domain", "dealloc")
+CHECK_NAMES = ("free", "domain", "dealloc", "capi", "refcount", "audit")
 
 USAGE = """\
 usage: interpsan [--python 3.12|3.13] run [options] -- PYTHON_ARGS...
@@ -43,7 +43,8 @@ options:
   -n N             interpreters to run at once, each with its own GIL (default 4)
   --report DIR     write DIR/report.json (and events.jsonl), even on a crash
   --keep-going     report every violation and continue (default: first is fatal)
-  --checks LIST    all (default) | none | comma list of: free, domain, dealloc
+  --checks LIST    all (default) | none | comma list of: free, domain, dealloc,
+                   capi, refcount, audit
   --trace-malloc N per-interpreter allocation tracing with N frames (0 = off):
                    report.json gets tracemalloc (top sites) and leaks
   --timeout S      watchdog: stop the run after S seconds (status 5)

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "debug/capi_boundary_checks.h"
 #include "debug/checks.h"
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
@@ -66,6 +67,7 @@ SetupResult SetUpProcess(const SetupOptions& opt) {
   if (opt.checks != 0 || opt.trace_frames > 0) {
     AllocatorHooks::Install(opt.checks);
   }
+  InitCallerRanges();  // after g_enabled_checks is set
   Tracer::SetDefaultFrames(opt.trace_frames);
   Tracer::SetRuntimePrefix(StdlibDirectory());
   return result;

@@ -43,7 +43,7 @@ struct Program {
 
 struct Options {
   int interpreters = 4;
-  uint32_t checks = kCheckAllBlock;
+  uint32_t checks = kCheckAll;
   std::string checks_list = "all";
   bool keep_going = false;
   int trace_frames = 0;  // --trace-malloc N

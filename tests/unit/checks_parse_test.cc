@@ -17,7 +17,7 @@ uint32_t Parse(const std::string& list, std::string* error = nullptr) {
 }
 
 TEST(ParseChecksTest, AllAndNone) {
-  EXPECT_EQ(Parse("all"), static_cast<uint32_t>(kCheckAllBlock));
+  EXPECT_EQ(Parse("all"), static_cast<uint32_t>(kCheckAll));
   EXPECT_EQ(Parse("all"),
             static_cast<uint32_t>(kCheckFree | kCheckDomain | kCheckDealloc));
   EXPECT_EQ(Parse("none"), 0u);
