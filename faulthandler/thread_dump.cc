@@ -256,7 +256,11 @@ void DumpNativeStack(SignalSafeWriter* text, SignalSafeWriter* json,
       if (i > 0) json->Char(',');
       json->Str("{\"pc\":\"").Hex(pc).Str("\",\"module\":")
           .JsonStr(resolved ? path : "");
-      json->Str(",\"offset\":\"").Hex(offset).Str("\"}");
+      json->Str(",\"offset\":\"").Hex(offset).Char('"');
+      // Frame #0 of an interrupted context is the faulting instruction
+      // itself, not a return address: symbolize it as is.
+      if (i == 0 && ucontext != nullptr) json->Str(",\"exact\":true");
+      json->Char('}');
     }
   }
   if (text != nullptr) {

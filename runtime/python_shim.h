@@ -25,7 +25,7 @@ typedef struct _is PyInterpreterState;
 // One Python frame, copied into fixed storage so the result outlives the
 // interpreter that produced it.
 typedef struct InterpsanFrame {
-  char filename[200];
+  char filename[500];  // a longer path keeps its end, after "..."
   char name[100];
   int lineno;
 } InterpsanFrame;

@@ -364,12 +364,13 @@ def symbolize_frames(frame_lists):
     for frames in frame_lists:
         for f in frames:
             if f.get("module"):
-                wanted.setdefault(f["module"], set()).add(f["offset"])
+                wanted.setdefault(f["module"], set()).add((f["offset"], bool(f.get("exact"))))
     names = {}
     for module, offsets in wanted.items():
         offsets = sorted(offsets)
-        # Return addresses point after the call: look up the call itself.
-        queries = ["0x%x" % max(int(o, 16) - 1, 0) for o in offsets]
+        # Return addresses point after the call: look up the call itself;
+        # an exact pc (the faulting instruction) is looked up as is.
+        queries = ["0x%x" % max(int(o, 16) - (0 if exact else 1), 0) for o, exact in offsets]
         try:
             out = subprocess.run(
                 ["addr2line", "-C", "-f", "-e", module] + queries,
@@ -377,17 +378,18 @@ def symbolize_frames(frame_lists):
             ).stdout.splitlines()
         except (OSError, subprocess.SubprocessError):
             continue
-        for i, offset in enumerate(offsets):
+        for i, (offset, exact) in enumerate(offsets):
             if 2 * i + 1 >= len(out):
                 break
             function, location = out[2 * i], out[2 * i + 1]
-            names[(module, offset)] = (
+            names[(module, offset, exact)] = (
                 None if function == "??" else function,
                 None if location.startswith("??") else location,
             )
     for frames in frame_lists:
         for f in frames:
-            function, location = names.get((f.get("module"), f.get("offset")), (None, None))
+            function, location = names.get(
+                (f.get("module"), f.get("offset"), bool(f.get("exact"))), (None, None))
             f["function"] = f.get("symbol") or function or "??"
             if location:
                 f["location"] = location
