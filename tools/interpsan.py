@@ -33,6 +33,8 @@ CHECK_NAMES = ("free", "domain", "dealloc", "capi", "refcount", "audit")
 USAGE = """\
 usage: interpsan [--python 3.12|3.13] run [options] -- PYTHON_ARGS...
        interpsan [--python 3.12|3.13] exec [options] -- PROGRAM ARGS...
+       interpsan cflags      (flags to rebuild an extension in check mode:
+                              CFLAGS="$(tools/interpsan cflags)" ...)
 
 Runs a Python program in N interpreters at once, each with its own GIL, and
 reports every object or block that crosses from one interpreter to another.
