@@ -61,13 +61,23 @@ std::string SiteKey(const Violation& v, const std::vector<PythonFrame>& tb,
   if (!tb.empty()) {
     key += tb.back().filename + ':' + std::to_string(tb.back().lineno);
   }
-  key += '|' + v.object_type;
+  key += '|' + v.object_type + '|' + v.extension_hint + '|' + v.static_module +
+         std::to_string(v.static_offset);
   return key;
 }
 
 }  // namespace
 
 void ConfigureReports(const ReportOptions& options) { g_options = options; }
+
+namespace {
+thread_local std::string* t_current_test = nullptr;
+}  // namespace
+
+void SetCurrentTest(const std::string& test) {
+  if (t_current_test == nullptr) t_current_test = new std::string();
+  *t_current_test = test;
+}
 
 bool LoadSuppressions(const std::string& path, std::vector<Suppression>* out,
                       std::string* error) {
@@ -204,8 +214,18 @@ std::string FormatViolationJson(const Violation& v,
     o.Str("extension", ExtensionNameFromPath(stack[extension_frame].module))
         .Str("extension_path", stack[extension_frame].module)
         .Str("extension_function", stack[extension_frame].symbol);
+  } else if (!v.extension_hint.empty()) {
+    o.Str("extension", v.extension_hint);
   } else {
     o.Null("extension");
+  }
+  if (!v.static_module.empty()) {
+    char off[32];
+    snprintf(off, sizeof(off), "0x%lx", static_cast<unsigned long>(v.static_offset));
+    o.Str("static_module", v.static_module).Str("static_offset", off);
+  }
+  if (t_current_test != nullptr && !t_current_test->empty()) {
+    o.Str("test", *t_current_test);
   }
   o.Raw("python_traceback", TracebackJson(traceback))
       .Raw("allocation_traceback", "[]")
@@ -230,6 +250,9 @@ std::string FormatViolationText(const Violation& v,
   out += line;
   out += "\n  owner: " + InterpreterLabel(v.owner) +
          "\n  acting: " + InterpreterLabel(v.current) + "\n";
+  if (extension_frame < 0 && !v.extension_hint.empty()) {
+    out += "  extension: " + v.extension_hint + "\n";
+  }
   if (extension_frame >= 0) {
     out += "  extension: " +
            ExtensionNameFromPath(stack[extension_frame].module) + " (" +

@@ -15,6 +15,7 @@
 #define INTERPSAN_DEBUG_REPORT_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,18 @@ struct Violation {
   size_t size;
   std::string message;
   std::string fix;
+  // When no native frame names an extension (audit findings): the module
+  // the finding is attributed to.
+  std::string extension_hint;
+  // For static-memory findings: the object file and the ELF address of the
+  // variable (the supervisor names it with nm).
+  std::string static_module;
+  uintptr_t static_offset = 0;
 };
+
+// The test running in this thread (unittest/pytest), for attribution; ""
+// when none.
+void SetCurrentTest(const std::string& test);
 
 struct ReportOptions {
   bool fatal = true;       // false with --keep-going

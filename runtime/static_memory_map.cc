@@ -24,7 +24,7 @@ int CollectSegments(struct dl_phdr_info* info, size_t, void* data) {
       snap->modules.emplace_back(info->dlpi_name ? info->dlpi_name : "");
     }
     uintptr_t start = info->dlpi_addr + ph.p_vaddr;
-    snap->ranges.push_back({start, start + ph.p_memsz, module});
+    snap->ranges.push_back({start, start + ph.p_memsz, module, ph.p_vaddr});
   }
   return 0;
 }

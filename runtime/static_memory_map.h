@@ -22,6 +22,7 @@ struct StaticRange {
   uintptr_t start;
   uintptr_t end;  // exclusive
   int module;     // index into Snapshot::modules
+  uintptr_t file_vaddr;  // the segment's address in the ELF file (for nm)
 };
 
 struct StaticMemorySnapshot {

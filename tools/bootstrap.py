@@ -20,6 +20,12 @@ def _record_test(test_id, outcome, duration, message=""):
     import interpsan
 
     _counts["run"] += 1
+    # Audit after each test, while the test is still the one to blame.
+    try:
+        interpsan.audit("the end of test " + test_id)
+    except Exception:
+        pass
+    interpsan._set_test("")
     if outcome in _COUNT_KEY:
         _counts[_COUNT_KEY[outcome]] += 1
     event = {
@@ -63,6 +69,9 @@ def _count_unittest_results():
         setattr(cls, name, method)
 
     def start(test):
+        import interpsan
+
+        interpsan._set_test(test.id())
         state[test.id()] = [time.perf_counter(), "passed", ""]
 
     def outcome(kind):
@@ -103,6 +112,11 @@ class _PytestPlugin:
     def __init__(self):
         self._open = {}
 
+    def pytest_runtest_logstart(self, nodeid, location):
+        import interpsan
+
+        interpsan._set_test(nodeid)
+
     def pytest_runtest_logreport(self, report):
         entry = self._open.setdefault(report.nodeid, ["passed", 0.0, ""])
         entry[1] += getattr(report, "duration", 0.0)
@@ -123,6 +137,7 @@ def _install_pytest_plugin(argv):
     module = types.ModuleType("_interpsan_pytest_plugin")
     module.plugin = _PytestPlugin()
     module.pytest_runtest_logreport = module.plugin.pytest_runtest_logreport
+    module.pytest_runtest_logstart = module.plugin.pytest_runtest_logstart
     sys.modules["_interpsan_pytest_plugin"] = module
     return list(argv) + ["-p", "_interpsan_pytest_plugin"]
 
@@ -253,6 +268,11 @@ def run(kind, target, argv):
             stream.flush()
         except Exception:
             pass
+    # Everything this interpreter can still reach, checked before teardown.
+    try:
+        interpsan.audit("the end of the program")
+    except Exception:
+        pass
     # The live allocation sites at the moment the program finished, before
     # teardown (report.json's tracemalloc.top).
     try:

@@ -408,7 +408,37 @@ def format_native_stack(frames):
     return lines
 
 
+def name_static_variables(violations):
+    """Names the C variable behind each static-memory finding, from the
+    object file's symbol table (static variables are local symbols that
+    dladdr cannot see)."""
+    tables = {}
+    for v in violations:
+        module, offset = v.get("static_module"), v.get("static_offset")
+        if not module or not offset:
+            continue
+        if module not in tables:
+            symbols = []
+            try:
+                out = subprocess.run(["nm", "-C", "-S", "--defined-only", module],
+                                     capture_output=True, text=True, timeout=60).stdout
+            except (OSError, subprocess.SubprocessError):
+                out = ""
+            for line in out.splitlines():
+                parts = line.split(None, 3)
+                if len(parts) == 4 and parts[2] in "bBdD":
+                    symbols.append((int(parts[0], 16), int(parts[1], 16), parts[3]))
+            tables[module] = symbols
+        address = int(offset, 16)
+        for start, size, name in tables[module]:
+            if start <= address < start + max(size, 1):
+                v["variable"] = name
+                v["message"] = v.get("message", "") + " [variable: %s]" % name
+                break
+
+
 def symbolize(violations, dumps):
+    name_static_variables(violations)
     lists = [v.get("native_frames", []) for v in violations]
     for dump in dumps:
         lists.append(dump.get("native_frames", []))

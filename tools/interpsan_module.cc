@@ -1,6 +1,7 @@
 #include "tools/interpsan_module.h"
 
 #include "debug/event_log.h"
+#include "debug/object_graph_audit.h"
 #include "debug/report.h"
 #include "runtime/interpreter_registry.h"
 #include "tracemalloc/tracemalloc_module.h"
@@ -34,7 +35,27 @@ PyObject* ModuleGetattr(PyObject* module, PyObject* name) {
   return nullptr;
 }
 
+PyObject* Audit(PyObject*, PyObject* args) {
+  const char* checkpoint = "interpsan.audit()";
+  if (!PyArg_ParseTuple(args, "|s:audit", &checkpoint)) return nullptr;
+  int findings = interpsan::AuditCurrentInterpreter(checkpoint);
+  if (findings < 0) return nullptr;
+  return PyLong_FromLong(findings);
+}
+
+PyObject* SetTest(PyObject*, PyObject* arg) {
+  const char* test = PyUnicode_AsUTF8(arg);
+  if (test == nullptr) return nullptr;
+  interpsan::SetCurrentTest(test);
+  Py_RETURN_NONE;
+}
+
 PyMethodDef kMethods[] = {
+    {"audit", Audit, METH_VARARGS,
+     "audit(checkpoint='interpsan.audit()') -> findings: checks everything "
+     "this interpreter reaches (objects, module state, extensions' statics) "
+     "for objects other interpreters own."},
+    {"_set_test", SetTest, METH_O, "Names the test now running (attribution)."},
     {"__getattr__", ModuleGetattr, METH_O, nullptr},
     {"_emit", Emit, METH_O, "Writes one JSON event for the supervisor."},
     {"violation_count", ViolationCount, METH_NOARGS,
