@@ -1,0 +1,102 @@
+"""Helpers of the tests of tools/report_render.py and tools/progress.py:
+run `tools/interpsan` as a user would and read the report it leaves.
+
+Under Bazel, run_report_test.sh sets (from runfiles):
+  INTERPSAN_REPORT_TEST_LAUNCHER        tools/interpsan
+  INTERPSAN_REPORT_TEST_TOOLS           the folder of tools/ (report_render.py, progress.py)
+  INTERPSAN_REPORT_TEST_DEMO            tools/example/demo.py
+  INTERPSAN_REPORT_TEST_PYTHON_VERSION  "3.12" or "3.13"
+  INTERPSAN_RUNNER, INTERPSAN_PYTHON3XX (the launcher then does not build)
+Outside Bazel the defaults point into the source tree and the launcher
+builds the runner itself:
+  python3.12 tests/report/test_render.py -v
+"""
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.dirname(os.path.dirname(_HERE))
+
+VERSION = os.environ.get("INTERPSAN_REPORT_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
+LAUNCHER = os.environ.get("INTERPSAN_REPORT_TEST_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
+TOOLS = os.environ.get("INTERPSAN_REPORT_TEST_TOOLS") or os.path.join(_ROOT, "tools")
+DEMO = os.environ.get("INTERPSAN_REPORT_TEST_DEMO") or os.path.join(_ROOT, "tools", "example", "demo.py")
+PROGRAMS = os.path.join(_HERE, "programs")
+RENDERER = os.path.join(TOOLS, "report_render.py")
+
+if TOOLS not in sys.path:
+    sys.path.insert(0, TOOLS)
+
+RUN_TIMEOUT = 90
+
+
+def scratch_dir(prefix):
+    return tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("TEST_TMPDIR") or None)
+
+
+def program(name):
+    return os.path.join(PROGRAMS, name)
+
+
+def marker_line(path, marker):
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if line.rstrip().endswith("# " + marker):
+                return lineno
+    raise AssertionError("no '# %s' line in %s" % (marker, path))
+
+
+def _no_core_dumps():
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+class Run:
+    def __init__(self, args, status, stdout, stderr, report_dir):
+        self.args, self.status, self.stdout, self.stderr = args, status, stdout, stderr
+        self.report_dir = report_dir
+        path = os.path.join(report_dir, "report.json")
+        self.report = None
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                self.report = json.load(f)
+
+    def describe(self):
+        return "\n$ %s\nexit status %s\n--- stderr ---\n%s\n--- report ---\n%s" % (
+            " ".join(self.args), self.status, self.stderr[-3000:],
+            json.dumps(self.report, indent=1)[:3000] if self.report else "(none)")
+
+
+def interpsan(options, program_args, name="run"):
+    """`tools/interpsan --python X.Y run OPTIONS --report DIR -- PROGRAM_ARGS`."""
+    report_dir = scratch_dir("report-%s-" % name)
+    args = [LAUNCHER, "--python", VERSION, "run"] + list(options) + [
+        "--report", report_dir, "--"] + list(program_args)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, errors="replace",
+                            preexec_fn=_no_core_dumps, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        return Run(args, "hung", stdout, stderr, report_dir)
+    return Run(args, proc.returncode, stdout, stderr, report_dir)
+
+
+def violation_run(options=(), attempts=4):
+    """A run of the bundled example that ends with a reported violation
+    (status 3). The example's race can, rarely, crash before the checks see
+    it; such runs are retried."""
+    last = None
+    for _ in range(attempts):
+        last = interpsan(["-n", "4"] + list(options), [DEMO], name="demo")
+        if last.status == 3 and last.report and last.report.get("violations"):
+            return last
+    raise AssertionError("no run of the example reported a violation" + last.describe())
