@@ -166,6 +166,15 @@ def violation_sides(report, v):
     )
 
 
+def _seen_in(v):
+    """"interpreters at index 0, 2, 3" when a de-duplicated violation
+    (--keep-going) happened in more than one interpreter, else ""."""
+    indexes = [i for i in v.get("interpreter_indexes") or [] if isinstance(i, int)]
+    if len(indexes) < 2:
+        return ""
+    return "interpreters at index %s" % ", ".join(str(i) for i in sorted(set(indexes)))
+
+
 def extension_site(v):
     """(extension, function, location) of a violation; location from the
     native frames when the report has no extension_location."""
@@ -348,6 +357,9 @@ def render_text(report):
         count = int(v.get("count", 1) or 1)
         w("  #%d %s%s" % (n, v.get("kind", "violation"), " (x%d)" % count if count > 1 else ""))
         w("      by:     %s" % acting)
+        seen = _seen_in(v)
+        if seen:
+            w("      seen in: %s" % seen)
         w("      owner:  %s" % owner)
         obj = v.get("object_type") or "?"
         if v.get("object_address"):
@@ -683,6 +695,7 @@ def _html_violation(report, n, v):
             meta.append("<dt>%s</dt><dd>%s</dd>" % (_e(name), _e(value)))
 
     row("acting", acting)
+    row("seen in", _seen_in(v))
     row("owner", owner)
     obj = v.get("object_type") or ""
     if v.get("object_address"):

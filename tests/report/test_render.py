@@ -261,7 +261,7 @@ def synthetic_report():
             "allocation_traceback": [frame("app.py", 3, "<module>"), frame("app.py", 5, "produce")],
             "native_stack": ["#%d in f%d (lib.so+0x%x)" % (i, i, i) for i in range(12)],
             "message": "<script>alert('x')</script> dealloc of a float owned by interpreter 2",
-            "fix": "keep objects in per-interpreter state", "count": 3,
+            "fix": "keep objects in per-interpreter state", "count": 3, "interpreter_indexes": [1, 0],
         }],
         "tracemalloc": {"frames": 3, "interpreters": [
             {"id": 1, "index": 0, "current_bytes": 5000, "peak_bytes": 9000,
@@ -291,6 +291,7 @@ class SyntheticReportTest(RenderTestCase):
                       '        File "app.py", line 5, in produce', text)
         self.assertIn("Native stack (top 8 of 12)", text)
         self.assertIn("Violations (1, 3 occurrences)", text)
+        self.assertIn("seen in: interpreters at index 0, 1", text)
         page = report_render.render_html(report)
         self.assertSelfContainedHtml(page)
         owner = page.split('class="side owner"', 1)[1].split("</div>", 2)
