@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <mutex>
 
@@ -21,8 +22,10 @@ namespace {
 
 ReportOptions g_options;
 std::mutex g_report_mu;
-// Site key -> (report id, count). Guarded by g_report_mu.
+// Site key -> (report id, count), and the run indexes of the interpreters
+// that hit it. Guarded by g_report_mu.
 std::map<std::string, std::pair<int, int>>* g_sites = nullptr;
+std::map<int, std::set<int>>* g_site_interpreters = nullptr;
 std::atomic<int> g_total{0};
 std::atomic<int> g_suppressed{0};
 std::vector<Suppression>* g_suppressions = nullptr;
@@ -293,13 +296,17 @@ void ReportViolation(Violation v) {
   std::lock_guard<std::mutex> lock(g_report_mu);
   g_total.fetch_add(1, std::memory_order_relaxed);
   if (g_sites == nullptr) g_sites = new std::map<std::string, std::pair<int, int>>();
+  if (g_site_interpreters == nullptr) g_site_interpreters = new std::map<int, std::set<int>>();
+  int acting_index = InterpreterRegistry::Info(v.current).index;
   auto it = g_sites->find(key);
   if (it != g_sites->end()) {
     it->second.second++;  // a repeat: counted, not printed again
+    (*g_site_interpreters)[it->second.first].insert(acting_index);
     return;
   }
   int id = g_next_id++;
   (*g_sites)[key] = {id, 1};
+  (*g_site_interpreters)[id].insert(acting_index);
 
   std::string json = FormatViolationJson(v, traceback, stack, ext);
   // Tag the event so the supervisor can match later count updates.
@@ -329,9 +336,15 @@ void FlushViolationCounts() {
   if (g_sites == nullptr) return;
   for (const auto& site : *g_sites) {
     if (site.second.second <= 1) continue;
+    std::string indexes;
+    for (int index : (*g_site_interpreters)[site.second.first]) {
+      if (!indexes.empty()) indexes += ",";
+      indexes += std::to_string(index);
+    }
     EventLog::Write("{\"event\":\"violation_count\",\"id\":" +
                     std::to_string(site.second.first) +
-                    ",\"count\":" + std::to_string(site.second.second) + "}");
+                    ",\"count\":" + std::to_string(site.second.second) +
+                    ",\"interpreter_indexes\":[" + indexes + "]}");
   }
 }
 

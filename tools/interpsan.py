@@ -222,13 +222,20 @@ def build_report(args, events, returncode, timed_out, python_version):
             by_id[v["id"]] = v
             violations.append(v)
         elif e.get("event") == "violation_count" and e.get("id") in by_id:
-            by_id[e["id"]]["count"] = max(by_id[e["id"]]["count"], e["count"])
+            v = by_id[e["id"]]
+            v["count"] = max(v["count"], e["count"])
+            # Every interpreter that hit this site, not only the first.
+            v["interpreter_indexes"] = sorted(
+                set(e.get("interpreter_indexes", [])) | {v.get("interpreter_index")})
 
     crashed = returncode is not None and returncode < 0 and not timed_out
     crash_dump = collect_dump(events, "crash") if crashed else None
     timeout_dump = collect_dump(events, "timeout") if timed_out else None
     symbolize(violations, [d for d in (crash_dump, timeout_dump) if d])
-    violators = {v.get("interpreter_index") for v in violations}
+    violators = set()
+    for v in violations:
+        violators.add(v.get("interpreter_index"))
+        violators.update(v.get("interpreter_indexes", []))
 
     if args.command == "exec":
         # The program created its interpreters itself: list what was seen,

@@ -19,7 +19,8 @@ uint32_t Parse(const std::string& list, std::string* error = nullptr) {
 TEST(ParseChecksTest, AllAndNone) {
   EXPECT_EQ(Parse("all"), static_cast<uint32_t>(kCheckAll));
   EXPECT_EQ(Parse("all"),
-            static_cast<uint32_t>(kCheckFree | kCheckDomain | kCheckDealloc));
+            static_cast<uint32_t>(kCheckFree | kCheckDomain | kCheckDealloc |
+                                  kCheckCapi | kCheckRefcount | kCheckAudit));
   EXPECT_EQ(Parse("none"), 0u);
 }
 
