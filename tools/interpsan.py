@@ -33,6 +33,7 @@ CHECK_NAMES = ("free", "domain", "dealloc", "capi", "refcount", "audit")
 USAGE = """\
 usage: interpsan [--python 3.12|3.13] run [options] -- PYTHON_ARGS...
        interpsan [--python 3.12|3.13] exec [options] -- PROGRAM ARGS...
+       interpsan report DIR  (DIR/report.json as text, and DIR/report.html)
        interpsan cflags      (flags to rebuild an extension in check mode:
                               CFLAGS="$(tools/interpsan cflags)" ...)
 
@@ -644,6 +645,10 @@ def run(args):
     env.pop("PYTHONMALLOC", None)  # would replace interpsan's allocator hooks
 
     child = subprocess.Popen(cmd, env=env)
+    import progress
+
+    live = progress.Progress(sys.stderr, interpreters=args.interpreters if args.command == "run" else None)
+    follower = progress.follow(events_path, live) if live.enabled else None
     timed_out = False
     # Ctrl-C reaches the child through the terminal; the supervisor stays to
     # write the report.
@@ -662,6 +667,8 @@ def run(args):
                 returncode = child.wait()
     finally:
         signal.signal(signal.SIGINT, previous_sigint)
+        if follower is not None:
+            follower.stop()
 
     events = read_events(events_path)
     if returncode == EXIT_USAGE and not any(e.get("event") == "start" for e in events):
@@ -672,6 +679,13 @@ def run(args):
     if report_dir:
         report_path = os.path.join(report_dir, "report.json")
         write_json_atomically(report_path, report)
+        try:
+            import report_render
+
+            with open(os.path.join(report_dir, "report.html"), "w", encoding="utf-8") as f:
+                f.write(report_render.render_html(report))
+        except Exception as exc:  # the report.json is what counts
+            sys.stderr.write("interpsan: could not write report.html: %s\n" % exc)
     if args.junit:
         write_junit(args.junit, report)
     summarize(report, report_path)
@@ -685,6 +699,13 @@ def run(args):
 
 
 def main(argv):
+    first = 0
+    while first < len(argv) and argv[first] in ("--runner", "--python-version"):
+        first += 2
+    if argv[first:first + 1] == ["report"]:
+        import report_render
+
+        return report_render.main(argv[first + 1:])
     try:
         args = parse_args(argv)
         return run(args)

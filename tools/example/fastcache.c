@@ -13,8 +13,12 @@
 // tests/extensions/correct_module_state.c).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 
 static PyObject* cache = NULL;  // BUG: one dict shared by every interpreter
+// The lock makes the C-level data race go away (the interpreters have
+// separate GILs), so what remains is the isolation bug interpsan is for.
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 // cached(key, factory): cache[key], computing it with factory() on a miss.
 static PyObject* cached(PyObject* module, PyObject* const* args,
@@ -23,13 +27,21 @@ static PyObject* cached(PyObject* module, PyObject* const* args,
     PyErr_SetString(PyExc_TypeError, "cached(key, factory)");
     return NULL;
   }
-  if (cache == NULL && (cache = PyDict_New()) == NULL) return NULL;
+  pthread_mutex_lock(&cache_lock);
+  if (cache == NULL && (cache = PyDict_New()) == NULL) {
+    pthread_mutex_unlock(&cache_lock);
+    return NULL;
+  }
   PyObject* value = PyDict_GetItemWithError(cache, args[0]);
+  pthread_mutex_unlock(&cache_lock);
   if (value != NULL) return Py_NewRef(value);
   if (PyErr_Occurred()) return NULL;
   value = PyObject_CallNoArgs(args[1]);
   if (value == NULL) return NULL;
-  if (PyDict_SetItem(cache, args[0], value) < 0) {
+  pthread_mutex_lock(&cache_lock);
+  int rc = PyDict_SetItem(cache, args[0], value);
+  pthread_mutex_unlock(&cache_lock);
+  if (rc < 0) {
     Py_DECREF(value);
     return NULL;
   }
