@@ -88,6 +88,7 @@ void CheckCapiArgument(const char* function, int index, PyObject* arg,
   v.object_type = TypeName(arg);
   v.address = arg;
   v.size = 0;
+  v.is_object = true;
   v.message = std::string(function) + "() called by interpreter " +
               std::to_string(cur.id) + " with argument " + std::to_string(index) +
               ", a '" + v.object_type + "' owned by interpreter " +

@@ -22,6 +22,7 @@ Resolution ReportCrossInterpreterDealloc(const BlockAnomaly& a) {
   v.object_type = Py_TYPE(a.object)->tp_name;
   v.address = a.object;
   v.size = 0;
+  v.is_object = true;
   v.message = "'" + v.object_type + "' object created by interpreter " +
               std::to_string(owner.id) + (owner.ended ? " (ended)" : "") +
               " was deallocated by interpreter " + std::to_string(current.id) +

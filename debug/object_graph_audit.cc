@@ -61,6 +61,7 @@ int Visit(PyObject* ref, void* arg) {
   v.object_type = Py_TYPE(ref)->tp_name;
   v.address = ref;
   v.size = 0;
+  v.is_object = true;
   std::string holder = Py_TYPE(st->referrer)->tp_name;
   v.extension_hint = ModuleNameOf(st->referrer);
   v.message = "at " + std::string(st->checkpoint) + ", a '" + holder +
@@ -114,6 +115,7 @@ void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
   v.object_type = type->tp_name;
   v.address = type;
   v.size = 0;
+  v.is_object = true;
   v.extension_hint = ExtensionNameFromPath(*module);
   v.message = "static type '" + v.object_type + "' of " + *module +
               " is used by interpreter " + std::to_string(own.id) +
@@ -206,6 +208,7 @@ int ScanStatics(OwnerSlot current, const char* checkpoint) {
       v.object_type = Py_TYPE(obj)->tp_name;
       v.address = obj;
       v.size = 0;
+  v.is_object = true;
       v.extension_hint = ExtensionNameFromPath(module);
       v.static_module = module;
       v.static_offset = a - r.start + r.file_vaddr;

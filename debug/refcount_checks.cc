@@ -36,6 +36,7 @@ extern "C" __attribute__((visibility("default"))) void interpsan_check_refcount(
   v.object_type = Py_TYPE(op)->tp_name;
   v.address = op;
   v.size = 0;
+  v.is_object = true;
   v.message = std::string(what) + " by interpreter " + std::to_string(cur.id) +
               " on a '" + v.object_type + "' owned by interpreter " +
               std::to_string(own.id) + (own.ended ? " (ended)" : "") +

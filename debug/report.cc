@@ -15,6 +15,8 @@
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/allocation_tracer.h"
+#include "runtime/allocator_hooks.h"
 #include "runtime/python_shim.h"
 
 namespace interpsan {
@@ -173,6 +175,27 @@ std::vector<PythonFrame> CapturePythonTraceback() {
   return out;
 }
 
+// Where the object or block was allocated (its owner's side), from the
+// trace id in its owner record: empty unless --trace-malloc was on.
+std::vector<PythonFrame> AllocationTraceback(const Violation& v) {
+  std::vector<PythonFrame> out;
+  if (g_tracer.frames == nullptr || v.address == nullptr) return out;
+  const void* block = v.address;
+  if (v.is_object) {
+    block = static_cast<const char*>(v.address) -
+            interpsan_shim_preheader_size(
+                const_cast<PyObject*>(static_cast<const PyObject*>(v.address)));
+  }
+  uint32_t id = AllocatorHooks::TraceIdOf(block);
+  if (id == 0) return out;
+  InterpsanFrame frames[64];
+  int n = g_tracer.frames(id, frames, 64);
+  for (int i = n - 1; i >= 0; i--) {
+    out.push_back({frames[i].filename, frames[i].name, frames[i].lineno});
+  }
+  return out;
+}
+
 std::string FormatViolationJson(const Violation& v,
                                 const std::vector<PythonFrame>& traceback,
                                 const std::vector<NativeFrame>& stack,
@@ -231,7 +254,7 @@ std::string FormatViolationJson(const Violation& v,
     o.Str("test", *t_current_test);
   }
   o.Raw("python_traceback", TracebackJson(traceback))
-      .Raw("allocation_traceback", "[]")
+      .Raw("allocation_traceback", TracebackJson(AllocationTraceback(v)))
       .Raw("native_stack", native)
       .Raw("native_frames", frames)
       .Str("message", v.message)
@@ -271,6 +294,15 @@ std::string FormatViolationText(const Violation& v,
            ", in " + f.name + "\n";
   }
   if (traceback.empty()) out += "    (no Python frames)\n";
+  std::vector<PythonFrame> allocated = AllocationTraceback(v);
+  if (!allocated.empty()) {
+    out += "  Allocated by " + InterpreterLabel(v.owner) +
+           " (most recent call last):\n";
+    for (const PythonFrame& f : allocated) {
+      out += "    File \"" + f.filename + "\", line " + std::to_string(f.lineno) +
+             ", in " + f.name + "\n";
+    }
+  }
   out += "  Native stack:\n";
   for (size_t i = 0; i < stack.size() && i < 16; i++) {
     out += "    " + FormatNativeFrame(static_cast<int>(i), stack[i]) + "\n";

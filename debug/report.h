@@ -40,6 +40,9 @@ struct Violation {
   size_t size;
   std::string message;
   std::string fix;
+  // True if `address` is a PyObject* (else the user pointer of a block):
+  // how the report finds the block's allocation traceback.
+  bool is_object = false;
   // When no native frame names an extension (audit findings): the module
   // the finding is attributed to.
   std::string extension_hint;

@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "runtime/owner_record.h"
+#include "runtime/python_shim.h"
 
 namespace interpsan {
 
@@ -28,6 +29,9 @@ struct AllocationTracer {
   uint32_t (*on_alloc)(Domain domain, OwnerSlot slot, size_t size);
   // A traced block of `size` bytes is gone.
   void (*on_free)(uint32_t trace_id, size_t size);
+  // The frames of a trace, most recent call first, for reports (the
+  // allocation side of a violation). May be null.
+  int (*frames)(uint32_t trace_id, InterpsanFrame* out, int max);
 };
 
 // True while any interpreter traces: the hooks' only cost when off is this

@@ -64,6 +64,14 @@ void OnFree(uint32_t id, size_t size) {
   }
 }
 
+int FramesOf(uint32_t id, InterpsanFrame* out, int max) {
+  TraceRecord record;
+  if (!TracebackTable::Get(id, &record)) return 0;
+  int n = record.nframes < max ? record.nframes : max;
+  for (int i = 0; i < n; i++) out[i] = TracebackTable::Frame(record.frames[i]);
+  return n;
+}
+
 void RecomputeTracing() {
   bool any = g_default_frames.load() > 0;
   if (!any) {
@@ -115,7 +123,7 @@ void Tracer::Install(bool report_leaks) {
   g_report_leaks = g_report_leaks || report_leaks;
   if (installed) return;
   installed = true;
-  InstallAllocationTracer(AllocationTracer{&OnAlloc, &OnFree});
+  InstallAllocationTracer(AllocationTracer{&OnAlloc, &OnFree, &FramesOf});
   AddInterpreterEndListener(&OnInterpreterEnd);
 }
 
