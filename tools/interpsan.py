@@ -645,10 +645,15 @@ def run(args):
     env.pop("PYTHONMALLOC", None)  # would replace interpsan's allocator hooks
 
     child = subprocess.Popen(cmd, env=env)
-    import progress
-
-    live = progress.Progress(sys.stderr, interpreters=args.interpreters if args.command == "run" else None)
-    follower = progress.follow(events_path, live) if live.enabled else None
+    follower = None
+    try:
+        import progress
+    except ImportError:  # an install without the progress module: no live line
+        progress = None
+    if progress is not None:
+        live = progress.Progress(
+            sys.stderr, interpreters=args.interpreters if args.command == "run" else None)
+        follower = progress.follow(events_path, live) if live.enabled else None
     timed_out = False
     # Ctrl-C reaches the child through the terminal; the supervisor stays to
     # write the report.
