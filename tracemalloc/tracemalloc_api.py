@@ -18,7 +18,9 @@ exactly as documented. On top of them:
 Embedded into the runner (tools/BUILD) and executed as a module.
 """
 
+import importlib as _importlib
 import importlib.machinery as _machinery
+import pickle as _pickle
 
 import _interpsan_tracemalloc
 
@@ -77,16 +79,27 @@ _Trace.interpreter = property(_trace_interpreter)
 
 def _traces_from_c(raw):
     # _interpsan_tracemalloc gives (domain, size, traceback, nframe,
-    # interpreter); the stdlib code wants 4-tuples.
+    # interpreter); the stdlib code wants 4-tuples. Like _tracemalloc,
+    # identical tracebacks are one and the same tuple.
     domains = {}
+    tracebacks = {}
     out = []
     for domain, size, traceback, nframe, interp in raw:
         key = (domain, interp)
         d = domains.get(key)
         if d is None:
             d = domains[key] = _Domain(domain, interp)
+        traceback = tracebacks.setdefault(traceback, traceback)
         out.append((d, size, traceback, nframe))
     return out
+
+
+def _get_traces(all_interpreters=False):
+    """Like _tracemalloc._get_traces(): one (domain, size, traceback,
+    total_nframe) tuple per live traced block of this interpreter (of every
+    interpreter with all_interpreters=True); each domain also carries the
+    allocating interpreter's id (Trace.interpreter)."""
+    return _traces_from_c(_interpsan_tracemalloc._get_traces(all_interpreters))
 
 
 class InterpreterFilter(_BaseFilter):
@@ -124,10 +137,62 @@ class Snapshot(_StdlibSnapshot):
         filtered = super().filter_traces(filters)
         return Snapshot(filtered.traces._traces, filtered.traceback_limit)
 
+    def dump(self, filename):
+        """Writes the snapshot in the stdlib's format: stock tracemalloc's
+        Snapshot.load() reads it (the interpreter ids ride along in an extra
+        attribute that Snapshot.load() here puts back)."""
+        portable = _StdlibSnapshot.__new__(_StdlibSnapshot)
+        portable.__dict__.update(self.__dict__)
+        interpreters = [_interpreter_of(t) for t in self.traces._traces]
+        if any(i is not None for i in interpreters):
+            portable._interpsan_interpreters = interpreters
+        with open(filename, "wb") as fp:
+            _PortablePickler(fp, _pickle.HIGHEST_PROTOCOL).dump(portable)
+
     @staticmethod
     def load(filename):
         loaded = _StdlibSnapshot.load(filename)
-        return Snapshot(loaded.traces._traces, loaded.traceback_limit)
+        if not isinstance(loaded, Snapshot):
+            loaded.__class__ = Snapshot  # keeps every attribute
+        interpreters = loaded.__dict__.pop("_interpsan_interpreters", None)
+        traces = loaded.traces._traces
+        if interpreters is not None and len(interpreters) == len(traces):
+            loaded.traces = _stdlib["_Traces"]([
+                (_Domain(t[0], i) if i is not None else t[0],) + tuple(t[1:])
+                for t, i in zip(traces, interpreters)
+            ])
+        return loaded
+
+
+class _TracemallocModule:
+    """Stands for the `tracemalloc` module in a pickle: it loads as whichever
+    tracemalloc the loading process imports (stock, or this one inside an
+    interpsan run)."""
+
+    def __reduce__(self):
+        return (_importlib.import_module, ("tracemalloc",))
+
+
+# The classes a Snapshot's pickle names, by their stdlib names.
+_PORTABLE_CLASSES = {
+    Snapshot: "Snapshot",
+    _StdlibSnapshot: "Snapshot",
+    _stdlib["_Traces"]: "_Traces",
+}
+
+
+class _PortablePickler(_pickle.Pickler):
+    """Pickles a Snapshot exactly as stock tracemalloc does: classes by their
+    `tracemalloc.NAME`, domains as plain ints."""
+
+    def reducer_override(self, obj):
+        if type(obj) is _Domain:
+            return (int, (int(obj),))
+        if isinstance(obj, type):
+            name = _PORTABLE_CLASSES.get(obj)
+            if name is not None:
+                return (getattr, (_TracemallocModule(), name))
+        return NotImplemented
 
 
 def take_snapshot(all_interpreters=False):
@@ -137,7 +202,7 @@ def take_snapshot(all_interpreters=False):
         raise RuntimeError(
             "the tracemalloc module must be tracing memory allocations to take a snapshot"
         )
-    traces = _traces_from_c(_interpsan_tracemalloc._get_traces(all_interpreters))
+    traces = _get_traces(all_interpreters) if all_interpreters else _get_traces()
     return Snapshot(traces, get_traceback_limit())
 
 
