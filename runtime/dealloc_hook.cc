@@ -3,6 +3,8 @@
 #include <Python.h>
 #include <dlfcn.h>
 
+#include <atomic>
+
 #include "runtime/allocation_tracer.h"
 #include "runtime/anomaly.h"
 #include "runtime/interpreter_registry.h"
@@ -11,7 +13,9 @@
 namespace {
 
 using DeallocFn = void (*)(PyObject*);
-DeallocFn g_real_dealloc = nullptr;
+// Resolved once (InitDeallocHook, before any interpreter); atomic because
+// a process without the runner's set-up resolves it on first use.
+std::atomic<DeallocFn> g_real_dealloc{nullptr};
 
 }  // namespace
 
@@ -46,16 +50,21 @@ extern "C" __attribute__((visibility("default"))) void _Py_Dealloc(
   if (__builtin_expect(Py_TYPE(op) == &PyCode_Type, 0)) {
     g_code_epoch.fetch_add(1, std::memory_order_release);
   }
-  if (__builtin_expect(g_real_dealloc == nullptr, 0)) interpsan::InitDeallocHook();
-  g_real_dealloc(op);
+  DeallocFn real = g_real_dealloc.load(std::memory_order_relaxed);
+  if (__builtin_expect(real == nullptr, 0)) {
+    interpsan::InitDeallocHook();
+    real = g_real_dealloc.load(std::memory_order_acquire);
+  }
+  real(op);
 }
 
 namespace interpsan {
 
 bool InitDeallocHook() {
-  if (g_real_dealloc != nullptr) return true;
-  g_real_dealloc = reinterpret_cast<DeallocFn>(dlsym(RTLD_NEXT, "_Py_Dealloc"));
-  return g_real_dealloc != nullptr;
+  if (g_real_dealloc.load(std::memory_order_acquire) != nullptr) return true;
+  g_real_dealloc.store(reinterpret_cast<DeallocFn>(dlsym(RTLD_NEXT, "_Py_Dealloc")),
+                       std::memory_order_release);
+  return g_real_dealloc.load(std::memory_order_acquire) != nullptr;
 }
 
 bool DeallocHookActive() {
@@ -63,7 +72,7 @@ bool DeallocHookActive() {
   // works for callers that go through the dynamic symbol table.
   void* global = dlsym(RTLD_DEFAULT, "_Py_Dealloc");
   return global == reinterpret_cast<void*>(&_Py_Dealloc) &&
-         g_real_dealloc != nullptr;
+         g_real_dealloc.load() != nullptr;
 }
 
 }  // namespace interpsan

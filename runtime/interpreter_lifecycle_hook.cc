@@ -10,7 +10,8 @@
 namespace {
 
 using DeleteFn = void (*)(PyInterpreterState*);
-DeleteFn g_real_delete = nullptr;
+// Resolved once; atomic because any thread may be the first to need it.
+std::atomic<DeleteFn> g_real_delete{nullptr};
 
 constexpr int kMaxListeners = 4;
 std::atomic<interpsan::InterpreterEndListener> g_listeners[kMaxListeners];
@@ -20,9 +21,11 @@ std::atomic<interpsan::InterpreterEndListener> g_listeners[kMaxListeners];
 extern "C" __attribute__((visibility("default"))) void PyInterpreterState_Delete(
     PyInterpreterState* interp) {
   using interpsan::InterpreterRegistry;
-  if (g_real_delete == nullptr) interpsan::InitInterpreterLifecycleHook();
+  if (g_real_delete.load(std::memory_order_acquire) == nullptr) {
+    interpsan::InitInterpreterLifecycleHook();
+  }
   interpsan::OwnerSlot slot = InterpreterRegistry::FindSlot(interp);
-  g_real_delete(interp);
+  g_real_delete.load(std::memory_order_acquire)(interp);
   if (slot == interpsan::kNoOwner) return;
   InterpreterRegistry::Retire(slot);
   for (auto& listener : g_listeners) {
@@ -41,10 +44,11 @@ void AddInterpreterEndListener(InterpreterEndListener listener) {
 }
 
 bool InitInterpreterLifecycleHook() {
-  if (g_real_delete != nullptr) return true;
-  g_real_delete = reinterpret_cast<DeleteFn>(
-      dlsym(RTLD_NEXT, "PyInterpreterState_Delete"));
-  return g_real_delete != nullptr;
+  if (g_real_delete.load(std::memory_order_acquire) != nullptr) return true;
+  g_real_delete.store(reinterpret_cast<DeleteFn>(
+                          dlsym(RTLD_NEXT, "PyInterpreterState_Delete")),
+                      std::memory_order_release);
+  return g_real_delete.load(std::memory_order_acquire) != nullptr;
 }
 
 }  // namespace interpsan
