@@ -142,6 +142,20 @@ def _install_pytest_plugin(argv):
     return list(argv) + ["-p", "_interpsan_pytest_plugin"]
 
 
+def _private_tempdir(index):
+    """Gives this interpreter its own temporary directory through
+    `tempfile` (tempfile.tempdir is per interpreter; TMPDIR is process-wide),
+    so suites that build names from os.getpid() -- the same in every
+    interpreter of the process -- do not collide. Removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="interpsan-interp%d-" % index)
+    tempfile.tempdir = path
+    atexit.register(shutil.rmtree, path, True)
+
+
 class _TracemallocFinder:
     """Maps `import tracemalloc` to interpsan.tracemalloc, lazily."""
 
@@ -226,6 +240,7 @@ def run(kind, target, argv):
     # it traces: `import tracemalloc` gets interpsan's (built on first use).
     sys.meta_path.insert(0, _TracemallocFinder())
     _count_unittest_results()
+    _private_tempdir(interpsan.index)
     unsupported = None
     code = 0
     try:

@@ -119,6 +119,28 @@ class ProgramOutcomeTest(E2ETestCase):
             self.assertEqual((tests["failed"], tests["errors"], tests["skipped"]), (1, 0, 1),
                              r.describe())
 
+    def test_junit_one_testsuite_per_interpreter(self):
+        import xml.etree.ElementTree as ET
+
+        junit = os.path.join(e2e_lib.scratch_dir("junit-"), "junit.xml")
+        r = run_program("unittest_prog.py", options=("--junit", junit))
+        self.assertStatus(r, EXIT_FAILED)
+        root = ET.parse(junit).getroot()
+        suites = root.findall("testsuite")
+        self.assertEqual(len(suites), 4, r.describe())
+        for suite in suites:
+            cases = suite.findall("testcase")
+            self.assertEqual(len(cases), 3, ET.tostring(suite))
+            self.assertEqual(len([c for c in cases if c.find("failure") is not None]), 1)
+            self.assertEqual(len([c for c in cases if c.find("skipped") is not None]), 1)
+            self.assertEqual(suite.get("tests"), "3")
+
+    def test_private_temp_directory_per_interpreter(self):
+        # Pid-derived names in tempfile.gettempdir() would collide across the
+        # 4 interpreters of one process.
+        r = run_program("tempdir_collide.py")
+        self.assertStatus(r, EXIT_OK)
+
     def test_unittest_run_count_includes_skipped(self):
         # A @skip-decorated test counts as run, on every Python version (on
         # 3.12.1 unittest itself never calls startTest for it).
