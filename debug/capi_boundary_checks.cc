@@ -414,3 +414,15 @@ INTERPSAN_EXPORT void Py_DecRef(PyObject* obj) {
   if (FROM_EXTENSION()) CHECK_ARG("Py_DecRef", 1, obj);
   real(obj);
 }
+
+INTERPSAN_EXPORT void* PyCapsule_GetPointer(PyObject* capsule, const char* name) {
+  REAL(PyCapsule_GetPointer);
+  if (FROM_EXTENSION()) CHECK_ARG("PyCapsule_GetPointer", 1, capsule);
+  return real(capsule, name);
+}
+
+INTERPSAN_EXPORT int PyCapsule_IsValid(PyObject* capsule, const char* name) {
+  REAL(PyCapsule_IsValid);
+  if (FROM_EXTENSION()) CHECK_ARG("PyCapsule_IsValid", 1, capsule);
+  return real(capsule, name);
+}
