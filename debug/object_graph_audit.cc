@@ -24,6 +24,7 @@ namespace {
 
 struct AuditState {
   OwnerSlot current;
+  PyObject* objects;  // the gc.get_objects() list being walked
   PyObject* referrer;
   const char* checkpoint;
   int findings;
@@ -63,6 +64,27 @@ int Visit(PyObject* ref, void* arg) {
   v.size = 0;
   v.is_object = true;
   std::string holder = Py_TYPE(st->referrer)->tp_name;
+  // A dict is usually someone's __dict__: say whose, it is what a reader
+  // can look for.
+  if (PyDict_Check(st->referrer)) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(st->objects); i++) {
+      PyObject* o = PyList_GET_ITEM(st->objects, i);
+      PyTypeObject* t = Py_TYPE(o);
+      if (PyModule_Check(o) && PyModule_GetDict(o) == st->referrer) {
+        holder = "__dict__ of module " + ModuleNameOf(o);
+        break;
+      }
+      if (PyType_Check(o) && reinterpret_cast<PyTypeObject*>(o)->tp_dict == st->referrer) {
+        holder = std::string("__dict__ of type ") + reinterpret_cast<PyTypeObject*>(o)->tp_name;
+        break;
+      }
+      if (t->tp_dict == st->referrer) {
+        holder = std::string("__dict__ of type ") + t->tp_name +
+                 ((t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? "" : " (a static type)");
+        break;
+      }
+    }
+  }
   v.extension_hint = ModuleNameOf(st->referrer);
   v.message = "at " + std::string(st->checkpoint) + ", a '" + holder +
               "' of interpreter " + std::to_string(cur.id) + " references a '" +
@@ -240,7 +262,7 @@ int AuditCurrentInterpreter(const char* checkpoint) {
   Py_DECREF(gc);
   if (objects == nullptr) return -1;
   std::set<std::pair<const void*, const void*>> seen;
-  AuditState st{current, nullptr, checkpoint, 0, &seen};
+  AuditState st{current, objects, nullptr, checkpoint, 0, &seen};
   for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objects); i++) {
     PyObject* obj = PyList_GET_ITEM(objects, i);
     NoteStaticType(Py_TYPE(obj), current, &st);

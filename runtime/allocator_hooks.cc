@@ -201,6 +201,23 @@ void* HeaderRealloc(Domain call, void* p, size_t n) {
 
 // ---- pymalloc small blocks ----------------------------------------------
 
+// A pymalloc block freed or resized through the raw domain. pymalloc itself
+// does that with blocks outside the calling interpreter's arenas (a
+// cross-interpreter free that the free check did not stop): the owner then
+// differs from the caller, and CheckSmall reports it if the free check is
+// on. With the caller's own block it can only be a wrong-domain call, which
+// CheckSmall reports under the domain check. Either way the block is never
+// given back to pymalloc from here: that would come straight back.
+bool CheckSmall(Domain call, void* p, OwnerSlot owner, bool realloc);
+
+void RawCallOnSmallBlock(void* p, OwnerSlot owner, bool realloc) {
+  if (g_enabled_checks == 0 || ReentryGuard::active) return;
+  OwnerSlot current = InterpreterRegistry::CurrentSlot();
+  // pymalloc's own hand-over: judge it as the PyObject_Free it was.
+  CheckSmall(current != owner ? Domain::kObj : Domain::kRaw, p, owner, realloc);
+}
+
+
 // Checks a free or realloc of an arena block. Returns false if the block
 // must not reach the current interpreter's pymalloc.
 bool CheckSmall(Domain call, void* p, OwnerSlot owner, bool realloc) {
@@ -301,6 +318,15 @@ void HookFree(void*, void* p) {
   if (p == nullptr) return;
   OwnerSlot arena_owner = ArenaMap::Lookup(p);
   if (arena_owner != kNoOwner) {
+    if (kDomain == Domain::kRaw) {
+      // A pymalloc block reaching the raw domain: a wrong-domain free, or
+      // pymalloc itself handing over a block that is not in the calling
+      // interpreter's arenas (a cross-interpreter free that the free check
+      // did not stop). Giving it back to pymalloc would come straight back
+      // here; no allocator may have it. It stays allocated.
+      RawCallOnSmallBlock(p, arena_owner, false);
+      return;
+    }
     SmallFree(kDomain, p, arena_owner);
     return;
   }
@@ -311,6 +337,14 @@ template <Domain kDomain>
 void* HookRealloc(void*, void* p, size_t n) {
   if (p == nullptr) return HookMalloc<kDomain>(nullptr, n);
   OwnerSlot arena_owner = ArenaMap::Lookup(p);
+  if (arena_owner != kNoOwner && kDomain == Domain::kRaw) {
+    // As in HookFree: never hand a pymalloc block back from the raw domain.
+    RawCallOnSmallBlock(p, arena_owner, true);
+    size_t old = interpsan_shim_small_block_size(p);
+    void* q = HeaderAlloc(Domain::kRaw, n, false);
+    if (q != nullptr) memcpy(q, p, old < n ? old : n);
+    return q;
+  }
   if (arena_owner != kNoOwner) return SmallRealloc(kDomain, p, arena_owner, n);
   return HeaderRealloc(kDomain, p, n);
 }
