@@ -42,6 +42,21 @@ std::string ModuleNameOf(PyObject* obj) {
   return dot ? std::string(tp, dot - tp) : "";
 }
 
+// The extension whose static memory points at `obj` (a static type's
+// tp_dict, a cached object), or "" if none does.
+std::string StaticHolderOf(const PyObject* obj) {
+  const StaticMemorySnapshot* snap = StaticMemoryMap::Current();
+  if (snap == nullptr) return "";
+  for (const StaticRange& r : snap->ranges) {
+    const std::string& module = snap->modules[r.module];
+    if (module.empty() || IsInfrastructureModule(module)) continue;
+    for (uintptr_t a = (r.start + 7) & ~uintptr_t{7}; a + 8 <= r.end; a += 8) {
+      if (*reinterpret_cast<const void* const*>(a) == obj) return module;
+    }
+  }
+  return "";
+}
+
 int Visit(PyObject* ref, void* arg) {
   auto* st = static_cast<AuditState*>(arg);
   if (ref == nullptr) return 0;
@@ -67,7 +82,13 @@ int Visit(PyObject* ref, void* arg) {
   // A dict is usually someone's __dict__: say whose, it is what a reader
   // can look for.
   if (PyDict_Check(st->referrer)) {
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(st->objects); i++) {
+    std::string module = StaticHolderOf(st->referrer);
+    if (!module.empty()) {
+      holder = "dict held in the static memory of " + module +
+               " (a static type's __dict__ or a cached dict)";
+      v.extension_hint = ExtensionNameFromPath(module);
+    }
+    for (Py_ssize_t i = 0; module.empty() && i < PyList_GET_SIZE(st->objects); i++) {
       PyObject* o = PyList_GET_ITEM(st->objects, i);
       PyTypeObject* t = Py_TYPE(o);
       if (PyModule_Check(o) && PyModule_GetDict(o) == st->referrer) {
@@ -85,7 +106,7 @@ int Visit(PyObject* ref, void* arg) {
       }
     }
   }
-  v.extension_hint = ModuleNameOf(st->referrer);
+  if (v.extension_hint.empty()) v.extension_hint = ModuleNameOf(st->referrer);
   v.message = "at " + std::string(st->checkpoint) + ", a '" + holder +
               "' of interpreter " + std::to_string(cur.id) + " references a '" +
               v.object_type + "' owned by interpreter " + std::to_string(own.id) +
@@ -256,6 +277,7 @@ int AuditCurrentInterpreter(const char* checkpoint) {
   if (!(g_enabled_checks & kCheckAudit) || ReentryGuard::active) return 0;
   OwnerSlot current = InterpreterRegistry::CurrentSlot();
   if (current == kNoOwner) return 0;
+  StaticMemoryMap::RefreshIfChanged();  // extensions imported since the last look
   PyObject* gc = PyImport_ImportModule("gc");
   if (gc == nullptr) return -1;
   PyObject* objects = PyObject_CallMethod(gc, "get_objects", nullptr);

@@ -134,8 +134,10 @@ bool IsSuppressed(const std::vector<Suppression>& suppressions,
     if (t.field == "kind") return match(t.pattern, v.kind);
     if (t.field == "type") return match(t.pattern, v.object_type);
     if (t.field == "extension") {
-      return extension_frame >= 0 &&
-             match(t.pattern, ExtensionNameFromPath(stack[extension_frame].module));
+      std::string name = extension_frame >= 0
+                             ? ExtensionNameFromPath(stack[extension_frame].module)
+                             : v.extension_hint;
+      return !name.empty() && match(t.pattern, name);
     }
     if (t.field == "function") {
       for (const NativeFrame& f : stack) {

@@ -96,16 +96,6 @@ class FatalSignalTest(FaulthandlerTestCase):
         self.assertEqual(crash.get("signal_number"), 4, r.describe())
         self.assertIn("(crashers.so+", crash["native_stack"][0], r.describe())
 
-    @fh_lib.tool_bug(
-        "tools/interpsan.py symbolize_frames() looks every native frame up at "
-        "offset-1 ('return addresses point after the call'), the faulting "
-        "frame #0 of a crash too, although that is the faulting instruction "
-        "itself, unwound from the signal context (thread_dump.cc "
-        "DumpNativeStack, UNW_INIT_SIGNAL_FRAME). ill() is one ud2 at its "
-        "first byte (crashers.so: <call_abort> ends at 0xf73, <ill> is 0xf74), "
-        "so frame #0 is named 'call_abort' (crashers.c:66) instead of 'ill' "
-        "(crashers.c:60); any fault on a function's first instruction is "
-        "misnamed, and the line of frame #0 can be the previous statement's")
     def test_sigill_faulting_frame(self):
         r, crash = self.check("ill", "SIGILL", "ill")
         self.assertIn(" ill (crashers.so+", crash["native_stack"][0], r.describe())
@@ -118,15 +108,6 @@ class FatalSignalTest(FaulthandlerTestCase):
 
 
 class LongFileNameTest(FaulthandlerTestCase):
-    @fh_lib.tool_bug(
-        "frames keep only the first 199 bytes of a file name "
-        "(runtime/python_shim.h InterpsanFrame.filename[200], filled by "
-        "interpsan_shim_capture_traceback_safe): a program under a long "
-        "directory (a Bazel runfiles tree, a deep virtualenv) is dumped as "
-        "'/root/.cache/bazel/.../programs/fatal' or '.../programs/waiti', "
-        "losing the file's own name, the part that matters; stock faulthandler "
-        "keeps 500 characters. Expected: the end of the path is kept "
-        "('...' + tail) in crash.threads and in the text dump")
     def test_long_file_name(self):
         # The same program, from a directory whose path is over 200 bytes.
         deep = os.path.join(scratch_dir("long-"), *(["d" * 60] * 4))
