@@ -43,6 +43,14 @@ def _make(case, keep_going):
     return test
 
 
+class CorrectControlsTest(E2ETestCase):
+    def test_pure_python_with_threads_is_clean(self):
+        for keep_going in (False, True):
+            r = run_program("threads.py", keep_going=keep_going)
+            self.assertStatus(r, e2e_lib.EXIT_OK)
+            self.assertEqual(r.report["violations"], [], r.describe())
+
+
 for _case in CASES:
     setattr(DetectionClassesTest, "test_%s_fatal" % _case, _make(_case, False))
     setattr(DetectionClassesTest, "test_%s_keep_going" % _case, _make(_case, True))
