@@ -183,6 +183,8 @@ def wall_ratios(configs, results):
     n_of = {name: n for name, _, n in configs}
     out = {}
     for label, num, den, target in RATIOS:
+        if num not in results or den not in results:
+            continue
         entry = {"numerator": num, "denominator": den, "target": target}
         for key in ("wall", "elapsed", "cpu"):
             scale = n_of[num] / n_of[den] if key == "cpu" else 1.0
@@ -192,6 +194,8 @@ def wall_ratios(configs, results):
                           "paired_median": med([x / y / scale for x, y in zip(a, b)])}
         out[label] = entry
     # Our scaling relative to the untraced runner's at the same moment.
+    if not all(c in results for c in ("off", "t1", "off-n2", "t1-n2")):
+        return out
     entry = {"numerator": "t1-n2/t1", "denominator": "off-n2/off", "target": None}
     for key in ("wall", "elapsed", "cpu"):
         m = {c: med([r[key] for r in results[c]]) for c in ("off", "t1", "off-n2", "t1-n2")}
@@ -292,6 +296,8 @@ def measure_perf(configs, env, args, version):
             per_round[name][ev] = (big - little) / (large - small)
     ratios = {}
     for label, num, den, target in RATIOS:
+        if num not in per_round or den not in per_round:
+            continue
         # Per interpreter: -n 2 does twice the work.
         scale = n_of[num] / n_of[den]
         ratios[label] = {ev: per_round[num][ev] / per_round[den][ev] / scale
@@ -459,6 +465,8 @@ def parse_args(argv):
     p.add_argument("--no-timing", action="store_true", help="skip the wall-time table")
     p.add_argument("--no-perf", action="store_true", help="skip perf stat")
     p.add_argument("--no-memory", action="store_true", help="skip the memory probe")
+    p.add_argument("--configs", help="comma list of configurations to run (default: all of "
+                   + ", ".join(LABELS) + "); ratios need both of their sides")
     p.add_argument("--runner", help="use this runner binary (single --python only)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args(argv)
@@ -470,6 +478,11 @@ def parse_args(argv):
     small, large = args.perf_rounds
     if not 0 < small < large:
         p.error("--perf-rounds: SMALL must be below LARGE")
+    if args.configs:
+        args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+        unknown = [c for c in args.configs if c not in LABELS]
+        if unknown:
+            p.error("unknown configuration(s): %s" % ", ".join(unknown))
     return args
 
 
@@ -480,6 +493,8 @@ def bench_version(version, args, tmpdir):
     runner = bench.private_copy(runner, tmpdir, version)
     env = env_for_runs()
     configs = configs_for(python, runner)
+    if args.configs:
+        configs = [c for c in configs if c[0] in args.configs]
     entry = {"python": python, "rounds": args.rounds}
     if not args.no_timing:
         load0 = os.getloadavg()[0]
