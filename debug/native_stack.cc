@@ -28,7 +28,7 @@ const std::string& SelfModule() {
 
 const std::string& PythonModule() {
   static const std::string* py =
-      new std::string(ModuleOfAddress(reinterpret_cast<void*>(&Py_IncRef)));
+      new std::string(ModuleOfAddress(reinterpret_cast<void*>(&Py_GetVersion)));
   return *py;
 }
 

@@ -26,7 +26,9 @@ namespace interpsan {
 
 std::string StdlibDirectory() {
   Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&Py_IncRef), &info) == 0 ||
+  // Py_GetVersion: a function interpsan does not interpose, so it resolves
+  // to libpython itself.
+  if (dladdr(reinterpret_cast<void*>(&Py_GetVersion), &info) == 0 ||
       info.dli_fname == nullptr) {
     return "";
   }

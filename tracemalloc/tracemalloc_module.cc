@@ -151,7 +151,11 @@ PyObject* GetObjectTraceback(PyObject*, PyObject* obj) {
       reinterpret_cast<const char*>(obj) - interpsan_shim_preheader_size(obj);
   uint32_t id = interpsan::AllocatorHooks::TraceIdOf(block);
   interpsan::TraceRecord r;
-  if (id == 0 || !interpsan::TracebackTable::Get(id, &r)) Py_RETURN_NONE;
+  // Like stock: nothing once tracing stopped or the traces were cleared.
+  if (id == 0 || !Tracer::IsCurrentTrace(Here(), id) ||
+      !interpsan::TracebackTable::Get(id, &r)) {
+    Py_RETURN_NONE;
+  }
   return TracebackTuple(r);
 }
 

@@ -167,6 +167,13 @@ void Tracer::ClearTraces(OwnerSlot slot) {
   g_slots[slot].peak.store(0);
 }
 
+bool Tracer::IsCurrentTrace(OwnerSlot slot, TraceId id) {
+  TraceRecord r;
+  if (!IsTracing(slot) || !TracebackTable::Get(id, &r)) return false;
+  return r.slot == slot &&
+         r.generation == g_slots[slot].generation.load(std::memory_order_relaxed);
+}
+
 int64_t Tracer::CurrentBytes(OwnerSlot slot) {
   return slot == kNoOwner ? 0 : g_slots[slot].current.load();
 }

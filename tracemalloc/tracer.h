@@ -51,6 +51,10 @@ class Tracer {
   // Forget the slot's traces (its live blocks stay allocated, untraced).
   static void ClearTraces(OwnerSlot slot);
 
+  // True if `id` belongs to `slot`'s current tracing generation while it
+  // traces (traces of before clear_traces()/stop() do not count).
+  static bool IsCurrentTrace(OwnerSlot slot, TraceId id);
+
   static int64_t CurrentBytes(OwnerSlot slot);
   static int64_t PeakBytes(OwnerSlot slot);
   static void ResetPeak(OwnerSlot slot);

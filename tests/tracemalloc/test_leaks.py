@@ -62,10 +62,6 @@ class Leaks(tm_lib.TracemallocTestCase):
         summaries = [l for l in self.result.stderr.splitlines() if text in l]
         self.assertEqual(len(summaries), N, self.result.describe())
 
-    @tm_lib.tool_bug("the standard library's files are not recognised as CPython's "
-                     "own: Tracer::SetRuntimePrefix gets the runner's directory "
-                     "(tools/process_setup.cc StdlibDirectory: dladdr(&Py_IncRef) "
-                     "names interpsan_runner, not libpython)")
     def test_stdlib_sites_count_as_runtime(self):
         d = self.result.describe()
         for entry in self.result.report["leaks"]:

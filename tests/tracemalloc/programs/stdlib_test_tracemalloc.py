@@ -363,10 +363,6 @@ class TestTracemallocEnabled(unittest.TestCase):
         tracemalloc.stop()
         self.assertEqual(tracemalloc.get_traced_memory(), (0, 0))
 
-    @tool_bug("get_object_traceback() returns the traceback of a block traced "
-              "before clear_traces() (or before stop()/start()): "
-              "_interpsan_tracemalloc._get_object_traceback does not compare "
-              "the trace's generation with the interpreter's current one")
     def test_clear_traces(self):
         obj, obj_traceback = allocate_bytes(123)
         traceback = tracemalloc.get_object_traceback(obj)
@@ -376,8 +372,6 @@ class TestTracemallocEnabled(unittest.TestCase):
         traceback2 = tracemalloc.get_object_traceback(obj)
         self.assertIsNone(traceback2)
 
-    @tool_bug("get_object_traceback() still answers after stop() (stock: None "
-              "when not tracing); same cause as test_clear_traces")
     def test_stop_forgets_object_traceback(self):
         # Not in CPython's file; stock behaviour (tracemalloc.c:
         # _PyTraceMalloc_GetObjectTraceback returns None unless tracing).
