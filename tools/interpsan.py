@@ -392,6 +392,9 @@ def symbolize_frames(frame_lists):
             if 2 * i + 1 >= len(out):
                 break
             function, location = out[2 * i], out[2 * i + 1]
+            # Bazel compiles with the sandbox's /proc/self/cwd as the source
+            # root: show the path relative to the workspace instead.
+            location = location.replace("/proc/self/cwd/", "")
             names[(module, offset, exact)] = (
                 None if function == "??" else function,
                 None if location.startswith("??") else location,
@@ -574,6 +577,19 @@ def summarize(report, report_path):
         line += "; timed out after %ss" % report["timeout"]["seconds"]
     if report_path:
         line += "; report: %s" % report_path
+    # The native frames printed by the checked process could not name static
+    # functions; after symbolization, say where each violation happened.
+    for v in report["violations"][:5]:
+        where = v.get("extension") or "?"
+        if v.get("extension_function"):
+            where += ": %s()" % v["extension_function"]
+        if v.get("extension_location"):
+            where += " at %s" % v["extension_location"]
+        if v.get("variable"):
+            where += " [static %s]" % v["variable"]
+        sys.stderr.write("interpsan:   %s in %s (x%d)\n" % (v["kind"], where, v.get("count", 1)))
+    if len(report["violations"]) > 5:
+        sys.stderr.write("interpsan:   ... and %d more in the report\n" % (len(report["violations"]) - 5))
     sys.stderr.write(line + "\n")
 
 
