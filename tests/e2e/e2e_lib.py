@@ -1,14 +1,14 @@
 """Shared helpers of the end-to-end tests: run `tools/interpsan` as a user
 would (through the command line, as a subprocess) and read report.json.
 
-Under Bazel, run_e2e.sh sets (from runfiles):
-  INTERPSAN_E2E_LAUNCHER        tools/interpsan
+Under Bazel, tests/run_cli_test.sh sets (from runfiles):
+  INTERPSAN_TEST_LAUNCHER        tools/interpsan
   INTERPSAN_RUNNER              the built runner (so the launcher does not
                                 call Bazel)
   INTERPSAN_PYTHON312 / 313     the prefix of the selected CPython
-  INTERPSAN_E2E_PYTHON_VERSION  "3.12" or "3.13" (passed as --python)
-  INTERPSAN_E2E_EXTENSIONS      the folder of the built test extensions
-  INTERPSAN_E2E_PROGRAMS        tests/e2e/programs
+  INTERPSAN_TEST_PYTHON_VERSION  "3.12" or "3.13" (passed as --python)
+  INTERPSAN_TEST_EXTENSIONS      the folder of the built test extensions
+  INTERPSAN_TEST_PROGRAMS        tests/e2e/programs
 Outside Bazel the defaults point into the source tree and bazel-bin, and the
 launcher builds the runner itself, e.g.
   python3.12 tests/e2e/test_cli.py -v
@@ -26,10 +26,10 @@ import unittest
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.dirname(os.path.dirname(_HERE))
 
-VERSION = os.environ.get("INTERPSAN_E2E_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
-LAUNCHER = os.environ.get("INTERPSAN_E2E_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
-PROGRAMS = os.environ.get("INTERPSAN_E2E_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = os.environ.get("INTERPSAN_E2E_EXTENSIONS") or os.path.join(
+VERSION = os.environ.get("INTERPSAN_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
+LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
+PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
+EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or os.path.join(
     _ROOT, "bazel-out", "k8-optpy" + VERSION.replace(".", ""), "bin", "tests", "extensions"
 )
 

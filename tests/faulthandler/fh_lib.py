@@ -2,15 +2,15 @@
 user would (through the command line, as a subprocess), read report.json,
 and check the `crash` / `timeout` dumps.
 
-Under Bazel, run_faulthandler_test.sh sets (from runfiles):
-  INTERPSAN_FH_LAUNCHER         tools/interpsan
+Under Bazel, tests/run_cli_test.sh sets (from runfiles):
+  INTERPSAN_TEST_LAUNCHER         tools/interpsan
   INTERPSAN_RUNNER              the built runner (so the launcher does not
                                 call Bazel)
   INTERPSAN_PYTHON312 / 313     the prefix of the selected CPython
-  INTERPSAN_FH_PYTHON_VERSION   "3.12" or "3.13" (passed as --python)
-  INTERPSAN_FH_EXTENSIONS       the folder of the built crashers.so
-  INTERPSAN_FH_PROGRAMS         tests/faulthandler/programs
-  INTERPSAN_FH_SUPPRESSIONS     tools/suppressions
+  INTERPSAN_TEST_PYTHON_VERSION   "3.12" or "3.13" (passed as --python)
+  INTERPSAN_TEST_EXTENSIONS       the folder of the built crashers.so
+  INTERPSAN_TEST_PROGRAMS         tests/faulthandler/programs
+  INTERPSAN_TEST_SUPPRESSIONS     tools/suppressions
 Outside Bazel the defaults point into the source tree and bazel-bin (build
 //tests/faulthandler:crashers.so first), and the launcher builds the runner
 itself unless INTERPSAN_RUNNER is set, e.g.
@@ -31,13 +31,13 @@ import unittest
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.dirname(os.path.dirname(_HERE))
 
-VERSION = os.environ.get("INTERPSAN_FH_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
-LAUNCHER = os.environ.get("INTERPSAN_FH_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
-PROGRAMS = os.environ.get("INTERPSAN_FH_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = os.environ.get("INTERPSAN_FH_EXTENSIONS") or os.path.join(
+VERSION = os.environ.get("INTERPSAN_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
+LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
+PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
+EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or os.path.join(
     _ROOT, "bazel-out", "k8-optpy" + VERSION.replace(".", ""), "bin", "tests", "faulthandler"
 )
-SUPPRESSIONS = os.environ.get("INTERPSAN_FH_SUPPRESSIONS") or os.path.join(
+SUPPRESSIONS = os.environ.get("INTERPSAN_TEST_SUPPRESSIONS") or os.path.join(
     _ROOT, "tools", "suppressions")
 
 # Exit statuses (PRODUCT.md).

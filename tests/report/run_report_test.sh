@@ -4,7 +4,7 @@
 #
 #   run_report_test.sh PYTHON RUNNER LAUNCHER DEMO TEST_FILE [unittest args]
 #
-# Like tests/e2e/run_e2e.sh: the CPython version and prefix come from
+# Like tests/run_cli_test.sh: the CPython version and prefix come from
 # //:python_interpreter's real path, and INTERPSAN_RUNNER keeps the launcher
 # from invoking Bazel inside a test.
 set -euo pipefail

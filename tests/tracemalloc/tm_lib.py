@@ -1,14 +1,14 @@
 """Shared helpers of the tracemalloc tests: run `tools/interpsan` as a user
 would (a subprocess of the command line) and read report.json.
 
-Under Bazel, run_tm_test.sh sets (from runfiles):
-  INTERPSAN_TM_LAUNCHER        tools/interpsan
+Under Bazel, tests/run_cli_test.sh sets (from runfiles):
+  INTERPSAN_TEST_LAUNCHER        tools/interpsan
   INTERPSAN_RUNNER             the built runner (the launcher then does not
                                call Bazel)
   INTERPSAN_PYTHON312 / 313    the prefix of the selected CPython
-  INTERPSAN_TM_PYTHON_VERSION  "3.12" or "3.13" (passed as --python)
-  INTERPSAN_TM_EXTENSIONS      the folder holding the built leaky.so
-  INTERPSAN_TM_PROGRAMS        tests/tracemalloc/programs
+  INTERPSAN_TEST_PYTHON_VERSION  "3.12" or "3.13" (passed as --python)
+  INTERPSAN_TEST_EXTENSIONS      the folder holding the built leaky.so
+  INTERPSAN_TEST_PROGRAMS        tests/tracemalloc/programs
   INTERPSAN_TM_EXPORTER        tools/tracemalloc_export.py (optional: by default
                                the source tree's, found through the realpath of
                                this file, a runfiles symlink under Bazel)
@@ -29,10 +29,10 @@ import unittest
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.dirname(os.path.dirname(_HERE))
 
-VERSION = os.environ.get("INTERPSAN_TM_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
-LAUNCHER = os.environ.get("INTERPSAN_TM_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
-PROGRAMS = os.environ.get("INTERPSAN_TM_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = os.environ.get("INTERPSAN_TM_EXTENSIONS") or os.path.join(
+VERSION = os.environ.get("INTERPSAN_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
+LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
+PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
+EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or os.path.join(
     _ROOT, "bazel-out", "k8-optpy" + VERSION.replace(".", ""), "bin", "tests", "tracemalloc"
 )
 EXPORTER = os.environ.get("INTERPSAN_TM_EXPORTER") or os.path.join(
