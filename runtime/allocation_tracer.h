@@ -29,6 +29,10 @@ struct AllocationTracer {
   uint32_t (*on_alloc)(Domain domain, OwnerSlot slot, size_t size);
   // A traced block of `size` bytes is gone.
   void (*on_free)(uint32_t trace_id, size_t size);
+  // A traced block became a new object without a new allocation (a freelist
+  // reused it): returns its trace id for the current stack (`trace_id` if
+  // unchanged), moving the block's bytes between the two traces.
+  uint32_t (*on_retrace)(uint32_t trace_id, size_t size);
   // The frames of a trace, most recent call first, for reports (the
   // allocation side of a violation). May be null.
   int (*frames)(uint32_t trace_id, InterpsanFrame* out, int max);

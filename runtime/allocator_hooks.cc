@@ -45,6 +45,17 @@ inline void TraceGone(uint32_t trace_id, size_t size) {
   if (trace_id != 0) g_tracer.on_free(trace_id, size);
 }
 
+// The block this thread traced last. An object's _Py_NewReference follows
+// its allocation on the same thread with the same Python stack, so a block
+// equal to this one already has the right trace: only blocks reused from
+// freelists need RetraceBlock's stack walk. Cleared when that block is
+// freed or checked, so a later reuse of the same address is retraced.
+thread_local const void* t_last_traced = nullptr;
+
+inline void ForgetLastTraced(const void* p) {
+  if (t_last_traced == p) t_last_traced = nullptr;
+}
+
 // A small block just came from pymalloc: trace it by its size class, the
 // size its free will report.
 inline void TraceSmall(void* p) {
@@ -53,11 +64,15 @@ inline void TraceSmall(void* p) {
   }
   uint32_t id = TraceNew(Domain::kObj, InterpreterRegistry::CurrentSlot(),
                          interpsan_shim_small_block_size(p));
-  if (id != 0) SmallBlockTraces::Set(p, id);
+  if (id != 0) {
+    SmallBlockTraces::Set(p, id);
+    t_last_traced = p;
+  }
 }
 
 inline void UntraceSmall(void* p) {
   if (__builtin_expect(!g_traced_ever.load(std::memory_order_relaxed), 1)) return;
+  ForgetLastTraced(p);
   uint32_t id = SmallBlockTraces::Take(p);
   if (id != 0) TraceGone(id, interpsan_shim_small_block_size(p));
 }
@@ -83,6 +98,7 @@ struct Quarantine {
 thread_local Quarantine t_quarantine;
 
 void ReleaseHeader(BlockHeader* header) {
+  if (header->trace_id != 0) ForgetLastTraced(header->user());
   TraceGone(header->trace_id, header->size);
   header->trace_id = 0;
   header->magic = kFreedMagic;
@@ -106,6 +122,7 @@ void* HeaderAlloc(Domain domain, size_t n, bool zero) {
   header->owner = owner;
   header->domain = static_cast<uint8_t>(domain);
   header->trace_id = TraceNew(domain, owner, n);
+  if (header->trace_id != 0) t_last_traced = header->user();
   return header->user();
 }
 
@@ -383,6 +400,25 @@ size_t AllocatorHooks::BlockSize(const void* p) {
   }
   const BlockHeader* header = BlockHeader::FromUser(p);
   return header->magic == kLiveMagic ? header->size : 0;
+}
+
+void AllocatorHooks::RetraceBlock(const void* p) {
+  if (p == t_last_traced) {
+    t_last_traced = nullptr;  // just traced, by its allocation
+    return;
+  }
+  if (ReentryGuard::active || g_tracer.on_retrace == nullptr) return;
+  if (ArenaMap::Lookup(p) != kNoOwner) {
+    uint32_t id = SmallBlockTraces::Get(p);
+    if (id == 0) return;
+    uint32_t now = g_tracer.on_retrace(id, interpsan_shim_small_block_size(p));
+    if (now != id) SmallBlockTraces::Set(p, now);
+    return;
+  }
+  if (StaticMemoryMap::Contains(p)) return;
+  BlockHeader* header = BlockHeader::FromUser(p);
+  if (header->magic != kLiveMagic || header->trace_id == 0) return;
+  header->trace_id = g_tracer.on_retrace(header->trace_id, header->size);
 }
 
 uint32_t AllocatorHooks::TraceIdOf(const void* p) {

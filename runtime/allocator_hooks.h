@@ -35,6 +35,12 @@ class AllocatorHooks {
   // Usable size of a block from any domain, or 0 if unknown.
   static size_t BlockSize(const void* p);
 
+  // A live block starts a new life as an object without being allocated
+  // (_Py_NewReference on a freelist entry): if it is traced, trace it again
+  // with the current stack, as stock tracemalloc does. Call only while
+  // g_tracing; cheap for a block the calling thread just allocated.
+  static void RetraceBlock(const void* p);
+
   // The trace id recorded for a live block (0 if untraced or unknown).
   static uint32_t TraceIdOf(const void* p);
 };

@@ -56,8 +56,10 @@ int interpsan_shim_capture_traceback(PyThreadState* tstate,
 // instruction index) pairs, most recent first: no line numbers, no string
 // copies, no allocation. A thread's frames change only on that thread, so
 // this is safe with or without the GIL. Code pointers are borrowed.
+// `*depth` receives the whole stack's depth (capped at 65535), as stock
+// tracemalloc's total_nframe: the walk goes on past `max`, counting only.
 int interpsan_shim_frame_positions(PyThreadState* tstate, void** codes,
-                                   int* instrs, int max);
+                                   int* instrs, int max, int* depth);
 
 // Resolves one position to file, function and line (allocation-free).
 void interpsan_shim_resolve_position(void* code, int instr, InterpsanFrame* out);

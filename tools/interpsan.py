@@ -306,6 +306,7 @@ def build_report(args, events, returncode, timed_out, python_version):
         },
         "coverage": {
             "dealloc_interposed": start.get("dealloc_interposed"),
+            "new_reference_interposed": start.get("new_reference_interposed"),
             "fast_thread_state": start.get("fast_thread_state"),
             "shim": start.get("shim"),
         },

@@ -16,6 +16,7 @@
 #include "runtime/anomaly.h"
 #include "runtime/current_thread_state.h"
 #include "runtime/dealloc_hook.h"
+#include "runtime/new_reference_hook.h"
 #include "runtime/interpreter_lifecycle_hook.h"
 #include "runtime/python_shim.h"
 #include "tools/interpsan_module.h"
@@ -64,6 +65,9 @@ SetupResult SetUpProcess(const SetupOptions& opt) {
               "see extension code only\n");
     }
   }
+  // Tracing can start later (interpsan.tracemalloc.start()): always.
+  InitNewReferenceHook();
+  result.new_reference_interposed = NewReferenceHookActive();
   // One hook layer serves both clients: the checks and tracemalloc.
   Tracer::Install(/*report_leaks=*/opt.trace_frames > 0);
   if (opt.checks != 0 || opt.trace_frames > 0) {
@@ -94,6 +98,7 @@ void EmitStartEvent(const SetupOptions& opt, const SetupResult& result,
       .Str("checks", opt.checks_list)
       .Bool("keep_going", opt.keep_going)
       .Bool("dealloc_interposed", result.dealloc_interposed)
+      .Bool("new_reference_interposed", result.new_reference_interposed)
       .Bool("fast_thread_state", CurrentThreadState::fast_path_enabled())
       .Int("trace_malloc", opt.trace_frames);
   o.End();

@@ -25,6 +25,8 @@ struct SetupOptions {
 
 struct SetupResult {
   bool dealloc_interposed = false;
+  // Freelist reuse is retraced (tracemalloc).
+  bool new_reference_interposed = false;
 };
 
 // Call once, before Py_Initialize (from main, or a preload constructor).

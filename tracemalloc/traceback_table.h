@@ -39,6 +39,9 @@ struct TraceRecord {
   uint16_t generation;  // the slot's tracing generation (clear_traces)
   Domain domain;
   uint16_t nframes;
+  // The stack's whole depth when the block was allocated (stock
+  // tracemalloc's total_nframe); part of the trace's identity, as in stock.
+  uint16_t depth;
   const FrameId* frames;  // most recent call first
 };
 
@@ -53,9 +56,10 @@ class TracebackTable {
   static TraceId TraceCurrent(Domain domain, OwnerSlot slot,
                               uint16_t generation, int nframes);
 
-  // Interns explicit frame ids (tests, and traces with no Python frame).
+  // Interns explicit frame ids (tests, and traces with no Python frame);
+  // `depth` >= nframes is the stack's whole depth.
   static TraceId Intern(Domain domain, OwnerSlot slot, uint16_t generation,
-                        const FrameId* frames, int nframes);
+                        const FrameId* frames, int nframes, int depth);
 
   static bool Get(TraceId id, TraceRecord* out);
   static const InterpsanFrame& Frame(FrameId id);

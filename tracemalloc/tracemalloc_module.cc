@@ -120,7 +120,9 @@ PyObject* GetTraces(PyObject*, PyObject* args) {
         auto build = [&](int64_t size) {
           return Py_BuildValue("(iLOiL)", static_cast<int>(r.domain),
                                static_cast<long long>(size), tb,
-                               static_cast<int>(r.nframes),
+                               // "<unknown>" stands in for no frame, as
+                               // in stock tracemalloc: a depth of 1.
+                               r.nframes == 0 ? 1 : static_cast<int>(r.depth),
                                static_cast<long long>(id));
         };
         PyObject* first = build(each + rest);

@@ -64,6 +64,27 @@ void OnFree(uint32_t id, size_t size) {
   }
 }
 
+// Stock tracemalloc retraces in _Py_NewReference only blocks it still
+// traces: here, traces of the slot's current tracing generation.
+uint32_t OnRetrace(uint32_t id, size_t size) {
+  TraceRecord record;
+  if (!TracebackTable::Get(id, &record)) return id;
+  SlotState& s = g_slots[record.slot];
+  int nframes = EffectiveFrames(s);
+  uint16_t generation = s.generation.load(std::memory_order_relaxed);
+  if (nframes <= 0 || record.generation != generation) return id;
+  TraceId now = TracebackTable::TraceCurrent(record.domain, record.slot,
+                                             generation, nframes);
+  if (now == 0 || now == id) return id;
+  TraceStats& before = TracebackTable::Stats(id);
+  before.bytes.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
+  before.blocks.fetch_sub(1, std::memory_order_relaxed);
+  TraceStats& after = TracebackTable::Stats(now);
+  after.bytes.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed);
+  after.blocks.fetch_add(1, std::memory_order_relaxed);
+  return now;
+}
+
 int FramesOf(uint32_t id, InterpsanFrame* out, int max) {
   TraceRecord record;
   if (!TracebackTable::Get(id, &record)) return 0;
@@ -123,7 +144,8 @@ void Tracer::Install(bool report_leaks) {
   g_report_leaks = g_report_leaks || report_leaks;
   if (installed) return;
   installed = true;
-  InstallAllocationTracer(AllocationTracer{&OnAlloc, &OnFree, &FramesOf});
+  InstallAllocationTracer(
+      AllocationTracer{&OnAlloc, &OnFree, &OnRetrace, &FramesOf});
   AddInterpreterEndListener(&OnInterpreterEnd);
 }
 

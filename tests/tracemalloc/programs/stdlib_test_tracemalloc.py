@@ -223,9 +223,6 @@ class TestTracemallocEnabled(unittest.TestCase):
         traceback = tracemalloc.get_object_traceback(obj)
         self.assertEqual(traceback, obj_traceback)
 
-    @tool_bug("an object reused from a freelist keeps the traceback of its "
-              "first allocation: interpsan does not re-trace _Py_NewReference "
-              "(stock: _PyTraceMalloc_NewReference / PyRefTracer_CREATE)")
     def test_new_reference(self):
         tracemalloc.clear_traces()
         # gc.collect() indirectly calls PyList_ClearFreeList()
@@ -434,8 +431,6 @@ class TestTracemallocEnabled(unittest.TestCase):
                          "the tracemalloc module must be tracing memory "
                          "allocations to take a snapshot")
 
-    @tool_bug("Traceback.total_nframe is the number of frames stored (at most "
-              "the limit), not the depth of the stack at allocation time")
     def test_snapshot_total_nframe(self):
         # The first check of CPython's test_snapshot ("this can vary"): under
         # unittest the stack is far deeper than 10 frames.
@@ -470,6 +465,106 @@ class TestTracemallocEnabled(unittest.TestCase):
         traceback = tracemalloc.get_object_traceback(obj)
         self.assertIn("test_tracemalloc", traceback[-1].filename)
         self.assertNotIn("test_tracemalloc", traceback[-2].filename)
+
+
+def _stack_depth():
+    """Complete Python frames of the caller's stack, the caller included:
+    what stock tracemalloc counts as total_nframe (f_back skips incomplete
+    frames, as stock's _PyFrame_GetFirstComplete does)."""
+    frame = sys._getframe(1)
+    depth = 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    return depth
+
+
+def _alloc_at_depth():
+    depth = _stack_depth()
+    obj = [None] * 1000  # TOTAL_NFRAME_MARKER
+    return obj, depth
+
+
+_MARKER_LINE = _alloc_at_depth.__code__.co_firstlineno + 2
+
+
+def _total_nframes_at(lineno):
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(True, __file__, lineno)])
+    return {trace.traceback.total_nframe for trace in snapshot.traces}
+
+
+class TestTotalNframeExact(unittest.TestCase):
+    """Not from CPython: total_nframe is the exact depth of the stack, as in
+    stock tracemalloc (which walks the whole stack), in the places where a
+    cheaper count could go wrong: recursion, generators resumed at other
+    depths, __del__, a raised recursion limit, a frame still copying its
+    free variables."""
+
+    def setUp(self):
+        tracemalloc.start(1)
+        self.addCleanup(tracemalloc.stop)
+
+    def check(self, make):
+        tracemalloc.clear_traces()
+        kept = make()
+        depths = {depth for _, depth in kept}
+        self.assertEqual(len(depths), len(kept), "each allocation at its own depth")
+        self.assertEqual(_total_nframes_at(_MARKER_LINE), depths)
+
+    def test_recursion(self):
+        def down(n):
+            return [_alloc_at_depth()] if n == 0 else down(n - 1)
+        self.check(lambda: down(0) + down(7) + down(60))
+
+    def test_generator_resumed_at_other_depths(self):
+        def gen():
+            while True:
+                yield _alloc_at_depth()
+
+        g = gen()
+
+        def down(n):
+            return next(g) if n == 0 else down(n - 1)
+        self.check(lambda: [down(0), down(5), down(23)])
+
+    def test_del(self):
+        kept = []
+
+        class Finalized:
+            def __del__(self):
+                kept.append(_alloc_at_depth())
+
+        def down(n):
+            if n == 0:
+                obj = Finalized()
+                del obj
+            else:
+                down(n - 1)
+        self.check(lambda: (down(2), down(9), kept)[-1])
+
+    def test_raised_recursion_limit(self):
+        limit = sys.getrecursionlimit()
+        self.addCleanup(sys.setrecursionlimit, limit)
+
+        def down(n):
+            if n == 10:
+                sys.setrecursionlimit(limit + 500)
+            return [_alloc_at_depth()] if n == 0 else down(n - 1)
+        self.check(lambda: down(20) + [_alloc_at_depth()])
+
+    def test_incomplete_frame(self):
+        # The cell is made before f's first instruction: f does not count.
+        def f(x):
+            def g():
+                return x
+            return g
+
+        tracemalloc.clear_traces()
+        cell = f(0).__closure__[0]; depth = _stack_depth()  # CELL_LINE
+        line = sys._getframe().f_lineno - 1
+        self.assertEqual(_total_nframes_at(line), {depth})
+        del cell
 
 
 class TestSnapshot(unittest.TestCase):

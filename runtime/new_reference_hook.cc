@@ -1,0 +1,53 @@
+#include "runtime/new_reference_hook.h"
+
+#include <Python.h>
+#include <dlfcn.h>
+
+#include <atomic>
+
+#include "runtime/allocation_tracer.h"
+#include "runtime/allocator_hooks.h"
+#include "runtime/python_shim.h"
+
+namespace {
+
+using NewReferenceFn = void (*)(PyObject*);
+// Resolved once (InitNewReferenceHook, before any interpreter); atomic
+// because a process without the runner's set-up resolves it on first use.
+std::atomic<NewReferenceFn> g_real_new_reference{nullptr};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) void _Py_NewReference(
+    PyObject* op) {
+  NewReferenceFn real = g_real_new_reference.load(std::memory_order_relaxed);
+  if (__builtin_expect(real == nullptr, 0)) {
+    interpsan::InitNewReferenceHook();
+    real = g_real_new_reference.load(std::memory_order_acquire);
+  }
+  real(op);
+  if (__builtin_expect(interpsan::g_tracing.load(std::memory_order_relaxed), 0)) {
+    // The object's memory block starts before any GC/managed-dict
+    // pre-header.
+    interpsan::AllocatorHooks::RetraceBlock(
+        reinterpret_cast<char*>(op) - interpsan_shim_preheader_size(op));
+  }
+}
+
+namespace interpsan {
+
+bool InitNewReferenceHook() {
+  if (g_real_new_reference.load(std::memory_order_acquire) != nullptr) return true;
+  g_real_new_reference.store(
+      reinterpret_cast<NewReferenceFn>(dlsym(RTLD_NEXT, "_Py_NewReference")),
+      std::memory_order_release);
+  return g_real_new_reference.load(std::memory_order_acquire) != nullptr;
+}
+
+bool NewReferenceHookActive() {
+  void* global = dlsym(RTLD_DEFAULT, "_Py_NewReference");
+  return global == reinterpret_cast<void*>(&_Py_NewReference) &&
+         g_real_new_reference.load() != nullptr;
+}
+
+}  // namespace interpsan
