@@ -67,16 +67,9 @@ void InitCallerRanges() {
   g_capi_active = g_code_range_count >= 2 && (g_enabled_checks & kCheckCapi);
 }
 
-void CheckCapiArgument(const char* function, int index, PyObject* arg,
-                       bool is_callable) {
-  if (arg == nullptr || !(g_enabled_checks & kCheckCapi) ||
-      ReentryGuard::active) {
-    return;
-  }
-  OwnerSlot owner = OwnerOfObject(arg);
-  if (owner == kNoOwner) return;
-  OwnerSlot current = InterpreterRegistry::CurrentSlot();
-  if (current == kNoOwner || current == owner) return;
+__attribute__((noinline, cold)) void ReportCapiArgument(const char* function, int index,
+                                                        PyObject* arg, bool is_callable,
+                                                        OwnerSlot owner, OwnerSlot current) {
   ReentryGuard guard;
   InterpreterInfo own = InterpreterRegistry::Info(owner);
   InterpreterInfo cur = InterpreterRegistry::Info(current);
@@ -105,6 +98,19 @@ void CheckCapiArgument(const char* function, int index, PyObject* arg,
             "instead of C globals";
   }
   ReportViolation(v);
+}
+
+void CheckCapiArgument(const char* function, int index, PyObject* arg,
+                       bool is_callable) {
+  if (arg == nullptr || !(g_enabled_checks & kCheckCapi) ||
+      ReentryGuard::active) {
+    return;
+  }
+  OwnerSlot owner = OwnerOfObject(arg);
+  if (owner == kNoOwner) return;
+  OwnerSlot current = InterpreterRegistry::CurrentSlot();
+  if (__builtin_expect(current == kNoOwner || current == owner, 1)) return;
+  ReportCapiArgument(function, index, arg, is_callable, owner, current);
 }
 
 }  // namespace interpsan

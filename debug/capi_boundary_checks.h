@@ -50,6 +50,7 @@ inline bool CalledFromExtension(const void* return_address) {
 }
 
 // Checks one argument of `function` (argument number `index`, 1-based).
+// Defined next to the interposed functions, its only callers.
 void CheckCapiArgument(const char* function, int index, PyObject* arg,
                        bool is_callable);
 

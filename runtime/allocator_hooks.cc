@@ -145,29 +145,24 @@ bool HeaderIsBad(Domain call, const void* p, bool realloc) {
   return true;
 }
 
-// Checks owner and domain of a live header block. Returns false if the
-// block must be left alone (kLeak).
-bool CheckHeader(Domain call, BlockHeader* header, bool realloc) {
+// The reports behind CheckHeader, out of line (see ReportSmall).
+__attribute__((noinline, cold)) bool ReportHeader(Domain call, BlockHeader* header,
+                                                  bool realloc, OwnerSlot current,
+                                                  bool cross, bool wrong_domain) {
   Domain block_domain = header->block_domain();
-  // Raw blocks are process-wide by design: any thread may free them.
-  if (block_domain != Domain::kRaw && ChecksOn(kCheckFree)) {
-    OwnerSlot current = InterpreterRegistry::CurrentSlot();
-    OwnerSlot owner = static_cast<OwnerSlot>(header->owner);
-    if (INTERPSAN_UNLIKELY(current != kNoOwner && owner != kNoOwner &&
-                           current != owner)) {
-      BlockAnomaly a{};
-      a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
-                       : AnomalyKind::kCrossInterpreterFree;
-      a.call_domain = call;
-      a.block_domain = block_domain;
-      a.block = header->user();
-      a.size = header->size;
-      a.owner = owner;
-      a.current = current;
-      if (HandleAnomaly(a) == Resolution::kLeak) return false;
-    }
+  if (cross) {
+    BlockAnomaly a{};
+    a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
+                     : AnomalyKind::kCrossInterpreterFree;
+    a.call_domain = call;
+    a.block_domain = block_domain;
+    a.block = header->user();
+    a.size = header->size;
+    a.owner = static_cast<OwnerSlot>(header->owner);
+    a.current = current;
+    if (HandleAnomaly(a) == Resolution::kLeak) return false;
   }
-  if (INTERPSAN_UNLIKELY(block_domain != call) && ChecksOn(kCheckDomain)) {
+  if (wrong_domain) {
     BlockAnomaly a{};
     a.kind = realloc ? AnomalyKind::kWrongDomainRealloc
                      : AnomalyKind::kWrongDomainFree;
@@ -183,6 +178,25 @@ bool CheckHeader(Domain call, BlockHeader* header, bool realloc) {
     HandleAnomaly(a);
   }
   return true;
+}
+
+// Checks owner and domain of a live header block. Returns false if the
+// block must be left alone (kLeak).
+inline bool CheckHeader(Domain call, BlockHeader* header, bool realloc) {
+  if (ReentryGuard::active) return true;
+  uint32_t checks = g_enabled_checks;
+  Domain block_domain = header->block_domain();
+  OwnerSlot current = kNoOwner;
+  bool cross = false;
+  // Raw blocks are process-wide by design: any thread may free them.
+  if (block_domain != Domain::kRaw && (checks & kCheckFree)) {
+    current = InterpreterRegistry::CurrentSlot();
+    OwnerSlot owner = static_cast<OwnerSlot>(header->owner);
+    cross = current != kNoOwner && owner != kNoOwner && current != owner;
+  }
+  bool wrong_domain = block_domain != call && (checks & kCheckDomain) != 0;
+  if (INTERPSAN_LIKELY(!cross && !wrong_domain)) return true;
+  return ReportHeader(call, header, realloc, current, cross, wrong_domain);
 }
 
 void HeaderFree(Domain call, void* p) {
@@ -218,46 +232,24 @@ void* HeaderRealloc(Domain call, void* p, size_t n) {
 
 // ---- pymalloc small blocks ----------------------------------------------
 
-// A pymalloc block freed or resized through the raw domain. pymalloc itself
-// does that with blocks outside the calling interpreter's arenas (a
-// cross-interpreter free that the free check did not stop): the owner then
-// differs from the caller, and CheckSmall reports it if the free check is
-// on. With the caller's own block it can only be a wrong-domain call, which
-// CheckSmall reports under the domain check. Either way the block is never
-// given back to pymalloc from here: that would come straight back.
-bool CheckSmall(Domain call, void* p, OwnerSlot owner, bool realloc);
-
-void RawCallOnSmallBlock(void* p, OwnerSlot owner, bool realloc) {
-  if (g_enabled_checks == 0 || ReentryGuard::active) return;
-  OwnerSlot current = InterpreterRegistry::CurrentSlot();
-  // pymalloc's own hand-over: judge it as the PyObject_Free it was.
-  CheckSmall(current != owner ? Domain::kObj : Domain::kRaw, p, owner, realloc);
-}
-
-
-// Checks a free or realloc of an arena block. Returns false if the block
-// must not reach the current interpreter's pymalloc.
-bool CheckSmall(Domain call, void* p, OwnerSlot owner, bool realloc) {
-  bool ok = true;
-  if (ChecksOn(kCheckFree)) {
-    OwnerSlot current = InterpreterRegistry::CurrentSlot();
-    if (INTERPSAN_UNLIKELY(current != kNoOwner && current != owner)) {
-      BlockAnomaly a{};
-      a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
-                       : AnomalyKind::kCrossInterpreterFree;
-      a.call_domain = call;
-      a.block_domain = Domain::kObj;
-      a.block = p;
-      a.size = interpsan_shim_small_block_size(p);
-      a.owner = owner;
-      a.current = current;
-      HandleAnomaly(a);
-      // Whatever the handler says: another interpreter's pymalloc must
-      // never see this block. It stays allocated (a leak, not corruption).
-      ok = false;
-    }
+// The reports behind CheckSmall, out of line so that the check itself
+// stays a few instructions with no stack frame.
+__attribute__((noinline, cold)) bool ReportSmall(Domain call, void* p, OwnerSlot owner,
+                                                 bool realloc, OwnerSlot current,
+                                                 bool cross, bool wrong_domain) {
+  if (cross) {
+    BlockAnomaly a{};
+    a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
+                     : AnomalyKind::kCrossInterpreterFree;
+    a.call_domain = call;
+    a.block_domain = Domain::kObj;
+    a.block = p;
+    a.size = interpsan_shim_small_block_size(p);
+    a.owner = owner;
+    a.current = current;
+    HandleAnomaly(a);
   }
-  if (INTERPSAN_UNLIKELY(call != Domain::kObj) && ChecksOn(kCheckDomain)) {
+  if (wrong_domain) {
     BlockAnomaly a{};
     a.kind = realloc ? AnomalyKind::kWrongDomainRealloc
                      : AnomalyKind::kWrongDomainFree;
@@ -269,7 +261,39 @@ bool CheckSmall(Domain call, void* p, OwnerSlot owner, bool realloc) {
     a.current = InterpreterRegistry::CurrentSlot();
     HandleAnomaly(a);
   }
-  return ok;
+  // Whatever the handler says: another interpreter's pymalloc must never
+  // see the block. It stays allocated (a leak, not corruption).
+  return !cross;
+}
+
+// Checks a free or realloc of an arena block. Returns false if the block
+// must not reach the current interpreter's pymalloc.
+inline bool CheckSmall(Domain call, void* p, OwnerSlot owner, bool realloc) {
+  if (ReentryGuard::active) return true;
+  uint32_t checks = g_enabled_checks;
+  OwnerSlot current = kNoOwner;
+  bool cross = false;
+  if (checks & kCheckFree) {
+    current = InterpreterRegistry::CurrentSlot();
+    cross = current != kNoOwner && current != owner;
+  }
+  bool wrong_domain = call != Domain::kObj && (checks & kCheckDomain) != 0;
+  if (INTERPSAN_LIKELY(!cross && !wrong_domain)) return true;
+  return ReportSmall(call, p, owner, realloc, current, cross, wrong_domain);
+}
+
+// A pymalloc block freed or resized through the raw domain. pymalloc itself
+// does that with blocks outside the calling interpreter's arenas (a
+// cross-interpreter free that the free check did not stop): the owner then
+// differs from the caller, and CheckSmall reports it if the free check is
+// on. With the caller's own block it can only be a wrong-domain call, which
+// CheckSmall reports under the domain check. Either way the block is never
+// given back to pymalloc from here: that would come straight back.
+void RawCallOnSmallBlock(void* p, OwnerSlot owner, bool realloc) {
+  if (g_enabled_checks == 0 || ReentryGuard::active) return;
+  OwnerSlot current = InterpreterRegistry::CurrentSlot();
+  // pymalloc's own hand-over: judge it as the PyObject_Free it was.
+  CheckSmall(current != owner ? Domain::kObj : Domain::kRaw, p, owner, realloc);
 }
 
 void SmallFree(Domain call, void* p, OwnerSlot owner) {

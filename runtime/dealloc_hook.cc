@@ -7,6 +7,7 @@
 
 #include "runtime/allocation_tracer.h"
 #include "runtime/anomaly.h"
+#include "runtime/arena_map.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/object_owner.h"
 
@@ -19,29 +20,45 @@ std::atomic<DeallocFn> g_real_dealloc{nullptr};
 
 }  // namespace
 
+namespace {
+
+// Reports a cross-interpreter deallocation (out of line: the hook's fast
+// path stays frameless). Returns true if tp_dealloc must not run.
+__attribute__((noinline, cold)) bool ReportCrossDealloc(PyObject* op,
+                                                        interpsan::OwnerSlot owner,
+                                                        interpsan::OwnerSlot current) {
+  using namespace interpsan;
+  BlockAnomaly a{};
+  a.kind = AnomalyKind::kCrossInterpreterDealloc;
+  a.call_domain = Domain::kObj;
+  a.block_domain = Domain::kObj;
+  a.block = op;
+  a.owner = owner;
+  a.current = current;
+  a.object = op;
+  if (HandleAnomaly(a) != Resolution::kLeak) return false;
+  // Running tp_dealloc here would put the object on this interpreter's
+  // freelists or hand its memory to this interpreter's pymalloc. Keep it,
+  // frozen.
+  MakeImmortal(op);
+  return true;
+}
+
+}  // namespace
+
 extern "C" __attribute__((visibility("default"))) void _Py_Dealloc(
     PyObject* op) {
   using namespace interpsan;
-  if ((g_enabled_checks & kCheckDealloc) && !ReentryGuard::active) {
-    OwnerSlot owner = OwnerOfObject(op);
+  if ((g_enabled_checks & kCheckDealloc) && !ReentryGuard::active &&
+      !_Py_IsImmortal(op)) {
+    // Most objects live in a pymalloc arena: one table load, inline.
+    OwnerSlot owner = ArenaMap::Lookup(op);
+    if (__builtin_expect(owner == kNoOwner, 0)) owner = OwnerOfObject(op);
     if (owner != kNoOwner) {
       OwnerSlot current = InterpreterRegistry::CurrentSlot();
-      if (__builtin_expect(current != kNoOwner && current != owner, 0)) {
-        BlockAnomaly a{};
-        a.kind = AnomalyKind::kCrossInterpreterDealloc;
-        a.call_domain = Domain::kObj;
-        a.block_domain = Domain::kObj;
-        a.block = op;
-        a.owner = owner;
-        a.current = current;
-        a.object = op;
-        if (HandleAnomaly(a) == Resolution::kLeak) {
-          // Running tp_dealloc here would put the object on this
-          // interpreter's freelists or hand its memory to this
-          // interpreter's pymalloc. Keep it, frozen.
-          MakeImmortal(op);
-          return;
-        }
+      if (__builtin_expect(current != kNoOwner && current != owner, 0) &&
+          ReportCrossDealloc(op, owner, current)) {
+        return;
       }
     }
   }

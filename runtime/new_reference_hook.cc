@@ -25,13 +25,13 @@ extern "C" __attribute__((visibility("default"))) void _Py_NewReference(
     interpsan::InitNewReferenceHook();
     real = g_real_new_reference.load(std::memory_order_acquire);
   }
-  real(op);
-  if (__builtin_expect(interpsan::g_tracing.load(std::memory_order_relaxed), 0)) {
-    // The object's memory block starts before any GC/managed-dict
-    // pre-header.
-    interpsan::AllocatorHooks::RetraceBlock(
-        reinterpret_cast<char*>(op) - interpsan_shim_preheader_size(op));
+  if (__builtin_expect(!interpsan::g_tracing.load(std::memory_order_relaxed), 1)) {
+    return real(op);  // a tail call: this hook's whole cost when not tracing
   }
+  real(op);
+  // The object's memory block starts before any GC/managed-dict pre-header.
+  interpsan::AllocatorHooks::RetraceBlock(reinterpret_cast<char*>(op) -
+                                          interpsan_shim_preheader_size(op));
 }
 
 namespace interpsan {

@@ -57,7 +57,8 @@ int interpsan_shim_capture_traceback(PyThreadState* tstate,
 // copies, no allocation. A thread's frames change only on that thread, so
 // this is safe with or without the GIL. Code pointers are borrowed.
 // `*depth` receives the whole stack's depth (capped at 65535), as stock
-// tracemalloc's total_nframe: the walk goes on past `max`, counting only.
+// tracemalloc's total_nframe, without walking past `max`: read from the
+// thread's spent recursion budget.
 int interpsan_shim_frame_positions(PyThreadState* tstate, void** codes,
                                    int* instrs, int max, int* depth);
 
