@@ -112,17 +112,37 @@ struct ThreadCaches {
   alignas(64) FrameCacheEntry frames[kFrameCacheSize];
   alignas(64) TraceCacheEntry traces[kTraceCacheSize];
 };
+// The caches of the calling thread: null until first used, then owned by
+// t_caches_owner, whose destructor frees them when the thread exits (a
+// program that starts thousands of threads must not keep 192 KiB for each).
+// Allocations can still be traced after that, while the thread's state is
+// torn down: they then go uncached (kCachesGone).
+ThreadCaches* const kCachesGone = reinterpret_cast<ThreadCaches*>(1);
 thread_local ThreadCaches* t_caches = nullptr;
 
+struct ThreadCachesOwner {
+  bool active = false;
+  ~ThreadCachesOwner() {
+    if (t_caches != kCachesGone) free(t_caches);
+    t_caches = kCachesGone;
+  }
+};
+// Touched only when a thread's caches are created: a thread_local with a
+// destructor costs a guard check on every access.
+thread_local ThreadCachesOwner t_caches_owner;
+
+// The calling thread's caches, or null (the thread is exiting, or out of
+// memory): callers then use the tables' locked slow paths.
 ThreadCaches* Caches() {
   ThreadCaches* c = t_caches;
-  if (__builtin_expect(c == nullptr, 0)) {
-    // glibc, not a Python allocator. Freed never: 192 KiB per thread that
-    // ever allocated while tracing. Aligned: no entry straddles two lines.
-    c = static_cast<ThreadCaches*>(aligned_alloc(64, sizeof(ThreadCaches)));
-    if (c != nullptr) memset(c, 0, sizeof(ThreadCaches));
-    t_caches = c;
-  }
+  if (__builtin_expect(reinterpret_cast<uintptr_t>(c) > 1, 1)) return c;
+  if (c == kCachesGone) return nullptr;
+  // glibc, not a Python allocator. Aligned: no entry straddles two lines.
+  c = static_cast<ThreadCaches*>(aligned_alloc(64, sizeof(ThreadCaches)));
+  if (c == nullptr) return nullptr;
+  memset(c, 0, sizeof(ThreadCaches));
+  t_caches = c;
+  t_caches_owner.active = true;  // registers the destructor for this thread
   return c;
 }
 
@@ -208,6 +228,9 @@ inline uint32_t TraceCacheIndex(uint64_t header, const FrameId* frames, int nfra
 TraceId InternPacked(ThreadCaches* c, uint64_t header, Domain domain, OwnerSlot slot,
                      uint16_t generation, const FrameId* frames, int nframes,
                      uint16_t depth) {
+  if (__builtin_expect(c == nullptr, 0)) {
+    return InternSlow(domain, slot, generation, frames, nframes, depth);
+  }
   TraceCacheEntry& e =
       c->traces[TraceCacheIndex(header, frames, nframes)];
   if (__builtin_expect(e.header == header && e.id != 0, 1)) {
@@ -253,6 +276,11 @@ TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
   uint16_t total = ClampDepth(depth, n);
   uint64_t header = PackTraceHeader(slot, generation, total, n, domain);
   ThreadCaches* c = Caches();
+  if (__builtin_expect(c == nullptr, 0)) {
+    FrameId ids[kMaxTraceFrames];
+    for (int i = 0; i < n; i++) ids[i] = InternFrameSlow(codes[i], instrs[i]);
+    return InternSlow(domain, slot, generation, ids, n, total);
+  }
   uint32_t epoch = g_code_epoch.load(std::memory_order_acquire);
   LastTrace& last = c->last;
   if (last.header == header && last.code_epoch == epoch && last.id != 0) {

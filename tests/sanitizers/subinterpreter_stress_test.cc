@@ -1,7 +1,9 @@
 // Stress test for interpsan's runtime under ThreadSanitizer (and
 // AddressSanitizer): the full set of hooks the runner installs (allocator
-// hooks, checks, _Py_Dealloc interposition), four own-GIL subinterpreters
-// on four threads churning through allocations at once, then teardown.
+// hooks, checks, _Py_Dealloc and _Py_NewReference interposition, and
+// tracemalloc with 3 frames in every interpreter), four own-GIL
+// subinterpreters on four threads churning through allocations at once,
+// then teardown.
 //
 // A correct program must produce no violation, and under --config=tsan no
 // data race in interpsan's code (TSan fails the test through its exit
@@ -22,7 +24,9 @@
 #include "runtime/anomaly.h"
 #include "runtime/dealloc_hook.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/new_reference_hook.h"
 #include "tests/unit/python_test_env.h"
+#include "tracemalloc/tracer.h"
 
 namespace interpsan {
 namespace {
@@ -64,7 +68,12 @@ class HookedPythonEnvironment : public ::testing::Environment {
     ConfigureReports(options);
     InstallChecks();
     ASSERT_TRUE(InitDeallocHook());
+    ASSERT_TRUE(InitNewReferenceHook());
+    // Tracing on: allocation, free and freelist-reuse traces on every
+    // thread at once (no leak events: there is no event log here).
+    Tracer::Install(/*report_leaks=*/false);
     AllocatorHooks::Install(kCheckAllBlock);
+    Tracer::SetDefaultFrames(3);
     testing::InitializePythonForTest();
     ASSERT_EQ(InterpreterRegistry::CurrentSlot(), kMainSlot);
     InterpreterRegistry::SetIndex(kMainSlot, -1, true);
@@ -98,6 +107,7 @@ TEST(SubinterpreterStressTest, OwnGilInterpretersChurnWithoutViolations) {
   // The dealloc checks only see CPython's own deallocations if our
   // _Py_Dealloc is the one the process binds to.
   EXPECT_TRUE(DeallocHookActive());
+  EXPECT_TRUE(NewReferenceHookActive());
   ASSERT_EQ(TotalViolationCount(), 0) << "violations during Py_Initialize";
 
   PyThreadState* main_tstate = PyEval_SaveThread();
@@ -116,6 +126,8 @@ TEST(SubinterpreterStressTest, OwnGilInterpretersChurnWithoutViolations) {
     EXPECT_NE(runs[i].slot, kNoOwner) << i;
     EXPECT_NE(runs[i].slot, kMainSlot) << i;
     EXPECT_TRUE(InterpreterRegistry::Info(runs[i].slot).ended) << i;
+    // Traced: the churn kept well over 100 KiB alive at its peak.
+    EXPECT_GT(Tracer::PeakBytes(runs[i].slot), 100 * 1024) << i;
   }
   // The main interpreter keeps working after the others ended.
   EXPECT_TRUE(testing::RunPython(kChurn));
