@@ -193,6 +193,25 @@ def signal_name(number):
         return "signal %d" % number
 
 
+
+# Full stacks copied into report.json per interpreter (the largest; the
+# rest is summed into other_bytes/other_blocks). events.jsonl keeps the
+# runner's whole list for tools/tracemalloc_export.py.
+REPORT_TRACES = 200
+
+
+def with_traces(entry, traces_event):
+    """`entry` plus `traces` (full stacks, most recent call last, largest
+    first) from the runner's tracemalloc_traces event, if there is one."""
+    if not traces_event:
+        return entry
+    traces = traces_event.get("traces") or []
+    kept, rest = traces[:REPORT_TRACES], traces[REPORT_TRACES:]
+    entry["traces"] = kept
+    entry["other_bytes"] = traces_event.get("other_bytes", 0) + sum(t.get("size", 0) for t in rest)
+    entry["other_blocks"] = traces_event.get("other_blocks", 0) + sum(t.get("count", 0) for t in rest)
+    return entry
+
 def build_report(args, events, returncode, timed_out, python_version):
     start = next((e for e in events if e.get("event") == "start"), {})
     n = args.interpreters
@@ -316,22 +335,25 @@ def build_report(args, events, returncode, timed_out, python_version):
     }
     if args.trace_malloc:
         by_index = {e["index"]: e for e in events if e.get("event") == "tracemalloc"}
+        stacks = {(e.get("what"), e.get("index")): e for e in events
+                  if e.get("event") == "tracemalloc_traces"}
         report["tracemalloc"] = {
             "frames": args.trace_malloc,
             "interpreters": [
-                {
+                with_traces({
                     "id": i["id"],
                     "index": i["index"],
                     "current_bytes": by_index.get(i["index"], {}).get("current_bytes", 0),
                     "peak_bytes": by_index.get(i["index"], {}).get("peak_bytes", 0),
                     "top": by_index.get(i["index"], {}).get("top", []),
-                }
+                }, stacks.get(("live", i["index"])))
                 for i in interpreters
             ],
         }
         report["leaks"] = [
-            {k: e[k] for k in ("interpreter", "index", "blocks", "bytes", "site_count",
-                               "runtime_blocks", "runtime_bytes", "sites") if k in e}
+            with_traces({k: e[k] for k in ("interpreter", "index", "blocks", "bytes", "site_count",
+                                           "runtime_blocks", "runtime_bytes", "sites") if k in e},
+                        stacks.get(("leaks", e.get("index"))))
             for e in events
             if e.get("event") == "leaks"
         ]

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
@@ -266,6 +268,80 @@ bool IsRuntimeSite(const SiteStats& s) {
 
 }  // namespace
 
+namespace {
+
+// Most traces listed per "tracemalloc_traces" event; the rest is summed
+// into other_bytes/other_blocks (a test suite can have tens of thousands).
+constexpr size_t kMaxTracesPerEvent = 2000;
+
+// The "tracemalloc_traces" event: every live trace of `slot` with its full
+// stack, for flame graphs (tools/tracemalloc_export.py). Traces that differ
+// only in domain or depth are merged: a flame graph shows stacks.
+void WriteTracesEvent(OwnerSlot slot, const char* what, bool current_generation_only) {
+  struct Merged {
+    const FrameId* frames;
+    int nframes;
+    int64_t bytes = 0;
+    int64_t blocks = 0;
+  };
+  std::map<std::vector<FrameId>, Merged> merged;
+  Tracer::ForEachLiveTrace(
+      slot, current_generation_only,
+      [&](TraceId, const TraceRecord& r, int64_t bytes, int64_t blocks) {
+        std::vector<FrameId> key(r.frames, r.frames + r.nframes);
+        Merged& m = merged.emplace(std::move(key), Merged{r.frames, r.nframes}).first->second;
+        m.bytes += bytes;
+        m.blocks += blocks;
+      });
+  if (merged.empty()) return;
+  std::vector<const Merged*> order;
+  order.reserve(merged.size());
+  for (const auto& kv : merged) order.push_back(&kv.second);
+  std::sort(order.begin(), order.end(), [](const Merged* a, const Merged* b) {
+    return a->bytes != b->bytes ? a->bytes > b->bytes : a->blocks > b->blocks;
+  });
+  int64_t other_bytes = 0, other_blocks = 0;
+  std::string traces = "[";
+  for (size_t i = 0; i < order.size(); i++) {
+    const Merged& m = *order[i];
+    if (i >= kMaxTracesPerEvent) {
+      other_bytes += m.bytes;
+      other_blocks += m.blocks;
+      continue;
+    }
+    if (i) traces += ",";
+    std::string frames = "[";
+    // Most recent call last, like python_traceback in report.json.
+    for (int f = m.nframes - 1; f >= 0; f--) {
+      const InterpsanFrame& frame = TracebackTable::Frame(m.frames[f]);
+      if (frames.size() > 1) frames += ",";
+      JsonObject o(&frames);
+      o.Str("filename", frame.filename).Int("lineno", frame.lineno).Str("name", frame.name);
+      o.End();
+    }
+    frames += "]";
+    JsonObject t(&traces);
+    t.Raw("frames", frames).Int("size", m.bytes).Int("count", m.blocks);
+    t.End();
+  }
+  traces += "]";
+  InterpreterInfo info = InterpreterRegistry::Info(slot);
+  std::string out;
+  JsonObject o(&out);
+  o.Str("event", "tracemalloc_traces")
+      .Str("what", what)
+      .Int("interpreter", info.id)
+      .Int("index", info.index)
+      .Int("frames", Tracer::Frames(slot))
+      .Raw("traces", traces)
+      .Int("other_bytes", other_bytes)
+      .Int("other_blocks", other_blocks);
+  o.End();
+  EventLog::Write(out);
+}
+
+}  // namespace
+
 void Tracer::ReportLeaks(OwnerSlot slot) {
   ReentryGuard guard;  // our own bookkeeping must not be traced
   InterpreterInfo info = InterpreterRegistry::Info(slot);
@@ -302,6 +378,7 @@ void Tracer::ReportLeaks(OwnerSlot slot) {
       .Raw("sites", SitesJson(shown));
   o.End();
   EventLog::Write(out);
+  WriteTracesEvent(slot, "leaks", false);
   if (program_sites.empty()) return;  // only CPython's own: not worth a shout
   int64_t program_blocks = blocks - runtime_blocks;
   std::string text = "==interpsan== interpreter " + std::to_string(info.id) +
@@ -332,6 +409,7 @@ void Tracer::ReportTop(OwnerSlot slot, size_t limit) {
       .Raw("top", SitesJson(TopSites(slot, limit, true)));
   o.End();
   EventLog::Write(out);
+  WriteTracesEvent(slot, "live", true);
 }
 
 }  // namespace interpsan

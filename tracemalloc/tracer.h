@@ -72,10 +72,12 @@ class Tracer {
                                          bool current_generation_only);
 
   // The "leaks" event for an interpreter that ended (also called by the
-  // runner for interpreters that outlive the hook).
+  // runner for interpreters that outlive the hook), then its full stacks
+  // ("tracemalloc_traces", what "leaks").
   static void ReportLeaks(OwnerSlot slot);
 
-  // The "tracemalloc" event: top sites of `slot` (at program end).
+  // The "tracemalloc" event: top sites of `slot` (at program end), then
+  // its full stacks ("tracemalloc_traces", what "live").
   static void ReportTop(OwnerSlot slot, size_t limit);
 };
 

@@ -1,7 +1,8 @@
 """tools/tracemalloc_export.py: collapsed stacks, speedscope JSON and the
-HTML flame graph page, from a real run's report (flat top sites: one-level
-stacks) and from a hand-written events file with full tracebacks (the
-"tracemalloc_traces" events proposed for the runner)."""
+HTML flame graph page, from real runs' reports (the runner's
+"tracemalloc_traces" events: full stacks, here 1 and 5 frames deep) and from
+a hand-written events file (the same events, exact expected output; and
+report.json's flat top sites when there are no events)."""
 
 import html.parser
 import json
@@ -16,6 +17,13 @@ from tm_lib import MB
 N = 4
 COLLAPSED_LINE = re.compile(r"^(?P<stack>.+) (?P<weight>\d+)$")
 ROOT = re.compile(r"^interpreter (?P<id>-?\d+) \(index (?P<index>-?\d+)\)$")
+
+
+def at_line(label, program, lineno):
+    """A frame label of the export for PROGRAM:LINENO: "path:line" (flat
+    sites) or "function (path:line)" (full stacks)."""
+    return label.endswith("%s:%d" % (program, lineno)) or label.endswith(
+        "%s:%d)" % (program, lineno))
 
 
 def run_exporter(*args):
@@ -151,13 +159,13 @@ class ExportRealRun(ExportChecks):
             self.assertEqual(int(m.group("id")), self.interps[int(m.group("index"))]["id"])
         self.assertEqual(sorted(by_root), list(range(N)))
         for i, entries in by_root.items():
-            # Flat sites: root + one frame. Widths add up to the
-            # interpreter's traced memory ("[other sites]" is the rest).
+            # One frame traced: root + one frame. Widths add up to the
+            # interpreter's traced memory.
             for frames, _ in entries:
                 self.assertEqual(len(frames), 2, frames)
             self.assertEqual(sum(w for _, w in entries), self.interps[i]["current_bytes"])
             line = tm_lib.marker_line("per_interpreter_alloc.py", "ALLOC_%d" % i)
-            own = [w for frames, w in entries if frames[1].endswith("per_interpreter_alloc.py:%d" % line)]
+            own = [w for frames, w in entries if at_line(frames[1], "per_interpreter_alloc.py", line)]
             self.assertEqual(len(own), 1, entries)
             self.assertLessEqual(abs(own[0] - (i + 1) * MB), 0.1 * (i + 1) * MB)
 
@@ -167,7 +175,7 @@ class ExportRealRun(ExportChecks):
             self.assertEqual(sum(w for _, w in stacks), self.interps[i]["current_bytes"])
             for j in range(N):
                 line = tm_lib.marker_line("per_interpreter_alloc.py", "ALLOC_%d" % j)
-                found = [f for f, _ in stacks if f[0].endswith("per_interpreter_alloc.py:%d" % line)]
+                found = [f for f, _ in stacks if at_line(f[0], "per_interpreter_alloc.py", line)]
                 self.assertEqual(len(found), 1 if i == j else 0, (i, j, stacks))
 
     def test_speedscope(self):
@@ -178,7 +186,7 @@ class ExportRealRun(ExportChecks):
             self.assertEqual(prof["endValue"], self.interps[i]["current_bytes"])
             line = tm_lib.marker_line("per_interpreter_alloc.py", "ALLOC_%d" % i)
             weights = [w for s, w in zip(prof["samples"], prof["weights"])
-                       if names[s[-1]].endswith("per_interpreter_alloc.py:%d" % line)]
+                       if at_line(names[s[-1]], "per_interpreter_alloc.py", line)]
             self.assertEqual(len(weights), 1)
             self.assertLessEqual(abs(weights[0] - (i + 1) * MB), 0.1 * (i + 1) * MB)
 
@@ -204,7 +212,7 @@ class ExportRealRun(ExportChecks):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         line = tm_lib.marker_line("leak_keep.py", "KEEP")
         stacks = self.parse_collapsed(os.path.join(out, "tracemalloc-leaks.collapsed"), True)
-        keep = [(f, w) for f, w in stacks if f[-1].endswith("leak_keep.py:%d" % line)]
+        keep = [(f, w) for f, w in stacks if at_line(f[-1], "leak_keep.py", line)]
         self.assertEqual(len(keep), 2, stacks)
         for entry in result.report["leaks"]:
             mine = [w for f, w in stacks if ROOT.match(f[0]).group("index") == str(entry["index"])]
@@ -214,12 +222,62 @@ class ExportRealRun(ExportChecks):
                         [e["interpreter"] for e in result.report["leaks"]])
 
 
+class ExportRealRunFullStacks(ExportChecks):
+    """--trace-malloc 5: each interpreter's flame graph has the whole call
+    chain to its allocation: <module> -> alloc_INDEX -> the allocating line."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.result = tm_lib.run_program("per_interpreter_alloc.py", n=2, trace_malloc=5)
+        cls.out = tm_lib.scratch_dir("export-full-")
+        cls.proc = run_exporter(cls.result.report_dir, "--out", cls.out)
+
+    def test_call_chain_in_collapsed_stacks(self):
+        self.assertClean(self.result, 2)
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+        interps = {e["index"]: e for e in self.result.report["tracemalloc"]["interpreters"]}
+        stacks = self.parse_collapsed(os.path.join(self.out, "tracemalloc.collapsed"), True)
+        program = "per_interpreter_alloc.py"
+        call_line = tm_lib.marker_line(program, "CALL")
+        for i in range(2):
+            mine = [(f, w) for f, w in stacks if ROOT.match(f[0]).group("index") == str(i)]
+            # The event lists every live trace: widths add up exactly.
+            self.assertEqual(sum(w for _, w in mine), interps[i]["current_bytes"])
+            alloc_line = tm_lib.marker_line(program, "ALLOC_%d" % i)
+            chain = [(f, w) for f, w in mine
+                     if f[-1].startswith("alloc_%d (" % i)
+                     and f[-1].endswith("%s:%d)" % (program, alloc_line))]
+            self.assertEqual(len(chain), 1, mine)
+            frames, weight = chain[0]
+            self.assertTrue(frames[-2].startswith("<module> ("), frames)
+            self.assertTrue(frames[-2].endswith("%s:%d)" % (program, call_line)), frames)
+            self.assertLessEqual(abs(weight - (i + 1) * MB), 0.1 * (i + 1) * MB)
+
+    def test_report_json_carries_full_stacks(self):
+        program = "per_interpreter_alloc.py"
+        for entry in self.result.report["tracemalloc"]["interpreters"]:
+            i = entry["index"]
+            traces = entry["traces"]
+            self.assertLessEqual(len(traces), 200)
+            self.assertEqual(sum(t["size"] for t in traces) + entry["other_bytes"],
+                             entry["current_bytes"])
+            sizes = [t["size"] for t in traces]
+            self.assertEqual(sizes, sorted(sizes, reverse=True), "largest first")
+            mine = [t for t in traces if t["frames"] and t["frames"][-1]["name"] == "alloc_%d" % i]
+            self.assertEqual(len(mine), 1, traces)
+            frames = mine[0]["frames"]
+            self.assertEqual(frames[-2]["name"], "<module>", frames)
+            self.assertTrue(frames[-1]["filename"].endswith(program))
+            self.assertEqual(frames[-1]["lineno"], tm_lib.marker_line(program, "ALLOC_%d" % i))
+            self.assertLessEqual(abs(mine[0]["size"] - (i + 1) * MB), 0.1 * (i + 1) * MB)
+
+
 def frame(name, filename, lineno):
     return {"filename": filename, "lineno": lineno, "name": name}
 
 
 # A hand-written run: two interpreters, full tracebacks (most recent call
-# last), as the proposed "tracemalloc_traces" event carries them.
+# last), as the runner's "tracemalloc_traces" events carry them.
 MAIN = frame("<module>", "app.py", 40)
 BUILD = frame("build", "app.py", 20)
 PARSE = frame("parse", "lib/parse.py", 7)

@@ -28,4 +28,4 @@ def alloc_3():
     KEEP.append(b"\x03" * (4 * MB))  # ALLOC_3
 
 
-[alloc_0, alloc_1, alloc_2, alloc_3][interpsan.index]()
+[alloc_0, alloc_1, alloc_2, alloc_3][interpsan.index]()  # CALL
