@@ -4,48 +4,36 @@
 
 #include <atomic>
 
-#include "runtime/arena_map.h"
-
 namespace interpsan {
+
+std::atomic<std::atomic<uint32_t*>*> SmallBlockTraces::tables_{nullptr};
+
 namespace {
 
 constexpr size_t kEntriesPerArena = (size_t{1} << kArenaShift) >> 4;
 constexpr size_t kTableBytes = kEntriesPerArena * sizeof(uint32_t);
+constexpr size_t kDirectoryBytes = kArenaTableEntries * sizeof(std::atomic<uint32_t*>);
 
-std::atomic<uint32_t*>* g_tables = nullptr;  // kArenaTableEntries pointers
-std::atomic<bool> g_tables_ready{false};
+}  // namespace
 
-std::atomic<uint32_t*>* Tables() {
-  if (__builtin_expect(g_tables_ready.load(std::memory_order_acquire), 1)) {
-    return g_tables;
+uint32_t* SmallBlockTraces::CreateTable(const void* p) {
+  std::atomic<uint32_t*>* tables = tables_.load(std::memory_order_acquire);
+  if (tables == nullptr) {
+    // Reserved, not committed: pages appear only for arenas in use.
+    void* mem = mmap(nullptr, kDirectoryBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) return nullptr;
+    auto* fresh = static_cast<std::atomic<uint32_t*>*>(mem);
+    if (tables_.compare_exchange_strong(tables, fresh, std::memory_order_acq_rel)) {
+      tables = fresh;
+    } else {
+      munmap(mem, kDirectoryBytes);  // another thread won; use its directory
+    }
   }
-  static std::atomic<int> init{0};
-  int expected = 0;
-  if (init.compare_exchange_strong(expected, 1)) {
-    void* p = mmap(nullptr, kArenaTableEntries * sizeof(std::atomic<uint32_t*>),
-                   PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    g_tables = p == MAP_FAILED ? nullptr : static_cast<std::atomic<uint32_t*>*>(p);
-    g_tables_ready.store(true, std::memory_order_release);
-  }
-  while (!g_tables_ready.load(std::memory_order_acquire)) {
-  }
-  return g_tables;
-}
-
-inline size_t ArenaIndex(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) >> kArenaShift;
-}
-inline size_t Entry(const void* p) {
-  return (reinterpret_cast<uintptr_t>(p) & ((uintptr_t{1} << kArenaShift) - 1)) >> 4;
-}
-
-uint32_t* TableFor(const void* p, bool create) {
-  std::atomic<uint32_t*>* tables = Tables();
-  size_t index = ArenaIndex(p);
-  if (tables == nullptr || index >= kArenaTableEntries) return nullptr;
+  uintptr_t index = reinterpret_cast<uintptr_t>(p) >> kArenaShift;
+  if (index >= kArenaTableEntries) return nullptr;
   uint32_t* table = tables[index].load(std::memory_order_acquire);
-  if (table != nullptr || !create) return table;
+  if (table != nullptr) return table;
   void* mem = mmap(nullptr, kTableBytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return nullptr;
@@ -57,33 +45,14 @@ uint32_t* TableFor(const void* p, bool create) {
   return fresh;
 }
 
-}  // namespace
-
-void SmallBlockTraces::Set(const void* block, uint32_t trace_id) {
-  uint32_t* table = TableFor(block, trace_id != 0);
-  if (table != nullptr) table[Entry(block)] = trace_id;
-}
-
-uint32_t SmallBlockTraces::Take(const void* block) {
-  uint32_t* table = TableFor(block, false);
-  if (table == nullptr) return 0;
-  uint32_t id = table[Entry(block)];
-  table[Entry(block)] = 0;
-  return id;
-}
-
-uint32_t SmallBlockTraces::Get(const void* block) {
-  uint32_t* table = TableFor(block, false);
-  return table == nullptr ? 0 : table[Entry(block)];
-}
-
 void SmallBlockTraces::DropArena(const void* arena, size_t size) {
-  if (!g_tables_ready.load(std::memory_order_acquire) || g_tables == nullptr) return;
+  std::atomic<uint32_t*>* tables = tables_.load(std::memory_order_acquire);
+  if (tables == nullptr) return;
   for (uintptr_t a = reinterpret_cast<uintptr_t>(arena);
        a < reinterpret_cast<uintptr_t>(arena) + size; a += uintptr_t{1} << kArenaShift) {
     size_t index = a >> kArenaShift;
     if (index >= kArenaTableEntries) break;
-    uint32_t* table = g_tables[index].exchange(nullptr);
+    uint32_t* table = tables[index].exchange(nullptr);
     if (table != nullptr) munmap(table, kTableBytes);
   }
 }

@@ -131,19 +131,23 @@ struct ThreadCachesOwner {
 // destructor costs a guard check on every access.
 thread_local ThreadCachesOwner t_caches_owner;
 
-// The calling thread's caches, or null (the thread is exiting, or out of
-// memory): callers then use the tables' locked slow paths.
-ThreadCaches* Caches() {
-  ThreadCaches* c = t_caches;
-  if (__builtin_expect(reinterpret_cast<uintptr_t>(c) > 1, 1)) return c;
-  if (c == kCachesGone) return nullptr;
+__attribute__((noinline)) ThreadCaches* CreateCaches() {
+  if (t_caches == kCachesGone) return nullptr;
   // glibc, not a Python allocator. Aligned: no entry straddles two lines.
-  c = static_cast<ThreadCaches*>(aligned_alloc(64, sizeof(ThreadCaches)));
+  auto* c = static_cast<ThreadCaches*>(aligned_alloc(64, sizeof(ThreadCaches)));
   if (c == nullptr) return nullptr;
   memset(c, 0, sizeof(ThreadCaches));
   t_caches = c;
   t_caches_owner.active = true;  // registers the destructor for this thread
   return c;
+}
+
+// The calling thread's caches, or null (the thread is exiting, or out of
+// memory): callers then use the tables' locked slow paths.
+inline ThreadCaches* Caches() {
+  ThreadCaches* c = t_caches;
+  if (__builtin_expect(reinterpret_cast<uintptr_t>(c) > 1, 1)) return c;
+  return CreateCaches();
 }
 
 inline uint64_t Mix(uint64_t h, uint64_t v) {
@@ -225,7 +229,7 @@ inline uint32_t TraceCacheIndex(uint64_t header, const FrameId* frames, int nfra
   return static_cast<uint32_t>(h >> 52);
 }
 
-TraceId InternPacked(ThreadCaches* c, uint64_t header, Domain domain, OwnerSlot slot,
+__attribute__((always_inline)) inline TraceId InternPacked(ThreadCaches* c, uint64_t header, Domain domain, OwnerSlot slot,
                      uint16_t generation, const FrameId* frames, int nframes,
                      uint16_t depth) {
   if (__builtin_expect(c == nullptr, 0)) {
