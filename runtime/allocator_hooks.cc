@@ -145,37 +145,43 @@ bool HeaderIsBad(Domain call, const void* p, bool realloc) {
   return true;
 }
 
+// One report of a bad free or realloc: by another interpreter than the
+// block's owner (`cross`), or through the wrong domain.
+Resolution ReportBadFree(bool cross, bool realloc, Domain call, Domain block_domain,
+                         const void* block, size_t size, OwnerSlot owner,
+                         OwnerSlot current) {
+  BlockAnomaly a{};
+  if (cross) {
+    a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
+                     : AnomalyKind::kCrossInterpreterFree;
+  } else {
+    a.kind = realloc ? AnomalyKind::kWrongDomainRealloc : AnomalyKind::kWrongDomainFree;
+  }
+  a.call_domain = call;
+  a.block_domain = block_domain;
+  a.block = block;
+  a.size = size;
+  a.owner = owner;
+  a.current = current;
+  return HandleAnomaly(a);
+}
+
 // The reports behind CheckHeader, out of line (see ReportSmall).
 __attribute__((noinline, cold)) bool ReportHeader(Domain call, BlockHeader* header,
                                                   bool realloc, OwnerSlot current,
                                                   bool cross, bool wrong_domain) {
   Domain block_domain = header->block_domain();
-  if (cross) {
-    BlockAnomaly a{};
-    a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
-                     : AnomalyKind::kCrossInterpreterFree;
-    a.call_domain = call;
-    a.block_domain = block_domain;
-    a.block = header->user();
-    a.size = header->size;
-    a.owner = static_cast<OwnerSlot>(header->owner);
-    a.current = current;
-    if (HandleAnomaly(a) == Resolution::kLeak) return false;
+  OwnerSlot owner = static_cast<OwnerSlot>(header->owner);
+  if (cross && ReportBadFree(true, realloc, call, block_domain, header->user(),
+                             header->size, owner, current) == Resolution::kLeak) {
+    return false;
   }
+  // The block is ours and malloc-backed whatever its domain: freeing it
+  // correctly is always safe, so the handler's answer only matters for the
+  // report.
   if (wrong_domain) {
-    BlockAnomaly a{};
-    a.kind = realloc ? AnomalyKind::kWrongDomainRealloc
-                     : AnomalyKind::kWrongDomainFree;
-    a.call_domain = call;
-    a.block_domain = block_domain;
-    a.block = header->user();
-    a.size = header->size;
-    a.owner = static_cast<OwnerSlot>(header->owner);
-    a.current = InterpreterRegistry::CurrentSlot();
-    // The block is ours and malloc-backed whatever its domain: freeing it
-    // correctly is always safe, so the handler's answer only matters for
-    // the report.
-    HandleAnomaly(a);
+    ReportBadFree(false, realloc, call, block_domain, header->user(), header->size, owner,
+                  InterpreterRegistry::CurrentSlot());
   }
   return true;
 }
@@ -237,29 +243,11 @@ void* HeaderRealloc(Domain call, void* p, size_t n) {
 __attribute__((noinline, cold)) bool ReportSmall(Domain call, void* p, OwnerSlot owner,
                                                  bool realloc, OwnerSlot current,
                                                  bool cross, bool wrong_domain) {
-  if (cross) {
-    BlockAnomaly a{};
-    a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
-                     : AnomalyKind::kCrossInterpreterFree;
-    a.call_domain = call;
-    a.block_domain = Domain::kObj;
-    a.block = p;
-    a.size = interpsan_shim_small_block_size(p);
-    a.owner = owner;
-    a.current = current;
-    HandleAnomaly(a);
-  }
+  size_t size = interpsan_shim_small_block_size(p);
+  if (cross) ReportBadFree(true, realloc, call, Domain::kObj, p, size, owner, current);
   if (wrong_domain) {
-    BlockAnomaly a{};
-    a.kind = realloc ? AnomalyKind::kWrongDomainRealloc
-                     : AnomalyKind::kWrongDomainFree;
-    a.call_domain = call;
-    a.block_domain = Domain::kObj;
-    a.block = p;
-    a.size = interpsan_shim_small_block_size(p);
-    a.owner = owner;
-    a.current = InterpreterRegistry::CurrentSlot();
-    HandleAnomaly(a);
+    ReportBadFree(false, realloc, call, Domain::kObj, p, size, owner,
+                  InterpreterRegistry::CurrentSlot());
   }
   // Whatever the handler says: another interpreter's pymalloc must never
   // see the block. It stays allocated (a leak, not corruption).

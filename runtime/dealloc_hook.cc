@@ -1,7 +1,6 @@
 #include "runtime/dealloc_hook.h"
 
 #include <Python.h>
-#include <dlfcn.h>
 
 #include <atomic>
 
@@ -10,6 +9,7 @@
 #include "runtime/arena_map.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/object_owner.h"
+#include "runtime/symbol_interposition.h"
 
 namespace {
 
@@ -77,18 +77,10 @@ extern "C" __attribute__((visibility("default"))) void _Py_Dealloc(
 
 namespace interpsan {
 
-bool InitDeallocHook() {
-  if (g_real_dealloc.load(std::memory_order_acquire) != nullptr) return true;
-  g_real_dealloc.store(reinterpret_cast<DeallocFn>(dlsym(RTLD_NEXT, "_Py_Dealloc")),
-                       std::memory_order_release);
-  return g_real_dealloc.load(std::memory_order_acquire) != nullptr;
-}
+bool InitDeallocHook() { return ResolveNext(&g_real_dealloc, "_Py_Dealloc"); }
 
 bool DeallocHookActive() {
-  // If the process resolves _Py_Dealloc to our definition, interposition
-  // works for callers that go through the dynamic symbol table.
-  void* global = dlsym(RTLD_DEFAULT, "_Py_Dealloc");
-  return global == reinterpret_cast<void*>(&_Py_Dealloc) &&
+  return ProcessBindsTo("_Py_Dealloc", reinterpret_cast<void*>(&_Py_Dealloc)) &&
          g_real_dealloc.load() != nullptr;
 }
 

@@ -1,11 +1,11 @@
 #include "runtime/interpreter_lifecycle_hook.h"
 
 #include <Python.h>
-#include <dlfcn.h>
 
 #include <atomic>
 
 #include "runtime/interpreter_registry.h"
+#include "runtime/symbol_interposition.h"
 
 namespace {
 
@@ -44,11 +44,7 @@ void AddInterpreterEndListener(InterpreterEndListener listener) {
 }
 
 bool InitInterpreterLifecycleHook() {
-  if (g_real_delete.load(std::memory_order_acquire) != nullptr) return true;
-  g_real_delete.store(reinterpret_cast<DeleteFn>(
-                          dlsym(RTLD_NEXT, "PyInterpreterState_Delete")),
-                      std::memory_order_release);
-  return g_real_delete.load(std::memory_order_acquire) != nullptr;
+  return ResolveNext(&g_real_delete, "PyInterpreterState_Delete");
 }
 
 }  // namespace interpsan

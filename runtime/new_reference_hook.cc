@@ -1,13 +1,13 @@
 #include "runtime/new_reference_hook.h"
 
 #include <Python.h>
-#include <dlfcn.h>
 
 #include <atomic>
 
 #include "runtime/allocation_tracer.h"
 #include "runtime/allocator_hooks.h"
 #include "runtime/python_shim.h"
+#include "runtime/symbol_interposition.h"
 
 namespace {
 
@@ -37,16 +37,11 @@ extern "C" __attribute__((visibility("default"))) void _Py_NewReference(
 namespace interpsan {
 
 bool InitNewReferenceHook() {
-  if (g_real_new_reference.load(std::memory_order_acquire) != nullptr) return true;
-  g_real_new_reference.store(
-      reinterpret_cast<NewReferenceFn>(dlsym(RTLD_NEXT, "_Py_NewReference")),
-      std::memory_order_release);
-  return g_real_new_reference.load(std::memory_order_acquire) != nullptr;
+  return ResolveNext(&g_real_new_reference, "_Py_NewReference");
 }
 
 bool NewReferenceHookActive() {
-  void* global = dlsym(RTLD_DEFAULT, "_Py_NewReference");
-  return global == reinterpret_cast<void*>(&_Py_NewReference) &&
+  return ProcessBindsTo("_Py_NewReference", reinterpret_cast<void*>(&_Py_NewReference)) &&
          g_real_new_reference.load() != nullptr;
 }
 
