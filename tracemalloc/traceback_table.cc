@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string>
 #include <unordered_map>
 
@@ -27,7 +28,9 @@ class ChunkedArray {
     uint32_t chunk = index >> kChunkBits;
     if (chunk >= static_cast<uint32_t>(kMaxChunks)) return false;
     if (chunks_[chunk].load(std::memory_order_relaxed) == nullptr) {
-      chunks_[chunk].store(new T[kChunk](), std::memory_order_release);
+      // Cache-line aligned, so that a line of elements is a line of memory.
+      chunks_[chunk].store(new (std::align_val_t{64}) T[kChunk](),
+                           std::memory_order_release);
       bytes_ += sizeof(T) * kChunk;
     }
     return true;
@@ -44,9 +47,38 @@ ChunkedArray<InterpsanFrame, 12, 4096> g_frames;        // up to 16M frames
 ChunkedArray<TraceRecord, 14, 4096> g_traces;           // up to 64M traces
 ChunkedArray<TraceStats, 14, 4096> g_stats;
 std::atomic<uint32_t> g_frame_count{0};  // ids 0..count-1
-std::atomic<uint32_t> g_trace_count{0};  // ids 1..count
+// Highest trace id reserved; ids in 1..count without a record are unused.
+std::atomic<uint32_t> g_trace_count{0};
 std::unordered_map<std::string, FrameId>* g_frame_ids = nullptr;
 std::unordered_map<std::string, TraceId>* g_trace_ids = nullptr;
+
+// Trace ids are handed out to each interpreter slot in blocks that fill
+// exactly one cache line of g_stats: the counters bumped on every traced
+// allocation and free of one interpreter never share a line with another
+// interpreter's (false sharing would make own-GIL interpreters contend).
+constexpr uint32_t kIdsPerBlock = 64 / sizeof(TraceStats);
+static_assert(kIdsPerBlock * sizeof(TraceStats) == 64, "a block is one cache line");
+struct IdBlock {
+  TraceId next = 0;
+  TraceId end = 0;
+};
+std::unordered_map<OwnerSlot, IdBlock>* g_id_blocks = nullptr;
+
+// The next free id of `slot`'s block, starting a block if needed (0 when
+// the tables are full). Caller holds g_mu.
+TraceId NextTraceId(OwnerSlot slot) {
+  if (g_id_blocks == nullptr) g_id_blocks = new std::unordered_map<OwnerSlot, IdBlock>();
+  IdBlock& block = (*g_id_blocks)[slot];
+  if (block.next == block.end) {
+    uint32_t count = g_trace_count.load(std::memory_order_relaxed);
+    TraceId first = (count / kIdsPerBlock + 1) * kIdsPerBlock;  // id 0 stays unused
+    if (!g_traces.Reserve(first) || !g_stats.Reserve(first)) return 0;
+    block.next = first;
+    block.end = first + kIdsPerBlock;
+    g_trace_count.store(block.end - 1, std::memory_order_release);
+  }
+  return block.next++;
+}
 size_t g_frame_storage = 0;
 
 // ---- thread-local caches -------------------------------------------------------
@@ -200,14 +232,20 @@ __attribute__((noinline)) TraceId InternSlow(Domain domain, OwnerSlot slot,
   if (g_trace_ids == nullptr) g_trace_ids = new std::unordered_map<std::string, TraceId>();
   auto it = g_trace_ids->find(key);
   if (it != g_trace_ids->end()) return it->second;
-  TraceId id = g_trace_count.load(std::memory_order_relaxed) + 1;
-  if (!g_traces.Reserve(id) || !g_stats.Reserve(id)) return 0;
+  TraceId id = NextTraceId(slot);
+  if (id == 0) return 0;
   FrameId* copy = new FrameId[n > 0 ? n : 1];
   memcpy(copy, frames, n * sizeof(FrameId));
   g_frame_storage += n * sizeof(FrameId) + key.size() + 64;
-  g_traces.at(id) = TraceRecord{slot, generation, domain,
-                                static_cast<uint16_t>(n), depth, copy};
-  g_trace_count.store(id, std::memory_order_release);
+  TraceRecord& r = g_traces.at(id);
+  r.slot = slot;
+  r.generation = generation;
+  r.domain = domain;
+  r.nframes = static_cast<uint16_t>(n);
+  r.depth = depth;
+  // Published last: readers that walk every id (ForEachLiveTrace) take a
+  // record without frames for an unused id.
+  __atomic_store_n(&r.frames, copy, __ATOMIC_RELEASE);
   (*g_trace_ids)[key] = id;
   return id;
 }
@@ -317,7 +355,11 @@ TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
 
 bool TracebackTable::Get(TraceId id, TraceRecord* out) {
   if (id == 0 || id > g_trace_count.load(std::memory_order_acquire)) return false;
-  *out = g_traces.at(id);
+  const TraceRecord& r = g_traces.at(id);
+  const FrameId* frames = __atomic_load_n(&r.frames, __ATOMIC_ACQUIRE);
+  if (frames == nullptr) return false;  // unused id of a block
+  *out = r;
+  out->frames = frames;
   return true;
 }
 

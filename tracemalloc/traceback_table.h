@@ -61,10 +61,12 @@ class TracebackTable {
   static TraceId Intern(Domain domain, OwnerSlot slot, uint16_t generation,
                         const FrameId* frames, int nframes, int depth);
 
+  // False for 0, unused or unknown ids.
   static bool Get(TraceId id, TraceRecord* out);
   static const InterpsanFrame& Frame(FrameId id);
   static TraceStats& Stats(TraceId id);
-  // Ids handed out so far are 1..Count().
+  // Ids handed out so far are in 1..Count(); not every one is used (ids
+  // come in per-interpreter blocks): Get() says which.
   static uint32_t Count();
   // Bytes used by the tables themselves.
   static size_t MemoryUsage();
