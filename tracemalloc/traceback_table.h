@@ -1,24 +1,32 @@
 // traceback_table.h: tracemalloc's interned frames and tracebacks.
 //
-// A trace is (interpreter slot, tracing generation, domain, frames); it is
-// interned once into a 32-bit id that the block's owner record keeps. Per
-// trace id, live bytes and blocks are counted, which is all statistics,
-// snapshots and leak reports need: nothing walks the heap.
+// A trace is (interpreter slot, tracing generation, domain, stack depth,
+// frames); it is interned once into a 32-bit id that the block's owner
+// record keeps. Per trace id, live bytes and blocks are counted, which is
+// all statistics, snapshots and leak reports need: nothing walks the heap.
 //
 //   allocation ──> positions of the innermost N frames (code*, instr)
-//                   │  thread-local cache (cleared when a code object dies)
+//                   │  + the stack's depth (the recursion counter)
+//                   │
+//                   ├─ same as this thread's last trace? ──> its id (memo)
 //                   v
 //                 frame ids ──> thread-local cache ──> trace id
-//                   │ miss                               │ miss
+//                   │ miss       (whole key inline)      │ miss
 //                   v                                    v
 //                 global frame table (mutex)        global trace table (mutex)
+//
+// The frame cache is keyed by code address tagged with the code epoch (a
+// code object died: old entries stop matching). Trace ids come in
+// per-interpreter blocks that fill one cache line of counters, so two
+// interpreters never write the same line.
 //
 // Frames copy their file and function names into interpsan's own storage,
 // so an ended interpreter's strings are never read again.
 //
-// Thread safety: TraceCurrent takes no lock when both caches hit (the
-// steady state); misses take one mutex. Readers (Frame, Get, Stats) are
-// lock-free: tables are append-only chunked arrays that never move.
+// Thread safety: TraceCurrent takes no lock when the memo or both caches
+// hit (the steady state); misses take one mutex. Readers (Frame, Get,
+// Stats) are lock-free: tables are append-only chunked arrays that never
+// move, and a record is published by a release store of its frames.
 #ifndef INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
 #define INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
 
