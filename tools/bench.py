@@ -338,26 +338,28 @@ def print_wall(version, python, rows, ratios, args, load):
 PERF_EVENTS = ("cycles:u", "instructions:u", "task-clock")
 
 
-def perf_works():
+def perf_works(events=("cycles:u", "instructions:u")):
     if not shutil.which("perf"):
         return False
-    p = subprocess.run(["perf", "stat", "-x,", "-e", "cycles:u,instructions:u", "true"],
+    p = subprocess.run(["perf", "stat", "-x,", "-e", ",".join(events), "true"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return p.returncode == 0 and "<not" not in p.stderr
 
 
-def perf_stat(cmd, env, expect):
-    p = subprocess.run(["perf", "stat", "-x,", "-e", ",".join(PERF_EVENTS)] + cmd, env=env,
+def perf_stat(cmd, env, expect, events=PERF_EVENTS):
+    """{event name without ':u': count} of one run (also used by
+    bench_tracemalloc.py)."""
+    p = subprocess.run(["perf", "stat", "-x,", "-e", ",".join(events)] + cmd, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     counts = {}
     for line in p.stderr.splitlines():
         parts = line.split(",")
-        if len(parts) > 2 and parts[2] in PERF_EVENTS:
+        if len(parts) > 2 and parts[2] in events:
             try:
                 counts[parts[2].split(":")[0]] = float(parts[0])
             except ValueError:
                 pass
-    if p.returncode != 0 or len(counts) != len(PERF_EVENTS) \
+    if p.returncode != 0 or len(counts) != len(events) \
             or len(ELAPSED_RE.findall(p.stdout)) != expect:
         raise RuntimeError("perf stat %s: exit %d\n%s" % (" ".join(cmd), p.returncode,
                                                           p.stderr[-2000:]))

@@ -55,13 +55,10 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
@@ -69,7 +66,7 @@ WORKLOAD = os.path.join(TOOLS, "bench_workload.py")
 ELAPSED_RE = re.compile(r"bench_workload elapsed=([0-9.]+)")
 
 sys.path.insert(0, TOOLS)
-import bench  # noqa: E402  (tools/bench.py: find_python, build_runner, private_copy)
+import bench  # noqa: E402  (tools/bench.py: finding CPython, building the runner, running and counting)
 
 TARGET_T1 = 2.0
 TARGET_T25 = 3.5
@@ -81,8 +78,7 @@ def log(msg):
     sys.stderr.flush()
 
 
-def med(xs):
-    return statistics.median(xs) if xs else float("nan")
+med = bench.med
 
 
 # ---- configurations ----------------------------------------------------------------
@@ -137,30 +133,16 @@ def env_for_runs():
     return env
 
 
-def interleaved(configs, reps, warmup):
-    for rep in range(warmup + reps):
-        k = rep % len(configs)
-        for config in configs[k:] + configs[:k]:
-            yield rep >= warmup, rep, config
+interleaved = bench.interleaved
 
 
 # ---- wall time -------------------------------------------------------------------
 
 
 def run_once(cmd, env, expect):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, cwd=ROOT)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    elapsed = [float(m.group(1)) for m in ELAPSED_RE.finditer(proc.stdout)]
-    if proc.returncode != 0 or len(elapsed) != expect:
-        raise RuntimeError("%s: exit %d, %d elapsed line(s) (expected %d)\nstdout: %s\nstderr: %s"
-                           % (" ".join(cmd), proc.returncode, len(elapsed), expect,
-                              proc.stdout[-2000:], proc.stderr[-2000:]))
-    return {"wall": wall, "cpu": cpu, "elapsed": max(elapsed)}
+    r = bench.run_once(cmd, env, expect)
+    r["elapsed"] = max(r["elapsed"])  # the slower interpreter
+    return r
 
 
 def measure_wall(configs, env, args, version):
@@ -250,29 +232,11 @@ PERF_EVENTS = ("instructions:u", "cycles:u")
 
 
 def perf_works():
-    if not shutil.which("perf"):
-        return False
-    p = subprocess.run(["perf", "stat", "-x,", "-e", ",".join(PERF_EVENTS), "true"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    return p.returncode == 0 and "<not" not in p.stderr
+    return bench.perf_works(PERF_EVENTS)
 
 
 def perf_stat(cmd, env, expect):
-    p = subprocess.run(["perf", "stat", "-x,", "-e", ",".join(PERF_EVENTS)] + cmd, env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    counts = {}
-    for line in p.stderr.splitlines():
-        parts = line.split(",")
-        if len(parts) > 2 and parts[2] in PERF_EVENTS:
-            try:
-                counts[parts[2].split(":")[0]] = float(parts[0])
-            except ValueError:
-                pass
-    if p.returncode != 0 or len(counts) != len(PERF_EVENTS) \
-            or len(ELAPSED_RE.findall(p.stdout)) != expect:
-        raise RuntimeError("perf stat %s: exit %d\n%s" % (" ".join(cmd), p.returncode,
-                                                          p.stderr[-2000:]))
-    return counts
+    return bench.perf_stat(cmd, env, expect, PERF_EVENTS)
 
 
 def measure_perf(configs, env, args, version):
