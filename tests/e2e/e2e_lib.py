@@ -14,32 +14,20 @@ launcher builds the runner itself, e.g.
   python3.12 tests/e2e/test_cli.py -v
 """
 
-import json
 import os
-import resource
-import signal
-import subprocess
 import sys
-import tempfile
 import unittest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_ROOT = os.path.dirname(os.path.dirname(_HERE))
+sys.path.insert(0, os.path.dirname(_HERE))  # tests/: cli_testing
+from cli_testing import (  # noqa: E402  (the shared part of the CLI suites)
+    EXIT_CRASH, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_VIOLATION, LAUNCHER,
+    VERSION, Result, scratch_dir)
+import cli_testing  # noqa: E402
 
-VERSION = os.environ.get("INTERPSAN_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
-LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
 PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or os.path.join(
-    _ROOT, "bazel-out", "k8-optpy" + VERSION.replace(".", ""), "bin", "tests", "extensions"
-)
-
-# Exit statuses (PRODUCT.md).
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_VIOLATION = 3
-EXIT_CRASH = 4
-EXIT_TIMEOUT = 5
+EXTENSIONS = (os.environ.get("INTERPSAN_TEST_EXTENSIONS")
+              or cli_testing.default_extensions("extensions"))
 
 # One interpsan run takes about a second; this only catches hangs.
 RUN_TIMEOUT = 60
@@ -51,79 +39,13 @@ def program(name):
 
 def marker_line(name, marker):
     """The 1-based line of `name` (a program) carrying the comment `# MARKER`."""
-    with open(program(name), encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.rstrip().endswith("# " + marker):
-                return lineno
-    raise AssertionError("no '# %s' line in %s" % (marker, name))
-
-
-def scratch_dir(prefix):
-    base = os.environ.get("TEST_TMPDIR") or None
-    return tempfile.mkdtemp(prefix=prefix, dir=base)
-
-
-def _no_core_dumps():
-    # The crash tests kill the checked process with SIGSEGV on purpose.
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-class Result:
-    def __init__(self, args, status, stdout, stderr, report_dir):
-        self.args = args
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-        self.report_dir = report_dir
-        self.report_path = os.path.join(report_dir, "report.json") if report_dir else None
-        self.report = None
-        if self.report_path and os.path.exists(self.report_path):
-            with open(self.report_path, encoding="utf-8") as f:
-                self.report = json.load(f)
-
-    def describe(self):
-        """Everything needed to understand a failure, for assertion messages."""
-        report = json.dumps(self.report, indent=1)[:6000] if self.report else "(no report.json)"
-        return "\n$ %s\nexit status: %s\n--- stderr (tail) ---\n%s\n--- stdout (tail) ---\n%s\n--- report.json ---\n%s" % (
-            " ".join(self.args),
-            self.status,
-            self.stderr[-4000:],
-            self.stdout[-2000:],
-            report,
-        )
+    return cli_testing.marker_line(program(name), marker)
 
 
 def interpsan(*cli_args, python=None, report_dir=None):
     """Runs `tools/interpsan --python X.Y CLI_ARGS...` and returns a Result."""
     args = [LAUNCHER, "--python", python or VERSION] + list(cli_args)
-    env = dict(os.environ)
-    paths = [EXTENSIONS] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # programs/ is the source tree
-    # A session of its own, so that a hung run can be stopped with everything
-    # it started (the supervisor and the checked process).
-    proc = subprocess.Popen(
-        args,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        preexec_fn=_no_core_dumps,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        stdout, stderr = proc.communicate()
-        stderr += "\n[e2e: killed after %ss without exiting]\n" % RUN_TIMEOUT
-        return Result(args, "hung", stdout, stderr, report_dir)
-    return Result(args, proc.returncode, stdout, stderr, report_dir)
+    return cli_testing.run(args, cli_testing.environment(EXTENSIONS), RUN_TIMEOUT, report_dir)
 
 
 def run_program(name, *program_args, n=4, keep_going=False, checks=None, options=()):

@@ -17,34 +17,26 @@ itself unless INTERPSAN_RUNNER is set, e.g.
   python3.12 tests/faulthandler/test_fatal_signals.py -v
 """
 
-import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_ROOT = os.path.dirname(os.path.dirname(_HERE))
+sys.path.insert(0, os.path.dirname(_HERE))  # tests/: cli_testing
+from cli_testing import (  # noqa: E402  (the shared part of the CLI suites)
+    EXIT_CRASH, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, LAUNCHER, ROOT, VERSION, Result,
+    scratch_dir)
+import cli_testing  # noqa: E402
 
-VERSION = os.environ.get("INTERPSAN_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
-LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
 PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or os.path.join(
-    _ROOT, "bazel-out", "k8-optpy" + VERSION.replace(".", ""), "bin", "tests", "faulthandler"
-)
+EXTENSIONS = (os.environ.get("INTERPSAN_TEST_EXTENSIONS")
+              or cli_testing.default_extensions("faulthandler"))
 SUPPRESSIONS = os.environ.get("INTERPSAN_TEST_SUPPRESSIONS") or os.path.join(
-    _ROOT, "tools", "suppressions")
-
-# Exit statuses (PRODUCT.md).
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CRASH = 4
-EXIT_TIMEOUT = 5
+    ROOT, "tools", "suppressions")
 
 N = 4  # interpreters per run
 
@@ -56,52 +48,15 @@ def program(name):
     return os.path.join(PROGRAMS, name)  # an absolute name is kept as it is
 
 
-def scratch_dir(prefix):
-    base = os.environ.get("TEST_TMPDIR") or None
-    return tempfile.mkdtemp(prefix=prefix, dir=base)
-
-
 def suppressions_file():
     return os.path.join(SUPPRESSIONS, "cpython-%s.supp" % VERSION)
 
 
-def _no_core_dumps():
-    # The tests kill the checked process with fatal signals on purpose.
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
 def environment(extra=None, pythonpath=()):
-    env = dict(os.environ)
-    paths = [EXTENSIONS] + list(pythonpath)
-    paths += [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # programs/ is the source tree
-    env.pop("INTERPSAN_TEST_FAULT_IN_HANDLER", None)
-    env.update(extra or {})
+    env = cli_testing.environment(EXTENSIONS, extra, pythonpath)
+    if "INTERPSAN_TEST_FAULT_IN_HANDLER" not in (extra or {}):
+        env.pop("INTERPSAN_TEST_FAULT_IN_HANDLER", None)
     return env
-
-
-class Result:
-    def __init__(self, args, status, stdout, stderr, report_dir, elapsed):
-        self.args = args
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-        self.report_dir = report_dir
-        self.elapsed = elapsed
-        self.report_path = os.path.join(report_dir, "report.json")
-        self.report = None
-        if os.path.exists(self.report_path):
-            with open(self.report_path, encoding="utf-8") as f:
-                self.report = json.load(f)
-
-    def describe(self):
-        """Everything needed to understand a failure, for assertion messages."""
-        report = json.dumps(self.report, indent=1)[:12000] if self.report else "(no report.json)"
-        return ("\n$ %s\nexit status: %s (%.1fs)\n--- stderr (tail) ---\n%s\n"
-                "--- stdout (tail) ---\n%s\n--- report.json ---\n%s") % (
-            " ".join(self.args), self.status, self.elapsed, self.stderr[-6000:],
-            self.stdout[-2000:], report)
 
 
 def command(name, *program_args, n=N, options=(), python_args=None):
@@ -118,21 +73,7 @@ def command(name, *program_args, n=N, options=(), python_args=None):
 
 
 def _run_once(args, report_dir, env, pythonpath, cwd):
-    start = time.monotonic()
-    proc = subprocess.run(
-        args,
-        env=environment(env, pythonpath),
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        timeout=RUN_TIMEOUT,
-        preexec_fn=_no_core_dumps,
-    )
-    return Result(args, proc.returncode, proc.stdout, proc.stderr, report_dir,
-                  time.monotonic() - start)
+    return cli_testing.run(args, environment(env, pythonpath), RUN_TIMEOUT, report_dir, cwd)
 
 
 def run_program(name, *program_args, n=N, options=(), env=None, pythonpath=(), cwd=None,
@@ -157,7 +98,7 @@ class Background:
         with open(self._stderr_path, "wb") as err, open(self._stdout_path, "wb") as out:
             self.proc = subprocess.Popen(self.args, env=environment(env),
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         preexec_fn=_no_core_dumps)
+                                         preexec_fn=cli_testing.no_core_dumps)
 
     def stderr(self):
         with open(self._stderr_path, encoding="utf-8", errors="replace") as f:

@@ -17,34 +17,23 @@ launcher builds the runner itself, e.g.
   python3.12 tests/tracemalloc/test_per_interpreter.py -v
 """
 
-import json
 import os
-import resource
-import signal
-import subprocess
 import sys
-import tempfile
 import unittest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_ROOT = os.path.dirname(os.path.dirname(_HERE))
+sys.path.insert(0, os.path.dirname(_HERE))  # tests/: cli_testing
+from cli_testing import (  # noqa: E402  (the shared part of the CLI suites)
+    EXIT_CRASH, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_VIOLATION, LAUNCHER, VERSION,
+    Result, default_extensions, scratch_dir)
+import cli_testing  # noqa: E402
 
-VERSION = os.environ.get("INTERPSAN_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
-LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
 PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or os.path.join(
-    _ROOT, "bazel-out", "k8-optpy" + VERSION.replace(".", ""), "bin", "tests", "tracemalloc"
-)
+EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or default_extensions("tracemalloc")
 EXPORTER = os.environ.get("INTERPSAN_TM_EXPORTER") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))),
     "tools", "tracemalloc_export.py",
 )
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_VIOLATION = 3
-EXIT_CRASH = 4
-EXIT_TIMEOUT = 5
 
 # A run takes a few seconds at most; this only catches hangs (the runs that
 # could hang also pass --timeout to interpsan itself, which is shorter).
@@ -59,65 +48,14 @@ def program(name):
 
 def marker_line(name, marker):
     """The 1-based line of programs/NAME carrying the comment `# MARKER`."""
-    with open(program(name), encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.rstrip().endswith("# " + marker):
-                return lineno
-    raise AssertionError("no '# %s' line in %s" % (marker, name))
-
-
-def scratch_dir(prefix):
-    base = os.environ.get("TEST_TMPDIR") or None
-    return tempfile.mkdtemp(prefix=prefix, dir=base)
-
-
-def _no_core_dumps():
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-class Result:
-    def __init__(self, args, status, stdout, stderr, report_dir):
-        self.args = args
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-        self.report_dir = report_dir
-        self.report_path = os.path.join(report_dir, "report.json") if report_dir else None
-        self.report = None
-        if self.report_path and os.path.exists(self.report_path):
-            with open(self.report_path, encoding="utf-8") as f:
-                self.report = json.load(f)
-
-    def describe(self):
-        report = json.dumps(self.report, indent=1)[:8000] if self.report else "(no report.json)"
-        return "\n$ %s\nexit status: %s\n--- stderr (tail) ---\n%s\n--- stdout (tail) ---\n%s\n--- report.json ---\n%s" % (
-            " ".join(self.args), self.status, self.stderr[-6000:], self.stdout[-3000:], report)
+    return cli_testing.marker_line(program(name), marker)
 
 
 def interpsan(*cli_args, report_dir=None, env_extra=None):
     """Runs `tools/interpsan --python X.Y CLI_ARGS...` and returns a Result."""
     args = [LAUNCHER, "--python", VERSION] + list(cli_args)
-    env = dict(os.environ)
-    paths = [EXTENSIONS] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(env_extra or {})
-    proc = subprocess.Popen(
-        args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, errors="replace",
-        preexec_fn=_no_core_dumps, start_new_session=True,
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        stdout, stderr = proc.communicate()
-        stderr += "\n[test: killed after %ss without exiting]\n" % RUN_TIMEOUT
-        return Result(args, "hung", stdout, stderr, report_dir)
-    return Result(args, proc.returncode, stdout, stderr, report_dir)
+    return cli_testing.run(args, cli_testing.environment(EXTENSIONS, env_extra),
+                           RUN_TIMEOUT, report_dir)
 
 
 def run_program(name, *program_args, n=4, trace_malloc=None, options=(), env_extra=None):
