@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERSION = os.environ.get("INTERPSAN_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
 LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(ROOT, "tools", "interpsan")
 
-# Exit statuses (PRODUCT.md, README "Exit status").
+# Exit statuses (README, "Exit status").
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2

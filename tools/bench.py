@@ -8,7 +8,7 @@ Measures, in one run, on the allocation-heavy workload tools/bench_workload.py:
   n2-none    runner -n 2 --checks none      n2-all    runner -n 2 --checks all
   (with --launcher also the whole `tools/interpsan run -n 2 ...` command)
 
-and prints medians plus the ratios PRODUCT.md holds the product to:
+and prints medians plus the ratios the product is held to (README, "Performance"):
 
   checks all / none   at -n 2 (and -n 1)             target <= 1.25
   2 interpreters / 1  with --checks all (wall time)   target <= 1.15

@@ -3,7 +3,7 @@
 Runs a fixed amount of work (not a fixed time): json.dumps/json.loads of
 nested dicts, lists, strings and floats, plus list/dict/tuple churn, so that
 the allocator (obj and mem domains, pymalloc and large blocks alike) and
-deallocation (freelists included) are exercised the way PRODUCT.md's
+deallocation (freelists included) are exercised the way the product's
 reference json workload does. Each interpreter of an interpsan run does the
 same work. It prints exactly one line:
 

@@ -1,4 +1,4 @@
-"""Every class of isolation bug in PRODUCT.md's detection list, through the
+"""Every class of isolation bug in README's check table, through the
 command line with 4 interpreters, in fatal and --keep-going modes: the
 violation's kind, its extension (broken_statics) and, where the program
 acts, the program line."""

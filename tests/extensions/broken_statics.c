@@ -1,5 +1,5 @@
 // BROKEN on purpose: one function per class of isolation bug that keeps
-// Python objects in C statics (PRODUCT.md, "Quality bars -> Detection").
+// Python objects in C statics (the classes README's check table lists).
 // Each static is filled by the first interpreter that calls and then used
 // by every other one:
 //   shared_error     a static exception object (PyErr_SetString on it)

@@ -130,7 +130,7 @@ TEST(FormatViolationJsonTest, IsValidJsonWithEveryReportKey) {
   std::string json =
       FormatViolationJson(TestViolation(), TestTraceback(), TestStack(), 1);
   LoadJson(json);
-  // The keys PRODUCT.md promises for report.json's violations.
+  // The keys README ("report.json") promises for a violation.
   EXPECT_EQ(Eval("sorted({'kind', 'interpreter', 'owner_interpreter', "
                  "'object_type', 'object_address', 'extension', "
                  "'python_traceback', 'allocation_traceback', 'native_stack', "
