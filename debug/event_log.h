@@ -6,8 +6,9 @@
 // before an abort or a fatal signal survives it (write(2), no buffering).
 //
 // Thread safety: Write is thread-safe (one mutex, report path only; never
-// on an allocation's fast path). Not async-signal-safe: the faulthandler
-// writes through WriteRawSignalSafe instead.
+// on an allocation's fast path). Not async-signal-safe: the fatal-signal
+// handler writes to fd() with write(2) itself, through a stack buffer
+// (faulthandler/signal_safe_writer.h's SignalSafeWriter).
 #ifndef INTERPSAN_DEBUG_EVENT_LOG_H_
 #define INTERPSAN_DEBUG_EVENT_LOG_H_
 
