@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every interpsan test: unit, end-to-end and sanitizer runs, for
 # CPython 3.12 and 3.13. Prints "N passed, M failed" and exits non-zero if
-# anything failed. Installs and builds what is missing on first use.
+# anything failed. Installs and builds what is missing on first use,
+# including the test venvs with tests/requirements.txt's pinned packages
+# (pytest), .venvs/tests-3.12 and .venvs/tests-3.13.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tools/install_prerequisites.sh || exit 2
+tools/install_prerequisites.sh --tests || exit 2
 
 passed=0
 failed=0

@@ -9,7 +9,18 @@ process never runs user code, a report is written even when the checked
 process dies.
 
 Exit statuses (PRODUCT.md): 0 clean; 1 a program failed; 2 usage error;
-3 isolation violation(s); 4 crash (fatal signal); 5 watchdog timeout.
+3 isolation violation(s); 4 crash (fatal signal); 5 watchdog timeout;
+130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM.
+
+Stopping a run: the checked process runs in a process group of its own, so
+a Ctrl-C at the terminal (SIGINT to the foreground process group) and a
+SIGTERM sent to this process alone (`timeout`, CI runners, `kill`) both
+reach this process only. It then asks the checked process for a dump of
+every interpreter's threads (SIGUSR1 queued with the exit status as value,
+see faulthandler/fatal_signal_handler.h), which ends it; after a grace
+period, or at a second Ctrl-C, it kills the process group. Either way
+report.json is written, with what the checked process wrote, and the
+status is 130 / 143.
 """
 
 import argparse
@@ -27,12 +38,14 @@ EXIT_USAGE = 2
 EXIT_VIOLATION = 3
 EXIT_CRASH = 4
 EXIT_TIMEOUT = 5
+# Stopped by a signal: 128 + its number, as a shell reports it.
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 CHECK_NAMES = ("free", "domain", "dealloc", "capi", "refcount", "audit")
 
 USAGE = """\
-usage: interpsan [--python 3.12|3.13] run [options] -- PYTHON_ARGS...
-       interpsan [--python 3.12|3.13] exec [options] -- PROGRAM ARGS...
+usage: interpsan [--python 3.12|3.13|PATH] run [options] -- PYTHON_ARGS...
+       interpsan [--python 3.12|3.13|PATH] exec [options] -- PROGRAM ARGS...
        interpsan report DIR  (DIR/report.json as text, and DIR/report.html)
        interpsan cflags      (flags to rebuild an extension in check mode:
                               CFLAGS="$(tools/interpsan cflags)" ...)
@@ -41,6 +54,11 @@ Runs a Python program in N interpreters at once, each with its own GIL, and
 reports every object or block that crosses from one interpreter to another.
 
 PYTHON_ARGS are like python's own: script.py args | -m module args | -c code
+
+--python picks the CPython: a version (pyenv's), or the path of a CPython
+3.12/3.13 executable, a venv's bin/python included. Default: the active venv
+($VIRTUAL_ENV) if its Python is 3.12 or 3.13, else 3.12. The program sees
+that python's sys.executable, sys.prefix, sys.path and argv.
 
 options:
   -n N             interpreters to run at once, each with its own GIL (default 4)
@@ -56,7 +74,9 @@ options:
                    kind, extension, type, function, file; '#' comments)
 
 exit status: 0 clean, 1 a program failed, 2 usage error, 3 isolation
-violation(s), 4 crash (fatal signal), 5 watchdog timeout.
+violation(s), 4 crash (fatal signal), 5 watchdog timeout, 130 / 143 stopped
+by Ctrl-C / SIGTERM (every interpreter's threads are in the report; a second
+Ctrl-C stops at once).
 """
 
 
@@ -120,6 +140,10 @@ def build_parser():
     parser = _Parser(prog="interpsan", add_help=True)
     parser.add_argument("--runner", help=argparse.SUPPRESS, required=True)
     parser.add_argument("--python-version", help=argparse.SUPPRESS, required=True)
+    # The python the user runs (the launcher's --python, or an active venv's):
+    # the checked process gets it as argv[0], so that CPython computes
+    # sys.executable, sys.prefix and sys.path as for that python.
+    parser.add_argument("--python-executable", help=argparse.SUPPRESS, default=sys.executable)
     sub = parser.add_subparsers(dest="command")
     for name in ("run", "exec"):
         p = sub.add_parser(name, add_help=True)
@@ -212,7 +236,23 @@ def with_traces(entry, traces_event):
     entry["other_blocks"] = traces_event.get("other_blocks", 0) + sum(t.get("count", 0) for t in rest)
     return entry
 
-def build_report(args, events, returncode, timed_out, python_version):
+def count_tests(results):
+    """tests {run, failed, errors, skipped} of an interpreter from its
+    recorded results, as unittest counts them: a result with run false
+    (3.12's skipped tests, a skipped or failed setUpClass) is not run."""
+    counts = {"run": 0, "failed": 0, "errors": 0, "skipped": 0}
+    for t in results:
+        if t.get("run", True):
+            counts["run"] += 1
+        key = {"failure": "failed", "error": "errors", "skipped": "skipped"}.get(t.get("outcome"))
+        if key:
+            counts[key] += 1
+    return counts
+
+
+def build_report(args, events, returncode, timed_out, python_version, interrupted=None):
+    """report.json and the exit status. `interrupted`: the signal (SIGINT,
+    SIGTERM) that stopped the run, or None."""
     start = next((e for e in events if e.get("event") == "start"), {})
     n = args.interpreters
     started = {}
@@ -227,9 +267,15 @@ def build_report(args, events, returncode, timed_out, python_version):
             results[e["index"]] = e
         elif kind == "interpreter_end":
             ended.add(e["index"])
+        elif kind == "interpreter_create_failed":
+            # Py_NewInterpreterFromConfig failed: the interpreter never ran.
+            results[e["index"]] = {
+                "exit_code": 1, "status": "failed", "failure": "interpreter_create_failed",
+                "failure_reason": e.get("detail") or "unknown error"}
+            ended.add(e["index"])
         elif kind == "test":
             tests.setdefault(e["index"], []).append(
-                {k: e[k] for k in ("test", "outcome", "duration", "message") if k in e}
+                {k: e[k] for k in ("test", "outcome", "duration", "message", "run") if k in e}
             )
 
     violations = []
@@ -242,16 +288,25 @@ def build_report(args, events, returncode, timed_out, python_version):
             by_id[v["id"]] = v
             violations.append(v)
         elif e.get("event") == "violation_count" and e.get("id") in by_id:
+            # Counts are written as they change (debug/report.cc): the
+            # largest seen is the latest.
             v = by_id[e["id"]]
             v["count"] = max(v["count"], e["count"])
             # Every interpreter that hit this site, not only the first.
             v["interpreter_indexes"] = sorted(
-                set(e.get("interpreter_indexes", [])) | {v.get("interpreter_index")})
+                set(v.get("interpreter_indexes", [])) | set(e.get("interpreter_indexes", []))
+                | {v.get("interpreter_index")})
+    # Exact unless the checked process died without writing its final
+    # counts (SIGKILL): then each count is at least half the real one.
+    counts_exact = (not args.keep_going or not violations
+                    or any(e.get("event") == "violation_counts_final" for e in events))
 
-    crashed = returncode is not None and returncode < 0 and not timed_out
+    crashed = (returncode is not None and returncode < 0 and not timed_out
+               and interrupted is None)
     crash_dump = collect_dump(events, "crash") if crashed else None
     timeout_dump = collect_dump(events, "timeout") if timed_out else None
-    symbolize(violations, [d for d in (crash_dump, timeout_dump) if d])
+    interrupt_dump = collect_dump(events, "interrupted") if interrupted is not None else None
+    symbolize(violations, [d for d in (crash_dump, timeout_dump, interrupt_dump) if d])
     violators = set()
     for v in violations:
         violators.add(v.get("interpreter_index"))
@@ -287,16 +342,24 @@ def build_report(args, events, returncode, timed_out, python_version):
             "index": index,
             "own_gil": not started.get(index, {}).get("main", False),
             "exit_code": result.get("exit_code"),
-            "tests": result.get("tests", {"run": 0, "failed": 0, "errors": 0, "skipped": 0}),
+            # The results recorded, however the interpreter ended (a crash or a
+            # stop leaves no interpreter_result, but every result before it).
+            "tests": (count_tests(tests[index]) if index in tests else
+                      result.get("tests", {"run": 0, "failed": 0, "errors": 0, "skipped": 0})),
         }
-        if index in violators:
-            status = "violation"
-        elif crashed and crash_dump and crash_dump.get("interpreter_index") == index:
+        # How it ended comes first: an interpreter still running when the
+        # process crashed, hung or was stopped is that, whatever it found
+        # before (its violations are in the report either way).
+        if crashed and crash_dump and crash_dump.get("interpreter_index") == index:
             status = "crashed"
         elif crashed and index not in ended and not (crash_dump and crash_dump.get("interpreter_index", -1) >= 0):
             status = "crashed"
         elif timed_out and index not in ended:
             status = "timeout"
+        elif interrupted is not None and index not in ended:
+            status = "interrupted"
+        elif index in violators:
+            status = "violation"
         elif result.get("status"):
             status = result["status"]
         else:
@@ -304,7 +367,7 @@ def build_report(args, events, returncode, timed_out, python_version):
             # this one finished.
             status = "stopped"
         entry["status"] = status
-        for key in ("failure", "unsupported_extension"):
+        for key in ("failure", "failure_reason", "unsupported_extension"):
             if key in result:
                 entry[key] = result[key]
         if index in tests:
@@ -331,6 +394,7 @@ def build_report(args, events, returncode, timed_out, python_version):
         },
         "interpreters": interpreters,
         "violations": violations,
+        "counts_exact": counts_exact,
         "suppressed": max([e.get("count", 0) for e in events if e.get("event") == "suppressed"] or [0]),
     }
     if args.trace_malloc:
@@ -373,8 +437,17 @@ def build_report(args, events, returncode, timed_out, python_version):
         report["timeout"] = timeout_dump or {"complete": False}
         report["timeout"].setdefault("seconds", args.timeout)
         report["timeout"].setdefault("threads", [])
+    if interrupted is not None:
+        # The dump was asked for with SIGUSR1; what the user sent is the
+        # signal that counts.
+        report["interrupted"] = interrupt_dump or {"complete": False}
+        report["interrupted"]["signal"] = signal_name(interrupted)
+        report["interrupted"]["signal_number"] = int(interrupted)
+        report["interrupted"].setdefault("threads", [])
 
-    if crashed:
+    if interrupted is not None:
+        status = EXIT_INTERRUPTED[interrupted]
+    elif crashed:
         status = EXIT_CRASH
     elif timed_out:
         status = EXIT_TIMEOUT
@@ -472,12 +545,18 @@ def name_static_variables(violations):
 
 
 def symbolize(violations, dumps):
-    name_static_variables(violations)
-    lists = [v.get("native_frames", []) for v in violations]
-    for dump in dumps:
-        lists.append(dump.get("native_frames", []))
-        lists.extend(t.get("native_frames", []) for t in dump.get("threads", []))
-    symbolize_frames(lists)
+    # nm and addr2line may take seconds: a second Ctrl-C (or SIGTERM) stops
+    # them, and the report is written with the frames as module+offset.
+    try:
+        with _STOP.hurry_point():
+            name_static_variables(violations)
+            lists = [v.get("native_frames", []) for v in violations]
+            for dump in dumps:
+                lists.append(dump.get("native_frames", []))
+                lists.extend(t.get("native_frames", []) for t in dump.get("threads", []))
+            symbolize_frames(lists)
+    except _Hurry:
+        sys.stderr.write("interpsan: stopped at once: native frames left unsymbolized\n")
     for v in violations:
         frames = v.get("native_frames", [])
         if not frames:
@@ -598,6 +677,10 @@ def summarize(report, report_path):
         line += "; crashed with %s" % report["crash"]["signal"]
     if "timeout" in report:
         line += "; timed out after %ss" % report["timeout"]["seconds"]
+    if "interrupted" in report:
+        line += "; stopped by %s" % report["interrupted"]["signal"]
+    if not report.get("counts_exact", True):
+        line += " (occurrence counts are lower bounds: the checked process was killed)"
     if report_path:
         line += "; report: %s" % report_path
     # The native frames printed by the checked process could not name static
@@ -614,6 +697,197 @@ def summarize(report, report_path):
     if len(report["violations"]) > 5:
         sys.stderr.write("interpsan:   ... and %d more in the report\n" % (len(report["violations"]) - 5))
     sys.stderr.write(line + "\n")
+
+
+def encode_options(options):
+    """INTERPSAN_OPTIONS (tools/options.h): space-separated key=value words,
+    values percent-encoded."""
+    from urllib.parse import quote
+
+    return " ".join("%s=%s" % (key, quote(os.fsencode(value), safe="/,.:_-+@~"))
+                    for key, value in options)
+
+
+def check_output_paths(args):
+    """Usage errors, before anything is built or run: --report DIR must be a
+    directory interpsan can create and write in, --junit FILE a file it can
+    write. Tried for real (root passes access checks it would then fail)."""
+    if args.report_dir:
+        try:
+            os.makedirs(args.report_dir, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=args.report_dir, prefix=".interpsan-probe-")
+            probe.close()
+        except OSError as exc:
+            raise UsageError("cannot write the report in %r: %s" % (
+                args.report_dir, exc.strerror or exc))
+    if args.junit:
+        if os.path.isdir(args.junit):
+            raise UsageError("cannot write the JUnit file %r: it is a directory" % args.junit)
+        existed = os.path.exists(args.junit)
+        try:
+            with open(args.junit, "a"):
+                pass
+        except OSError as exc:
+            raise UsageError("cannot write the JUnit file %r: %s" % (args.junit, exc.strerror or exc))
+        if not existed:
+            os.unlink(args.junit)
+
+
+class _Hurry(Exception):
+    """A second stop signal while the report is being symbolized."""
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM while a run is supervised: recorded, never fatal
+    to this process (it must write the report). The wait loop acts on them;
+    during symbolization a second one raises _Hurry."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received = []  # signal numbers, in order
+        self._hurry_ok = False
+        self._previous = {}
+
+    def install(self):
+        for sig in self.SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handler)
+
+    def restore(self):
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}
+
+    def _handler(self, signum, frame):
+        self.received.append(signal.Signals(signum))
+        if self._hurry_ok and len(self.received) >= 2:
+            self._hurry_ok = False
+            raise _Hurry()
+
+    def hurry_point(self):
+        """A context in which a second signal raises _Hurry (one already
+        received raises it at once)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def context():
+            if len(self.received) >= 2:
+                raise _Hurry()
+            self._hurry_ok = True
+            try:
+                yield
+            finally:
+                self._hurry_ok = False
+
+        return context()
+
+
+_STOP = _StopSignals()
+
+# After the dump request (watchdog or interrupt): time for the checked
+# process to dump and exit before its process group is killed.
+GRACE_SECONDS = 5.0
+
+
+def queue_dump_request(pid, value):
+    """sigqueue(pid, SIGUSR1, value): the checked process's faulthandler
+    dumps every interpreter's threads and exits with `value` (130, 143).
+    Falls back to a plain SIGUSR1 (a watchdog dump) if sigqueue is out of
+    reach."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        # union sigval {int; void*} is passed like a pointer-sized integer
+        # (one register) on the 64-bit Linux ABIs; its int is the low half.
+        libc.sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        if libc.sigqueue(pid, signal.SIGUSR1, value) == 0:
+            return
+        if ctypes.get_errno() == 3:  # ESRCH: already gone
+            return
+    except (ImportError, OSError, AttributeError):
+        pass
+    try:
+        os.kill(pid, signal.SIGUSR1)
+    except ProcessLookupError:
+        pass
+
+
+def kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def child_process_options():
+    """Popen options of the checked process: a process group of its own
+    (Ctrl-C reaches the supervisor only, which stops the run cleanly),
+    killed if the supervisor dies, not stopped by the terminal for being in
+    the background (SIGTTOU ignored; a terminal stdin is replaced by
+    /dev/null, which a background group could not read)."""
+    options = {"process_group": 0}
+    if os.isatty(0):
+        options["stdin"] = subprocess.DEVNULL
+    parent = os.getpid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError):
+        libc = None
+
+    def prepare():
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        if libc is not None:
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the supervisor died before prctl
+            os._exit(1)
+
+    options["preexec_fn"] = prepare
+    return options
+
+
+def wait_for_child(child, args):
+    """Waits for the checked process, acting on the watchdog and on stop
+    signals. Returns (returncode, timed_out, interrupted signal or None)."""
+    now = time.monotonic()
+    deadline = now + args.timeout if args.timeout else None
+    timed_out = False
+    interrupted = None
+    kill_at = None
+    acted_on = 0
+    while True:
+        try:
+            return child.wait(timeout=0.1), timed_out, interrupted
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        received = list(_STOP.received)
+        if len(received) > acted_on:
+            if acted_on == 0 and not timed_out:
+                interrupted = received[0]
+                sys.stderr.write(
+                    "\ninterpsan: %s: dumping every interpreter's threads and stopping the run"
+                    " (press Ctrl-C again to stop at once)\n" % signal_name(interrupted))
+                queue_dump_request(child.pid, EXIT_INTERRUPTED[interrupted])
+                kill_at = now + GRACE_SECONDS
+            if len(received) >= 2 or timed_out:
+                # Again (or during the watchdog's dump): at once.
+                sys.stderr.write("interpsan: stopping at once\n")
+                kill_group(child.pid)
+                kill_at = None
+            acted_on = len(received)
+        if deadline is not None and not timed_out and interrupted is None and now >= deadline:
+            timed_out = True
+            sys.stderr.write("interpsan: watchdog: no exit after %ss, stopping the run\n" % args.timeout)
+            child.send_signal(signal.SIGUSR1)  # dump request (faulthandler)
+            kill_at = now + GRACE_SECONDS
+        if kill_at is not None and now >= kill_at:
+            sys.stderr.write("interpsan: no exit %ss after the dump request: killing the run\n"
+                             % GRACE_SECONDS)
+            kill_group(child.pid)
+            kill_at = None
 
 
 def build_runner(spec):
@@ -641,13 +915,10 @@ def build_runner(spec):
 
 
 def run(args):
+    check_output_paths(args)
     args.runner = build_runner(args.runner)
     report_dir = args.report_dir
     if report_dir:
-        try:
-            os.makedirs(report_dir, exist_ok=True)
-        except OSError as exc:
-            raise UsageError("cannot create report directory %r: %s" % (report_dir, exc.strerror))
         events_path = os.path.join(report_dir, "events.jsonl")
         tmpdir = None
     else:
@@ -657,14 +928,20 @@ def run(args):
         os.unlink(events_path)
 
     env = dict(os.environ)
+    # The checked process's own options: one variable (tools/options.h), so
+    # that its argv is the program's alone.
+    options = [("events", events_path), ("checks", args.checks),
+               ("keep_going", "1" if args.keep_going else "0"),
+               ("trace_malloc", str(args.trace_malloc))]
+    if args.suppressions:
+        options.append(("suppressions", os.path.abspath(args.suppressions)))
+    executable = None
     if args.command == "run":
-        cmd = [args.runner, "-n", str(args.interpreters), "--checks", args.checks,
-               "--trace-malloc", str(args.trace_malloc)]
-        if args.keep_going:
-            cmd.append("--keep-going")
-        if args.suppressions:
-            cmd += ["--suppressions", os.path.abspath(args.suppressions)]
-        cmd += ["--"] + args.program
+        options.append(("interpreters", str(args.interpreters)))
+        # argv is what `python PYTHON_ARGS` would have (sys.orig_argv,
+        # /proc/self/cmdline); the binary executed is the runner.
+        cmd = [args.python_executable] + args.program
+        executable = args.runner
     else:
         # exec: the program itself, with the preload library beside the runner.
         preload = os.path.join(os.path.dirname(os.path.abspath(args.runner)),
@@ -673,17 +950,15 @@ def run(args):
             raise UsageError("the preload library is missing: %s" % preload)
         cmd = list(args.program)
         env["LD_PRELOAD"] = preload + (":" + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
-        env["INTERPSAN_CHECKS"] = args.checks
-        env["INTERPSAN_KEEP_GOING"] = "1" if args.keep_going else "0"
-        if args.suppressions:
-            env["INTERPSAN_SUPPRESSIONS"] = os.path.abspath(args.suppressions)
-    env["INTERPSAN_EVENTS"] = events_path
-    env["INTERPSAN_TRACE_MALLOC"] = str(args.trace_malloc)
+    env["INTERPSAN_OPTIONS"] = encode_options(options)
     # Where Bazel put the runner: the bundled example finds its extension here.
     env.setdefault("INTERPSAN_BIN_DIR", os.path.dirname(os.path.dirname(os.path.abspath(args.runner))))
     env.pop("PYTHONMALLOC", None)  # would replace interpsan's allocator hooks
 
-    child = subprocess.Popen(cmd, env=env)
+    # Stop signals are recorded from here on (and handled once the child
+    # exists): none is lost, none kills this process before the report.
+    _STOP.install()
+    child = subprocess.Popen(cmd, **child_process_options(), executable=executable, env=env)
     follower = None
     try:
         import progress
@@ -693,24 +968,11 @@ def run(args):
         live = progress.Progress(
             sys.stderr, interpreters=args.interpreters if args.command == "run" else None)
         follower = progress.follow(events_path, live) if live.enabled else None
-    timed_out = False
-    # Ctrl-C reaches the child through the terminal; the supervisor stays to
-    # write the report.
-    previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        try:
-            returncode = child.wait(timeout=args.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            sys.stderr.write("interpsan: watchdog: no exit after %ss, stopping the run\n" % args.timeout)
-            child.send_signal(signal.SIGUSR1)  # dump request (faulthandler)
-            try:
-                returncode = child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                returncode = child.wait()
+        returncode, timed_out, interrupted = wait_for_child(child, args)
+        if timed_out or interrupted is not None:
+            kill_group(child.pid)  # what the program started, too
     finally:
-        signal.signal(signal.SIGINT, previous_sigint)
         if follower is not None:
             follower.stop()
 
@@ -718,7 +980,8 @@ def run(args):
     if returncode == EXIT_USAGE and not any(e.get("event") == "start" for e in events):
         # The checked process refused its configuration (it said why).
         return EXIT_USAGE
-    report, status = build_report(args, events, returncode, timed_out, args.python_version)
+    report, status = build_report(args, events, returncode, timed_out, args.python_version,
+                                  interrupted)
     report_path = None
     if report_dir:
         report_path = os.path.join(report_dir, "report.json")
@@ -733,6 +996,7 @@ def run(args):
     if args.junit:
         write_junit(args.junit, report)
     summarize(report, report_path)
+    _STOP.restore()
     if tmpdir:
         try:
             os.unlink(events_path)
@@ -744,7 +1008,8 @@ def run(args):
 
 def main(argv):
     first = 0
-    while first < len(argv) and argv[first] in ("--runner", "--python-version"):
+    while first < len(argv) and argv[first] in ("--runner", "--python-version",
+                                                 "--python-executable"):
         first += 2
     if argv[first:first + 1] == ["report"]:
         import report_render
@@ -756,6 +1021,9 @@ def main(argv):
     except UsageError as exc:
         sys.stderr.write("interpsan: error: %s\n" % exc)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # before the run started (building): nothing to report
+        sys.stderr.write("interpsan: interrupted\n")
+        return EXIT_INTERRUPTED[signal.SIGINT]
 
 
 if __name__ == "__main__":

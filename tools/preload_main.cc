@@ -9,9 +9,8 @@
 // InterpreterPoolExecutor) are then checked, traced and crash-dumped like
 // the runner's. Each one is announced as an event when first seen.
 //
-// Configuration comes from the environment, set by tools/interpsan.py:
-//   INTERPSAN_EVENTS, INTERPSAN_CHECKS, INTERPSAN_KEEP_GOING,
-//   INTERPSAN_TRACE_MALLOC, INTERPSAN_SUPPRESSIONS.
+// Configuration comes from INTERPSAN_OPTIONS, set by tools/interpsan.py and
+// parsed by tools/options.h, the same path as the runner's.
 #include <Python.h>
 #include <unistd.h>
 
@@ -62,13 +61,16 @@ void OnInterpreterEnd(OwnerSlot slot) {
 
 __attribute__((constructor)) void InterpsanPreloadInit() {
   // Only the process the supervisor started: not its children, which
-  // inherit LD_PRELOAD (subprocesses of the program under test).
-  const char* events = getenv("INTERPSAN_EVENTS");
-  if (events == nullptr || *events == '\0') return;
-  std::string events_path = events;
-  // The program's own subprocesses inherit the environment: they must not
-  // append to this run's events. They still load the library, inactive.
-  unsetenv("INTERPSAN_EVENTS");
+  // inherit LD_PRELOAD (subprocesses of the program under test). Reading
+  // the options removes them from the environment, so those children load
+  // the library inactive and do not append to this run's events.
+  ProcessOptions opt;
+  bool present = false;
+  std::string error;
+  if (!ReadOptionsFromEnvironment(&opt, &present, &error)) {
+    if (present) Fail(error);
+    return;
+  }
   const char* version = Py_GetVersion();  // static; fine before Py_Initialize
   std::string shim = interpsan_shim_version();
   if (std::string(version).compare(0, shim.size() + 1, shim + ".") != 0) {
@@ -76,24 +78,7 @@ __attribute__((constructor)) void InterpsanPreloadInit() {
          " but interpsan was built for " + shim + " (use --python " +
          std::string(version, 4) + ")");
   }
-
-  SetupOptions opt;
-  const char* checks = getenv("INTERPSAN_CHECKS");
-  opt.checks_list = checks ? checks : "all";
-  std::string error;
-  if (!ParseChecks(opt.checks_list, &opt.checks, &error)) Fail(error);
-  const char* keep = getenv("INTERPSAN_KEEP_GOING");
-  opt.keep_going = keep != nullptr && *keep == '1';
-  const char* trace = getenv("INTERPSAN_TRACE_MALLOC");
-  opt.trace_frames = trace ? atoi(trace) : 0;
-  const char* supp = getenv("INTERPSAN_SUPPRESSIONS");
-  if (supp != nullptr && *supp != '\0' &&
-      !LoadSuppressions(supp, &opt.suppressions, &error)) {
-    Fail(error);
-  }
-  setenv("INTERPSAN_EVENTS", events_path.c_str(), 1);  // for EventLog::Open
   SetupResult result = SetUpProcess(opt);
-  unsetenv("INTERPSAN_EVENTS");
   RegisterBuiltinModules();
   InterpreterRegistry::SetNewInterpreterListener(&AnnounceInterpreter);
   AddInterpreterEndListener(&OnInterpreterEnd);

@@ -10,6 +10,7 @@
 #include "debug/checks.h"
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
+#include "debug/report.h"
 #include "faulthandler/fatal_signal_handler.h"
 #include "faulthandler/faulthandler_module.h"
 #include "runtime/allocator_hooks.h"
@@ -25,7 +26,10 @@
 
 namespace interpsan {
 
-std::string StdlibDirectory() {
+namespace {
+
+// PREFIX/lib of the loaded libpython ("" if unknown).
+std::string LibpythonDirectory() {
   Dl_info info;
   // Py_GetVersion: a function interpsan does not interpose, so it resolves
   // to libpython itself.
@@ -36,17 +40,38 @@ std::string StdlibDirectory() {
   std::string lib = info.dli_fname;  // PREFIX/lib/libpython3.X.so.1.0
   size_t slash = lib.rfind('/');
   if (slash == std::string::npos) return "";
-  return lib.substr(0, slash) + "/python" + interpsan_shim_version() + "/";
+  return lib.substr(0, slash);
 }
 
-SetupResult SetUpProcess(const SetupOptions& opt) {
+}  // namespace
+
+std::string StdlibDirectory() {
+  std::string dir = LibpythonDirectory();
+  if (dir.empty()) return "";
+  return dir + "/python" + interpsan_shim_version() + "/";
+}
+
+std::string LibpythonPrefix() {
+  std::string dir = LibpythonDirectory();
+  if (dir.empty()) return "";
+  char* real = realpath(dir.c_str(), nullptr);
+  if (real == nullptr) return "";
+  std::string prefix = real;
+  free(real);
+  size_t slash = prefix.rfind('/');
+  return slash == std::string::npos || slash == 0 ? "" : prefix.substr(0, slash);
+}
+
+SetupResult SetUpProcess(const ProcessOptions& opt) {
   SetupResult result;
-  EventLog::Open();
+  EventLog::Open(opt.events_path.c_str());
   FaultHandlerOptions faults;
   faults.events_fd = EventLog::fd();
   // Test hook (tests/faulthandler): a fault inside the crash handler.
   const char* fault_test = getenv("INTERPSAN_TEST_FAULT_IN_HANDLER");
   faults.fault_inside_dump_for_testing = fault_test != nullptr && *fault_test == '1';
+  // A crash, watchdog stop or interrupt keeps the exact violation counts.
+  faults.dump_epilogue = &WriteViolationCountsSignalSafe;
   InstallFaultHandler(faults);
   ReportOptions report;
   report.fatal = !opt.keep_going;
@@ -86,7 +111,7 @@ void RegisterBuiltinModules() {
   PyImport_AppendInittab("_interpsan_tracemalloc", &PyInit__interpsan_tracemalloc);
 }
 
-void EmitStartEvent(const SetupOptions& opt, const SetupResult& result,
+void EmitStartEvent(const ProcessOptions& opt, const SetupResult& result,
                     const char* mode, int interpreters) {
   std::string out;
   JsonObject o(&out);

@@ -11,17 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "debug/report.h"
+#include "tools/options.h"
 
 namespace interpsan {
-
-struct SetupOptions {
-  uint32_t checks = 0;
-  std::string checks_list = "all";
-  bool keep_going = false;
-  int trace_frames = 0;
-  std::vector<Suppression> suppressions;
-};
 
 struct SetupResult {
   bool dealloc_interposed = false;
@@ -30,19 +22,24 @@ struct SetupResult {
 };
 
 // Call once, before Py_Initialize (from main, or a preload constructor).
-SetupResult SetUpProcess(const SetupOptions& options);
+// Opens options.events_path as the event log.
+SetupResult SetUpProcess(const ProcessOptions& options);
 
 // Registers interpsan, _interpsan_faulthandler and _interpsan_tracemalloc as
 // built-in modules. Before Py_Initialize.
 void RegisterBuiltinModules();
 
 // The "start" event. `mode` is "run" or "exec".
-void EmitStartEvent(const SetupOptions& options, const SetupResult& result,
+void EmitStartEvent(const ProcessOptions& options, const SetupResult& result,
                     const char* mode, int interpreters);
 
 // The directory of the running CPython's standard library, from where
 // libpython is loaded ("" if unknown).
 std::string StdlibDirectory();
+
+// The installation prefix of the loaded libpython (PREFIX of
+// PREFIX/lib/libpython3.X.so), symlinks resolved; "" if unknown.
+std::string LibpythonPrefix();
 
 }  // namespace interpsan
 

@@ -3,11 +3,22 @@
 // Installs the allocator hooks and the checks before Py_Initialize, then runs
 // the same program in N interpreters at once, one thread each, each with its
 // own GIL (PEP 684) and the strict extension check. It reports through the
-// event log ($INTERPSAN_EVENTS); the supervisor (tools/interpsan.py) turns
+// event log (`events=` of INTERPSAN_OPTIONS); the supervisor (tools/interpsan.py) turns
 // those events into report.json and the exit status, whatever happens here.
 //
-// Usage (normally called by tools/interpsan):
-//   interpsan_runner [-n N] [--checks LIST] [--keep-going] -- PYTHON_ARGS...
+// How it is started (by tools/interpsan.py): its argv is what `python`'s
+// would be, [PYTHON, PYTHON_ARGS...] (execve's argv[0] names the Python the
+// user runs, not this binary), and its own options come in INTERPSAN_OPTIONS
+// (tools/options.h):
+//
+//   argv: /path/to/venv/bin/python -m pytest -q tests/
+//   env:  INTERPSAN_OPTIONS="events=... interpreters=4 checks=all ..."
+//
+// CPython's getpath then computes sys.executable, sys.prefix (a venv's
+// pyvenv.cfg included), sys.exec_prefix and sys.path from argv[0] exactly as
+// for that python, and sys.orig_argv, Py_GetArgcArgv and /proc/self/cmdline
+// show the same argv. The base installation argv[0] maps to must be the one
+// whose libpython this process loaded; anything else is refused (status 2).
 #include <Python.h>
 
 #include <unistd.h>
@@ -23,10 +34,10 @@
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
 #include "debug/report.h"
-#include "interpsan_python_config.h"
 #include "runtime/interpreter_registry.h"
 #include "tools/bootstrap_py.h"
 #include "faulthandler/fatal_signal_handler.h"
+#include "tools/options.h"
 #include "tools/process_setup.h"
 #include "tracemalloc/traceback_table.h"
 
@@ -41,72 +52,52 @@ struct Program {
   std::vector<std::string> argv;  // sys.argv inside each interpreter
 };
 
-struct Options {
-  int interpreters = 4;
-  uint32_t checks = kCheckAll;
-  std::string checks_list = "all";
-  bool keep_going = false;
-  int trace_frames = 0;  // --trace-malloc N
-  std::vector<Suppression> suppressions;
-  Program program;
-};
-
 [[noreturn]] void Usage(const std::string& message) {
   fprintf(stderr, "interpsan: error: %s\n", message.c_str());
   exit(kUsageError);
 }
 
-Options ParseArgs(int argc, char** argv) {
-  Options opt;
-  int i = 1;
-  for (; i < argc; i++) {
-    std::string arg = argv[i];
-    if (arg == "--") {
-      i++;
-      break;
-    } else if (arg == "-n" && i + 1 < argc) {
-      char* end = nullptr;
-      long n = strtol(argv[++i], &end, 10);
-      if (*end != '\0' || n < 1 || n > 1024) {
-        Usage("-n needs a number of interpreters from 1 to 1024");
-      }
-      opt.interpreters = static_cast<int>(n);
-    } else if (arg == "--checks" && i + 1 < argc) {
-      std::string error;
-      opt.checks_list = argv[++i];
-      if (!ParseChecks(opt.checks_list, &opt.checks, &error)) Usage(error);
-    } else if (arg == "--suppressions" && i + 1 < argc) {
-      std::string error;
-      if (!LoadSuppressions(argv[++i], &opt.suppressions, &error)) Usage(error);
-    } else if (arg == "--trace-malloc" && i + 1 < argc) {
-      char* end = nullptr;
-      long n = strtol(argv[++i], &end, 10);
-      if (*end != '\0' || n < 0 || n > kMaxTraceFrames) {
-        Usage("--trace-malloc needs a number of frames from 0 to " +
-              std::to_string(kMaxTraceFrames));
-      }
-      opt.trace_frames = static_cast<int>(n);
-    } else if (arg == "--keep-going") {
-      opt.keep_going = true;
-    } else {
-      Usage("unknown runner option '" + arg + "'");
-    }
+// argv[1..]: PYTHON_ARGS (script.py args | -m module args | -c code args).
+Program ParseProgram(int argc, char** argv) {
+  if (argc < 2) {
+    Usage("no program given (expected script.py | -m module | -c code)");
   }
-  if (i >= argc) Usage("no program given (expected -- script.py | -m module | -c code)");
-  std::string first = argv[i];
-  Program& p = opt.program;
+  std::string first = argv[1];
+  Program p;
   if (first == "-m" || first == "-c") {
-    if (i + 1 >= argc) Usage(first + " needs an argument");
+    if (argc < 3) Usage(first + " needs an argument");
     p.kind = first == "-m" ? "module" : "code";
-    p.target = argv[i + 1];
+    p.target = argv[2];
     p.argv.push_back(first == "-m" ? p.target : "-c");
-    for (int j = i + 2; j < argc; j++) p.argv.push_back(argv[j]);
+    for (int j = 3; j < argc; j++) p.argv.push_back(argv[j]);
+  } else if (!first.empty() && first[0] == '-') {
+    Usage("unknown option '" + first + "' (expected script.py | -m module | -c code)");
   } else {
     p.kind = "script";
     p.target = first;
-    for (int j = i; j < argc; j++) p.argv.push_back(argv[j]);
+    for (int j = 1; j < argc; j++) p.argv.push_back(argv[j]);
   }
-  return opt;
+  return p;
+}
+
+// Refuses (one line, status 2) a Python whose base installation is not the
+// one whose libpython this runner loaded: its standard library and
+// site-packages would run on another build's C API.
+void CheckBaseInstallation(const char* python) {
+  std::string loaded = LibpythonPrefix();
+  PyObject* base = PySys_GetObject("base_prefix");  // borrowed
+  const char* base_text = base != nullptr ? PyUnicode_AsUTF8(base) : nullptr;
+  if (loaded.empty() || base_text == nullptr) return;  // nothing to compare
+  char* real = realpath(base_text, nullptr);
+  std::string base_real = real != nullptr ? real : base_text;
+  free(real);
+  if (base_real != loaded) {
+    fprintf(stderr,
+            "interpsan: error: %s is based on %s, but this runner is linked "
+            "with the libpython of %s\n",
+            python, base_real.c_str(), loaded.c_str());
+    _exit(kUsageError);
+  }
 }
 
 void EmitInterpreterEvent(const char* event, int index, int64_t id,
@@ -154,7 +145,7 @@ int RunProgram(const Program& program) {
   return static_cast<int>(exit_code);
 }
 
-void RunInterpreter(const Options& opt, int index, int* exit_code) {
+void RunInterpreter(const Program& program, int index, int* exit_code) {
   EnsureAltStack();
   PyInterpreterConfig config = {};
   config.use_main_obmalloc = 0;
@@ -180,7 +171,7 @@ void RunInterpreter(const Options& opt, int index, int* exit_code) {
   int64_t id = PyInterpreterState_GetID(PyThreadState_GetInterpreter(tstate));
   EmitInterpreterEvent("interpreter_start", index, id, nullptr);
 
-  *exit_code = RunProgram(opt.program);
+  *exit_code = RunProgram(program);
 
   // Teardown runs the interpreter's atexit handlers and frees what it owns;
   // violations and crashes here are attributed to this interpreter too.
@@ -191,44 +182,86 @@ void RunInterpreter(const Options& opt, int index, int* exit_code) {
   EmitInterpreterEvent("interpreter_end", index, id, nullptr);
 }
 
-int Main(int argc, char** argv) {
-  Options opt = ParseArgs(argc, argv);
-  if (opt.program.kind == "script" && access(opt.program.target.c_str(), R_OK) != 0) {
-    Usage("cannot open script '" + opt.program.target + "'");
+// A PyWideStringList from bytes (argv), decoded as CPython decodes its own
+// command line. After pre-initialization (Py_DecodeLocale needs the locale).
+bool SetWideList(PyConfig* config, PyWideStringList* list,
+                 const std::vector<std::string>& items) {
+  std::vector<wchar_t*> wide;
+  bool ok = true;
+  for (const std::string& item : items) {
+    wchar_t* w = Py_DecodeLocale(item.c_str(), nullptr);
+    if (w == nullptr) {
+      ok = false;
+      break;
+    }
+    wide.push_back(w);
   }
-  SetupOptions setup;
-  setup.checks = opt.checks;
-  setup.checks_list = opt.checks_list;
-  setup.keep_going = opt.keep_going;
-  setup.trace_frames = opt.trace_frames;
-  setup.suppressions = opt.suppressions;
-  SetupResult setup_result = SetUpProcess(setup);
+  if (ok) {
+    ok = !PyStatus_Exception(PyConfig_SetWideStringList(
+        config, list, static_cast<Py_ssize_t>(wide.size()), wide.data()));
+  }
+  for (wchar_t* w : wide) PyMem_RawFree(w);
+  return ok;
+}
+
+int Main(int argc, char** argv) {
+  ProcessOptions opt;
+  bool present = false;
+  std::string error;
+  if (!ReadOptionsFromEnvironment(&opt, &present, &error)) {
+    Usage(present ? error
+                  : "INTERPSAN_OPTIONS is not set: start the runner through "
+                    "tools/interpsan run");
+  }
+  Program program = ParseProgram(argc, argv);
+  if (program.kind == "script" && access(program.target.c_str(), R_OK) != 0) {
+    Usage("cannot open script '" + program.target + "'");
+  }
+  SetupResult setup_result = SetUpProcess(opt);
   RegisterBuiltinModules();
 
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   config.parse_argv = 0;
   config.install_signal_handlers = 1;
-  PyConfig_SetBytesString(&config, &config.home, INTERPSAN_PYTHON_HOME);
-  // Programs that start `sys.executable` must get a real python.
-  PyConfig_SetBytesString(&config, &config.executable,
-                          INTERPSAN_PYTHON_EXECUTABLE);
-  const char* fake_argv[] = {INTERPSAN_PYTHON_EXECUTABLE};
-  PyConfig_SetBytesArgv(&config, 1, const_cast<char**>(fake_argv));
-  PyStatus status = Py_InitializeFromConfig(&config);
+  // The program name is the python the user runs (argv[0], set by the
+  // supervisor): getpath computes sys.executable from it and, with no
+  // `home`, finds a venv's pyvenv.cfg, so sys.prefix, sys.exec_prefix,
+  // sys.path (site-packages, .pth files) are that python's own. Programs
+  // that start sys.executable get that real python.
+  PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, argv[0]);
+  if (!PyStatus_Exception(status)) {
+    std::vector<std::string> args(program.argv);
+    std::vector<char*> raw;
+    for (std::string& a : args) raw.push_back(a.data());
+    status = PyConfig_SetBytesArgv(&config, static_cast<Py_ssize_t>(raw.size()),
+                                   raw.data());
+  }
+  if (PyStatus_Exception(status)) {
+    PyConfig_Clear(&config);
+    Py_ExitStatusException(status);
+  }
+  // sys.orig_argv and Py_GetArgcArgv: this process's own argv, which is
+  // what `python PYTHON_ARGS...` would have had.
+  if (!SetWideList(&config, &config.orig_argv,
+                   std::vector<std::string>(argv, argv + argc))) {
+    Usage("cannot decode the command line");
+  }
+  status = Py_InitializeFromConfig(&config);
   PyConfig_Clear(&config);
   if (PyStatus_Exception(status)) {
     Py_ExitStatusException(status);
   }
+  CheckBaseInstallation(argv[0]);
   OwnerSlot main_slot = InterpreterRegistry::CurrentSlot();
   InterpreterRegistry::SetIndex(main_slot, -1, true);
-  EmitStartEvent(setup, setup_result, "run", opt.interpreters);
+  EmitStartEvent(opt, setup_result, "run", opt.interpreters);
 
   PyThreadState* main_tstate = PyEval_SaveThread();
   std::vector<int> exit_codes(opt.interpreters, 0);
   std::vector<std::thread> threads;
   for (int i = 0; i < opt.interpreters; i++) {
-    threads.emplace_back(RunInterpreter, std::cref(opt), i, &exit_codes[i]);
+    threads.emplace_back(RunInterpreter, std::cref(program), i, &exit_codes[i]);
   }
   for (std::thread& t : threads) t.join();
   PyEval_RestoreThread(main_tstate);
