@@ -14,6 +14,14 @@
 // "cross-interpreter-call": another interpreter's code about to run here;
 // any other foreign argument as "cross-interpreter-argument".
 //
+// In fatal mode the report ends the run. With --keep-going a reported call
+// is refused, never performed on the foreign object (README, "What
+// --keep-going does"): functions with an error return return it with
+// interpsan.CrossInterpreterError set (debug/cross_interpreter_error.h);
+// lookups that cannot fail (PyDict_GetItem, PyCapsule_IsValid) answer
+// "not found"/"not valid"; Py_IncRef/Py_DecRef make the object immortal.
+// A suppressed violation is not refused.
+//
 // Thread safety: lock-free on the fast path (two address compares for
 // CPython's own calls).
 #ifndef INTERPSAN_DEBUG_CAPI_BOUNDARY_CHECKS_H_
@@ -49,10 +57,25 @@ inline bool CalledFromExtension(const void* return_address) {
   return true;
 }
 
+// What a refused call does instead (only with --keep-going).
+enum class Refusal {
+  kRaise,        // set CrossInterpreterError; the caller returns the error value
+  kAnswerNo,     // no exception (the function reports none): "not found"
+  kImmortalize,  // no exception; the object becomes immortal (refcounting)
+};
+
 // Checks one argument of `function` (argument number `index`, 1-based).
-// Defined next to the interposed functions, its only callers.
-void CheckCapiArgument(const char* function, int index, PyObject* arg,
-                       bool is_callable);
+// Returns true if the call must not be performed: a violation was reported
+// (or repeated) and the run goes on; `refusal` says what has been done
+// instead. Defined next to the interposed functions, its only callers.
+bool CheckCapiArgument(const char* function, int index, PyObject* arg,
+                       bool is_callable, Refusal refusal = Refusal::kRaise);
+
+// Drops the reference a refused PyList_SetItem/PyTuple_SetItem stole, as
+// the real functions do on failure, unless `item` is another
+// interpreter's (then it is leaked: dropping it would be one more
+// cross-interpreter refcount change).
+void ReleaseStolenReference(PyObject* item);
 
 }  // namespace interpsan
 

@@ -31,6 +31,7 @@ Resolution ReportCrossInterpreterDealloc(const BlockAnomaly& a) {
           "globals (queues, registries, caches, callbacks); keep them in "
           "module state (PEP 630) and pass data, not objects, between "
           "interpreters (e.g. bytes copied per interpreter)";
+  v.resolution = "made-immortal";  // dealloc_hook.cc keeps the object
   ReportViolation(v);
   return Resolution::kLeak;
 }

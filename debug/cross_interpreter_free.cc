@@ -28,6 +28,7 @@ Resolution ReportCrossInterpreterFree(const BlockAnomaly& a) {
           "keep the buffer (and the object holding it) in per-interpreter "
           "module state (PEP 630, PyModule_GetState) instead of a C static "
           "shared by all interpreters";
+  v.resolution = realloc ? "copied" : "leaked";
   ReportViolation(v);
   // The block stays with its owner; a realloc gets a fresh copy.
   return Resolution::kLeak;

@@ -1,10 +1,17 @@
 // The check behind check-mode refcounting (debug/include/Python.h): an
-// extension rebuilt with `interpsan cflags` calls interpsan_check_refcount
+// extension rebuilt with `interpsan cflags` calls interpsan_check_refcount_at
 // from every Py_INCREF, Py_DECREF, Py_XINCREF, Py_XDECREF, Py_NewRef,
-// Py_XNewRef, Py_SET_REFCNT (and so Py_CLEAR, Py_SETREF, Py_XSETREF). A
-// refcount change on an object that another interpreter owns is a data
-// race between two GILs and the first step of every sharing bug: reported
-// at that line of the extension.
+// Py_XNewRef, Py_SET_REFCNT (and so Py_CLEAR, Py_SETREF, Py_XSETREF), with
+// the source line of that use. A refcount change on an object that another
+// interpreter owns is a data race between two GILs and the first step of
+// every sharing bug: reported at that line of the extension.
+//
+// With --keep-going the object is made immortal before the inline refcount
+// operation runs (the check is called on its argument first), so that
+// operation, and every later one in any interpreter, leaves the count
+// alone: CPython 3.12/3.13's Py_INCREF, Py_DECREF and Py_SET_REFCNT return
+// early for immortal objects (Include/object.h). The object leaks; it is
+// never freed by the wrong interpreter.
 #include <Python.h>
 
 #include <string>
@@ -14,35 +21,63 @@
 #include "runtime/interpreter_registry.h"
 #include "runtime/object_owner.h"
 
-extern "C" __attribute__((visibility("default"))) void interpsan_check_refcount(
-    PyObject* op, const char* what) {
+namespace {
+
+__attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
+    PyObject* op, const char* what, const char* file, int line, interpsan::OwnerSlot owner,
+    interpsan::OwnerSlot current) {
   using namespace interpsan;
-  if (op == nullptr || !(g_enabled_checks & kCheckRefcount) ||
-      ReentryGuard::active) {
+  bool counted;
+  {
+    ReentryGuard guard;
+    InterpreterInfo own = InterpreterRegistry::Info(owner);
+    InterpreterInfo cur = InterpreterRegistry::Info(current);
+    Violation v;
+    v.kind = "cross-interpreter-refcount";
+    v.check = "refcount";
+    v.current = current;
+    v.owner = owner;
+    v.object_type = Py_TYPE(op)->tp_name;
+    v.address = op;
+    v.size = 0;
+    v.is_object = true;
+    v.source_file = file;
+    v.source_line = line;
+    v.resolution = "made-immortal";
+    v.message = std::string(what) + " by interpreter " + std::to_string(cur.id) +
+                " on a '" + v.object_type + "' owned by interpreter " +
+                std::to_string(own.id) + (own.ended ? " (ended)" : "") +
+                ": two GILs now race on its reference count";
+    v.fix = "do not keep objects in C statics or pass them between "
+            "interpreters; keep them in module state (PEP 630), and give each "
+            "interpreter its own objects";
+    counted = ReportViolation(v);  // returns only with --keep-going
+  }
+  if (counted) MakeImmortal(op);
+}
+
+void CheckRefcount(PyObject* op, const char* what, const char* file, int line) {
+  using namespace interpsan;
+  if (op == nullptr || !(g_enabled_checks & kCheckRefcount) || ReentryGuard::active) {
     return;
   }
   OwnerSlot owner = OwnerOfObject(op);
   if (owner == kNoOwner) return;
   OwnerSlot current = InterpreterRegistry::CurrentSlot();
   if (current == kNoOwner || current == owner) return;
-  ReentryGuard guard;
-  InterpreterInfo own = InterpreterRegistry::Info(owner);
-  InterpreterInfo cur = InterpreterRegistry::Info(current);
-  Violation v;
-  v.kind = "cross-interpreter-refcount";
-  v.check = "refcount";
-  v.current = current;
-  v.owner = owner;
-  v.object_type = Py_TYPE(op)->tp_name;
-  v.address = op;
-  v.size = 0;
-  v.is_object = true;
-  v.message = std::string(what) + " by interpreter " + std::to_string(cur.id) +
-              " on a '" + v.object_type + "' owned by interpreter " +
-              std::to_string(own.id) + (own.ended ? " (ended)" : "") +
-              ": two GILs now race on its reference count";
-  v.fix = "do not keep objects in C statics or pass them between "
-          "interpreters; keep them in module state (PEP 630), and give each "
-          "interpreter its own objects";
-  ReportViolation(v);
+  ReportCrossInterpreterRefcount(op, what, file, line, owner, current);
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) void interpsan_check_refcount_at(
+    PyObject* op, const char* what, const char* file, int line) {
+  CheckRefcount(op, what, file, line);
+}
+
+// The entry point of extensions built with an earlier check-mode header
+// (no source line).
+extern "C" __attribute__((visibility("default"))) void interpsan_check_refcount(
+    PyObject* op, const char* what) {
+  CheckRefcount(op, what, nullptr, 0);
 }

@@ -255,6 +255,13 @@ std::string FormatViolationJson(const Violation& v,
   if (t_current_test != nullptr && !t_current_test->empty()) {
     o.Str("test", *t_current_test);
   }
+  if (v.capi_function != nullptr) {
+    o.Str("capi_function", v.capi_function).Int("capi_argument", v.capi_argument);
+  }
+  if (v.source_file != nullptr) {
+    o.Str("source_file", v.source_file).Int("source_line", v.source_line);
+  }
+  if (!g_options.fatal && v.resolution != nullptr) o.Str("resolution", v.resolution);
   o.Raw("python_traceback", TracebackJson(traceback))
       .Raw("allocation_traceback", TracebackJson(AllocationTraceback(v)))
       .Raw("native_stack", native)
@@ -313,7 +320,7 @@ std::string FormatViolationText(const Violation& v,
   return out;
 }
 
-void ReportViolation(Violation v) {
+bool ReportViolation(Violation v) {
   std::vector<PythonFrame> traceback = CapturePythonTraceback();
   // Start at the first frame outside interpsan: the reporter, the check and
   // the hook are noise to the reader.
@@ -323,7 +330,7 @@ void ReportViolation(Violation v) {
   if (g_suppressions != nullptr &&
       IsSuppressed(*g_suppressions, v, traceback, stack, ext)) {
     g_suppressed.fetch_add(1, std::memory_order_relaxed);
-    return;
+    return false;
   }
   std::string key = SiteKey(v, traceback, stack, ext);
 
@@ -336,7 +343,7 @@ void ReportViolation(Violation v) {
   if (it != g_sites->end()) {
     it->second.second++;  // a repeat: counted, not printed again
     (*g_site_interpreters)[it->second.first].insert(acting_index);
-    return;
+    return true;
   }
   int id = g_next_id++;
   (*g_sites)[key] = {id, 1};
@@ -358,6 +365,7 @@ void ReportViolation(Violation v) {
     fflush(stdout);
     _exit(g_options.fatal_exit_code);
   }
+  return true;
 }
 
 void FlushViolationCounts() {

@@ -50,6 +50,19 @@ struct Violation {
   // variable (the supervisor names it with nm).
   std::string static_module;
   uintptr_t static_offset = 0;
+  // For C-API findings: the function called and the argument (1-based).
+  const char* capi_function = nullptr;
+  int capi_argument = 0;
+  // With --keep-going, what interpsan did instead of letting the operation
+  // corrupt the process (README, "What --keep-going does"): "refused",
+  // "refused-answer-no", "made-immortal", "leaked", "copied",
+  // "released-correctly", "ignored"; nullptr for findings that only
+  // observe (the audit).
+  const char* resolution = nullptr;
+  // Check mode (debug/include/Python.h): the extension's source line of the
+  // refcount operation, from __FILE__/__LINE__ at the macro's use.
+  const char* source_file = nullptr;
+  int source_line = 0;
 };
 
 // The test running in this thread (unittest/pytest), for attribution; ""
@@ -86,8 +99,11 @@ bool IsSuppressed(const std::vector<Suppression>& suppressions,
 
 void ConfigureReports(const ReportOptions& options);
 
-// Reports `v` (see the file comment). Returns only in keep-going mode.
-void ReportViolation(Violation v);
+// Reports `v` (see the file comment). Returns only in keep-going mode, or
+// for a suppressed violation: true if `v` was reported or counted as a
+// repeat (the caller must then keep the operation from doing harm), false
+// if a suppression matched (the operation is sanctioned: let it happen).
+bool ReportViolation(Violation v);
 
 // Writes the repeat counts gathered in keep-going mode as events.
 void FlushViolationCounts();

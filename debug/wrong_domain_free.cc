@@ -58,6 +58,9 @@ Resolution ReportWrongDomainFree(const BlockAnomaly& a) {
               " (PEP 445: the domains must not be mixed)";
       break;
   }
+  v.resolution = (a.kind == AnomalyKind::kInvalidFree || a.kind == AnomalyKind::kDoubleFree)
+                     ? "ignored"
+                     : "released-correctly";
   ReportViolation(v);
   // The block is released correctly (wrong domain) or left alone (invalid,
   // double free): either way nothing reaches the wrong allocator.

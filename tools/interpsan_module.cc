@@ -1,5 +1,6 @@
 #include "tools/interpsan_module.h"
 
+#include "debug/cross_interpreter_error.h"
 #include "debug/event_log.h"
 #include "debug/object_graph_audit.h"
 #include "debug/report.h"
@@ -70,6 +71,8 @@ int Exec(PyObject* module) {
   int64_t id = PyInterpreterState_GetID(PyInterpreterState_Get());
   if (PyModule_AddIntConstant(module, "index", info.index) < 0) return -1;
   if (PyModule_AddIntConstant(module, "interpreter_id", id) < 0) return -1;
+  // What a C-API call refused under --keep-going raises (per interpreter).
+  if (interpsan::AddCrossInterpreterError(module) < 0) return -1;
   // interpsan.faulthandler, when the runner provides it.
   PyObject* faulthandler = PyImport_ImportModule("_interpsan_faulthandler");
   if (faulthandler == nullptr) {

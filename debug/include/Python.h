@@ -17,16 +17,26 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-/* Reports `op` if another interpreter owns it. `what` names the operation. */
-__attribute__((weak)) void interpsan_check_refcount(PyObject *op, const char *what);
+/* Reports `op` if another interpreter owns it. `what` names the operation,
+ * `file` and `line` the extension's source line that did it (the macro's
+ * point of use: the report names that line, not this header). */
+__attribute__((weak)) void interpsan_check_refcount_at(PyObject *op, const char *what,
+                                                       const char *file, int line);
 #ifdef __cplusplus
 }
 #endif
 
-static inline PyObject *interpsan_checked_(PyObject *op, const char *what) {
-  if (op != NULL && interpsan_check_refcount) interpsan_check_refcount(op, what);
+/* Always inlined, so that the native stack's innermost extension frame is
+ * the extension's own function, not this helper. */
+static inline __attribute__((always_inline)) PyObject *interpsan_checked_(
+    PyObject *op, const char *what, const char *file, int line) {
+  if (op != NULL && interpsan_check_refcount_at)
+    interpsan_check_refcount_at(op, what, file, line);
   return op;
 }
+
+#define INTERPSAN_CHECKED_(op, what) \
+  interpsan_checked_(_PyObject_CAST(op), what, __FILE__, __LINE__)
 
 /* Each macro names CPython's own static inline function of the same name
  * (a macro is not expanded inside itself), so the count still changes
@@ -39,14 +49,13 @@ static inline PyObject *interpsan_checked_(PyObject *op, const char *what) {
 #undef Py_NewRef
 #undef Py_XNewRef
 #undef Py_SET_REFCNT
-#define Py_INCREF(op) Py_INCREF(interpsan_checked_(_PyObject_CAST(op), "Py_INCREF"))
-#define Py_DECREF(op) Py_DECREF(interpsan_checked_(_PyObject_CAST(op), "Py_DECREF"))
-#define Py_XINCREF(op) Py_XINCREF(interpsan_checked_(_PyObject_CAST(op), "Py_XINCREF"))
-#define Py_XDECREF(op) Py_XDECREF(interpsan_checked_(_PyObject_CAST(op), "Py_XDECREF"))
-#define Py_NewRef(op) _Py_NewRef(interpsan_checked_(_PyObject_CAST(op), "Py_NewRef"))
-#define Py_XNewRef(op) _Py_XNewRef(interpsan_checked_(_PyObject_CAST(op), "Py_XNewRef"))
-#define Py_SET_REFCNT(op, n) \
-  Py_SET_REFCNT(interpsan_checked_(_PyObject_CAST(op), "Py_SET_REFCNT"), (n))
+#define Py_INCREF(op) Py_INCREF(INTERPSAN_CHECKED_(op, "Py_INCREF"))
+#define Py_DECREF(op) Py_DECREF(INTERPSAN_CHECKED_(op, "Py_DECREF"))
+#define Py_XINCREF(op) Py_XINCREF(INTERPSAN_CHECKED_(op, "Py_XINCREF"))
+#define Py_XDECREF(op) Py_XDECREF(INTERPSAN_CHECKED_(op, "Py_XDECREF"))
+#define Py_NewRef(op) _Py_NewRef(INTERPSAN_CHECKED_(op, "Py_NewRef"))
+#define Py_XNewRef(op) _Py_XNewRef(INTERPSAN_CHECKED_(op, "Py_XNewRef"))
+#define Py_SET_REFCNT(op, n) Py_SET_REFCNT(INTERPSAN_CHECKED_(op, "Py_SET_REFCNT"), (n))
 /* Py_CLEAR, Py_SETREF and Py_XSETREF expand to Py_DECREF/Py_XDECREF at the
  * point of use, so they are checked through the definitions above. */
 
