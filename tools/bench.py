@@ -135,6 +135,15 @@ def private_copy(path, tmpdir, version):
     return dest
 
 
+def runner_cmd(runner, program, n=1, checks="none", trace_malloc=0):
+    """The runner running `program` (PYTHON_ARGS) with the given options.
+    The runner takes its options from INTERPSAN_OPTIONS (tools/options.h):
+    `env` sets it per configuration, so one environment serves every row,
+    and perf/valgrind can wrap the command as it is."""
+    options = "interpreters=%d checks=%s trace_malloc=%d" % (n, checks, trace_malloc)
+    return ["env", "INTERPSAN_OPTIONS=" + options, runner] + list(program)
+
+
 def runner_env(runner):
     env = dict(os.environ)
     env.pop("PYTHONMALLOC", None)  # would replace the allocators we measure
@@ -162,7 +171,7 @@ def configs_for(version, python, runner, with_launcher):
     for n in (1, 2):
         for checks in ("none", "all"):
             out.append(("n%d-%s" % (n, checks),
-                        [runner, "-n", str(n), "--checks", checks, "--", WORKLOAD], n))
+                        runner_cmd(runner, [WORKLOAD], n=n, checks=checks), n))
     if with_launcher:
         for checks in ("none", "all"):
             out.append(("cli-n2-%s" % checks,

@@ -98,8 +98,7 @@ LABELS = {
 def configs_for(python, runner):
     """[(name, command without the rounds argument, interpreters)]."""
     def run(n, frames):
-        return [runner, "-n", str(n), "--checks", "none", "--trace-malloc", str(frames),
-                "--", WORKLOAD]
+        return bench.runner_cmd(runner, [WORKLOAD], n=n, trace_malloc=frames)
     return [
         ("off", run(1, 0), 1),
         ("t1", run(1, 1), 1),
@@ -359,10 +358,10 @@ def measure_memory(python, runner, env, tmpdir, reps):
     out = {}
     for kind, (count, _, _) in PROBE_KINDS.items():
         runs = {
-            "interpsan on": [runner, "-n", "1", "--checks", "none", "--trace-malloc", "1",
-                             "--", probe, "on", kind, str(count)],
-            "interpsan off": [runner, "-n", "1", "--checks", "none", "--trace-malloc", "1",
-                              "--", probe, "off", kind, str(count)],
+            "interpsan on": bench.runner_cmd(runner, [probe, "on", kind, str(count)],
+                                             trace_malloc=1),
+            "interpsan off": bench.runner_cmd(runner, [probe, "off", kind, str(count)],
+                                              trace_malloc=1),
             "stock on": [python, "-X", "tracemalloc=1", probe, "on", kind, str(count)],
             "stock off": [python, probe, "off", kind, str(count)],
         }
