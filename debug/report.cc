@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -32,6 +33,31 @@ std::atomic<int> g_total{0};
 std::atomic<int> g_suppressed{0};
 std::vector<Suppression>* g_suppressions = nullptr;
 int g_next_id = 1;
+
+// The repeat count of each site by report id, readable from a signal
+// handler (WriteViolationCountsSignalSafe): a crash or a stop of the run
+// writes them exactly. Written under g_report_mu; sites with an id of
+// kSignalSafeSites or more are counted in g_sites only (their count events
+// are the rate-limited ones).
+constexpr int kSignalSafeSites = 4096;
+std::atomic<int> g_site_counts[kSignalSafeSites];
+std::atomic<int> g_last_site_id{0};
+std::atomic<bool> g_sites_beyond_signal_safe{false};
+
+bool IsPowerOfTwo(int n) { return n > 0 && (n & (n - 1)) == 0; }
+
+// One violation_count event (count so far, every interpreter that hit the
+// site). Caller holds g_report_mu.
+void WriteCountEvent(int id, int count) {
+  std::string indexes;
+  for (int index : (*g_site_interpreters)[id]) {
+    if (!indexes.empty()) indexes += ",";
+    indexes += std::to_string(index);
+  }
+  EventLog::Write("{\"event\":\"violation_count\",\"id\":" + std::to_string(id) +
+                  ",\"count\":" + std::to_string(count) +
+                  ",\"interpreter_indexes\":[" + indexes + "]}");
+}
 
 std::string InterpreterLabel(OwnerSlot slot) {
   if (slot == kNoOwner) return "no interpreter";
@@ -329,7 +355,12 @@ bool ReportViolation(Violation v) {
   int ext = FindExtensionFrame(stack);
   if (g_suppressions != nullptr &&
       IsSuppressed(*g_suppressions, v, traceback, stack, ext)) {
-    g_suppressed.fetch_add(1, std::memory_order_relaxed);
+    int suppressed = g_suppressed.fetch_add(1, std::memory_order_relaxed) + 1;
+    // As they change (rate-limited), so a crash does not lose them.
+    if (IsPowerOfTwo(suppressed)) {
+      EventLog::Write("{\"event\":\"suppressed\",\"count\":" +
+                      std::to_string(suppressed) + "}");
+    }
     return false;
   }
   std::string key = SiteKey(v, traceback, stack, ext);
@@ -341,13 +372,31 @@ bool ReportViolation(Violation v) {
   int acting_index = InterpreterRegistry::Info(v.current).index;
   auto it = g_sites->find(key);
   if (it != g_sites->end()) {
-    it->second.second++;  // a repeat: counted, not printed again
-    (*g_site_interpreters)[it->second.first].insert(acting_index);
+    // A repeat: counted, not printed again. The count is written as it
+    // changes, so that a run that ends in a crash or is killed keeps it:
+    // exactly by the dump's epilogue (WriteViolationCountsSignalSafe) and
+    // at a normal exit (FlushViolationCounts); as an event when it reaches
+    // a power of two or another interpreter hits the site, which bounds a
+    // hot site to about 31 + N events and survives even SIGKILL (then the
+    // count read back is at least half the real one).
+    int id = it->second.first;
+    int count = ++it->second.second;
+    if (id < kSignalSafeSites) {
+      g_site_counts[id].store(count, std::memory_order_relaxed);
+    }
+    bool new_interpreter = (*g_site_interpreters)[id].insert(acting_index).second;
+    if (new_interpreter || IsPowerOfTwo(count)) WriteCountEvent(id, count);
     return true;
   }
   int id = g_next_id++;
   (*g_sites)[key] = {id, 1};
   (*g_site_interpreters)[id].insert(acting_index);
+  if (id < kSignalSafeSites) {
+    g_site_counts[id].store(1, std::memory_order_relaxed);
+    g_last_site_id.store(id, std::memory_order_release);
+  } else {
+    g_sites_beyond_signal_safe.store(true, std::memory_order_relaxed);
+  }
 
   std::string json = FormatViolationJson(v, traceback, stack, ext);
   // Tag the event so the supervisor can match later count updates.
@@ -375,18 +424,74 @@ void FlushViolationCounts() {
     EventLog::Write("{\"event\":\"suppressed\",\"count\":" +
                     std::to_string(suppressed) + "}");
   }
-  if (g_sites == nullptr) return;
-  for (const auto& site : *g_sites) {
-    if (site.second.second <= 1) continue;
-    std::string indexes;
-    for (int index : (*g_site_interpreters)[site.second.first]) {
-      if (!indexes.empty()) indexes += ",";
-      indexes += std::to_string(index);
+  if (g_sites != nullptr) {
+    for (const auto& site : *g_sites) {
+      if (site.second.second > 1) WriteCountEvent(site.second.first, site.second.second);
     }
-    EventLog::Write("{\"event\":\"violation_count\",\"id\":" +
-                    std::to_string(site.second.first) +
-                    ",\"count\":" + std::to_string(site.second.second) +
-                    ",\"interpreter_indexes\":[" + indexes + "]}");
+  }
+  // The counts above are final: the supervisor reports them as exact.
+  EventLog::Write("{\"event\":\"violation_counts_final\"}");
+}
+
+namespace {
+
+// Appends the decimal form of `n` (>= 0) at `p`; returns the new end.
+char* AppendDecimal(char* p, long n) {
+  char digits[24];
+  int len = 0;
+  do {
+    digits[len++] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n > 0);
+  while (len > 0) *p++ = digits[--len];
+  return p;
+}
+
+char* AppendText(char* p, const char* text) {
+  while (*text) *p++ = *text++;
+  return p;
+}
+
+void WriteAllSignalSafe(int fd, const char* p, size_t left) {
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+void WriteViolationCountsSignalSafe(int fd) {
+  if (fd < 0) return;
+  char line[128];
+  int suppressed = g_suppressed.load(std::memory_order_relaxed);
+  if (suppressed > 0) {
+    char* p = AppendText(line, "{\"event\":\"suppressed\",\"count\":");
+    p = AppendDecimal(p, suppressed);
+    p = AppendText(p, "}\n");
+    WriteAllSignalSafe(fd, line, static_cast<size_t>(p - line));
+  }
+  int last = g_last_site_id.load(std::memory_order_acquire);
+  for (int id = 1; id <= last && id < kSignalSafeSites; id++) {
+    int count = g_site_counts[id].load(std::memory_order_relaxed);
+    if (count <= 1) continue;
+    char* p = AppendText(line, "{\"event\":\"violation_count\",\"id\":");
+    p = AppendDecimal(p, id);
+    p = AppendText(p, ",\"count\":");
+    p = AppendDecimal(p, count);
+    p = AppendText(p, "}\n");
+    WriteAllSignalSafe(fd, line, static_cast<size_t>(p - line));
+  }
+  // Sites beyond kSignalSafeSites keep their rate-limited counts only: not
+  // final then.
+  if (!g_sites_beyond_signal_safe.load(std::memory_order_relaxed)) {
+    static const char kFinal[] = "{\"event\":\"violation_counts_final\"}\n";
+    WriteAllSignalSafe(fd, kFinal, sizeof(kFinal) - 1);
   }
 }
 

@@ -10,7 +10,8 @@
 // Checks never print or exit on their own.
 //
 // Thread safety: thread-safe; serialised by the report lock (violations are
-// rare; the fast paths never get here).
+// rare; the fast paths never get here). Not async-signal-safe, except
+// WriteViolationCountsSignalSafe.
 #ifndef INTERPSAN_DEBUG_REPORT_H_
 #define INTERPSAN_DEBUG_REPORT_H_
 
@@ -105,8 +106,18 @@ void ConfigureReports(const ReportOptions& options);
 // if a suppression matched (the operation is sanctioned: let it happen).
 bool ReportViolation(Violation v);
 
-// Writes the repeat counts gathered in keep-going mode as events.
+// Writes the repeat counts gathered in keep-going mode as events, then a
+// "violation_counts_final" event. Counts are also written as they change
+// (when a site's count reaches a power of two or another interpreter hits
+// it), so a run that dies keeps them; see ReportViolation.
 void FlushViolationCounts();
+
+// The same counts, exact, written to `fd` from a signal handler (the
+// faulthandler's dump epilogue: crash, watchdog, interrupt).
+// Async-signal-safe: reads atomics only, formats into a stack buffer,
+// write(2); takes no lock, so a repeat being counted by another thread at
+// that very moment may be missed.
+void WriteViolationCountsSignalSafe(int fd);
 
 // Distinct and total violations so far (suppressed ones not included).
 int DistinctViolationCount();

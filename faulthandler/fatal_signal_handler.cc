@@ -30,6 +30,15 @@ std::atomic<long> g_dumping_tid{0};
 // Threads that answered a SIGUSR2 native-stack request.
 std::atomic<int> g_native_acks{0};
 std::atomic<int> g_extra_fds[kMaxExtraFds];
+// The reason under which threads answering SIGUSR2 report their native
+// stacks: "timeout" or "interrupted" (a string literal).
+std::atomic<const char*> g_native_reason{"timeout"};
+
+// sigqueue(3) values the supervisor sends with SIGUSR1 to stop the run
+// (tools/interpsan.py): the exit statuses of a run stopped by SIGINT and by
+// SIGTERM.
+constexpr int kInterruptedBySigint = 130;
+constexpr int kInterruptedBySigterm = 143;
 
 // Static storage for the dump: never allocated in the handler.
 char g_text_buf[64 * 1024];
@@ -52,8 +61,10 @@ void RestoreAndRaise(int sig) {
   raise(sig);
 }
 
+// `ends_process`: the process ends after this dump (crash, watchdog,
+// interrupt), so the epilogue writes what a normal exit would have.
 void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
-          bool all_native) {
+          bool all_native, bool ends_process) {
   PyThreadState* current = interpsan_shim_current_tstate();
   SignalSafeWriter text(g_text_buf, sizeof(g_text_buf), g_options.text_fd);
   // The readable dump also goes where interpsan.faulthandler.enable(file=)
@@ -88,6 +99,9 @@ void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
       SleepMs(5);
     }
   }
+  if (ends_process && g_options.dump_epilogue != nullptr && json_ptr != nullptr) {
+    g_options.dump_epilogue(g_options.events_fd);
+  }
   DumpEnd(json_ptr, reason, true);
 }
 
@@ -115,7 +129,8 @@ void FatalHandler(int sig, siginfo_t* info, void* ucontext) {
     errno = saved_errno;
     return;
   }
-  Dump("crash", sig, info, ucontext, /*all_native=*/false);
+  Dump("crash", sig, info, ucontext, /*all_native=*/false,
+       /*ends_process=*/true);
   RestoreAndRaise(sig);
   errno = saved_errno;
 }
@@ -128,11 +143,22 @@ void DumpRequestHandler(int sig, siginfo_t* info, void* ucontext) {
     errno = saved_errno;
     return;  // a dump is under way already
   }
-  // Sent by our supervisor: the watchdog fired.
-  bool watchdog = info != nullptr && info->si_code == SI_USER &&
-                  info->si_pid == getppid();
-  Dump(watchdog ? "timeout" : "request", sig, info, ucontext,
-       /*all_native=*/watchdog);
+  // From our supervisor: the watchdog fired (kill), or the run is being
+  // stopped by Ctrl-C / SIGTERM (sigqueue with the exit status as value).
+  bool from_supervisor = info != nullptr && info->si_pid == getppid();
+  int interrupted = 0;
+  if (from_supervisor && info->si_code == SI_QUEUE) {
+    int value = info->si_value.sival_int;
+    if (value == kInterruptedBySigint || value == kInterruptedBySigterm) {
+      interrupted = value;
+    }
+  }
+  bool watchdog = from_supervisor && info->si_code == SI_USER;
+  const char* reason = interrupted ? "interrupted" : watchdog ? "timeout" : "request";
+  g_native_reason.store(reason);
+  Dump(reason, sig, info, ucontext, /*all_native=*/watchdog || interrupted,
+       /*ends_process=*/watchdog || interrupted);
+  if (interrupted) _exit(interrupted);
   if (watchdog) _exit(g_options.timeout_exit_code);
   g_dumping_tid.store(0);
   errno = saved_errno;
@@ -149,7 +175,8 @@ void NativeStackHandler(int, siginfo_t*, void* ucontext) {
   // re-reading it here would race with that buffer, so use a local copy.
   char maps[64 * 1024];
   DumpNativeStack(&text, g_options.events_fd >= 0 ? &json : nullptr,
-                  "timeout", maps, sizeof(maps), "Native stack of thread",
+                  g_native_reason.load(), maps, sizeof(maps),
+                  "Native stack of thread",
                   ucontext);
   g_native_acks.fetch_add(1);
   errno = saved_errno;

@@ -11,7 +11,10 @@
 // SIGUSR1 dumps every interpreter's threads on demand and carries on; sent
 // by the supervisor (the watchdog, --timeout), it also collects the native
 // stack of every thread (each thread reports its own, via SIGUSR2) and ends
-// the process with status 5.
+// the process with status 5. Queued by the supervisor with sigqueue(3) and a
+// value of 130 or 143 (the user pressed Ctrl-C, or the supervisor got
+// SIGTERM), it does the same under the reason "interrupted" and ends the
+// process with that value as its status.
 //
 // The handler is async-signal-safe: no malloc, no locks, no stdio; buffers
 // and alternate signal stacks are allocated at install time; every read of
@@ -28,6 +31,11 @@ struct FaultHandlerOptions {
   int text_fd = 2;     // readable dump
   int events_fd = -1;  // JSON events for the supervisor, -1 for none
   int timeout_exit_code = 5;
+  // Called at the end of every dump that ends the process (crash, timeout,
+  // interrupted), with the events descriptor: writes what would otherwise
+  // be written only at a normal exit (the violation repeat counts). Must be
+  // async-signal-safe. May be null.
+  void (*dump_epilogue)(int events_fd) = nullptr;
   // For tests only: fault deliberately inside the crash dump, after the
   // header, to prove that such a fault still ends with what was written.
   bool fault_inside_dump_for_testing = false;

@@ -12,14 +12,17 @@ _counts = {"run": 0, "failed": 0, "errors": 0, "skipped": 0}
 _COUNT_KEY = {"failure": "failed", "error": "errors", "skipped": "skipped"}
 
 
-def _record_test(test_id, outcome, duration, message=""):
+def _record_test(test_id, outcome, duration, message="", run=True):
     """One finished test: counted, and sent to the supervisor as an event
-    (report.json's test_results, JUnit XML)."""
+    (report.json's test_results, JUnit XML). `run` false: a result that
+    unittest does not count as run (tests.run): no startTest for it (3.12's
+    skipped tests, a skipped or failed setUpClass)."""
     import json
 
     import interpsan
 
-    _counts["run"] += 1
+    if run:
+        _counts["run"] += 1
     # Audit after each test, while the test is still the one to blame.
     try:
         interpsan.audit("the end of test " + test_id)
@@ -37,6 +40,8 @@ def _record_test(test_id, outcome, duration, message=""):
     }
     if message:
         event["message"] = message[:4000]
+    if not run:
+        event["run"] = False
     interpsan._emit(json.dumps(event))
 
 
@@ -47,7 +52,11 @@ def _count_unittest_results():
     import unittest
 
     cls = unittest.TestResult
-    state = {}  # test id -> [start, outcome, message]
+    # test id -> [start, outcome, message, started]. `started`: startTest
+    # was called, so unittest counts the test in testsRun. 3.12.1 skips a
+    # test (method or class @skip) with addSkip and stopTest but no
+    # startTest, and does not count it as run; 3.13 starts it first.
+    state = {}
 
     def first_line(err):
         try:
@@ -72,11 +81,11 @@ def _count_unittest_results():
         import interpsan
 
         interpsan._set_test(test.id())
-        state[test.id()] = [time.perf_counter(), "passed", ""]
+        state[test.id()] = [time.perf_counter(), "passed", "", True]
 
     def outcome(kind):
         def set_outcome(test, *args):
-            entry = state.setdefault(test.id(), [time.perf_counter(), "passed", ""])
+            entry = state.setdefault(test.id(), [time.perf_counter(), "passed", "", False])
             if entry[1] in ("failure", "error"):
                 return  # keep the first problem
             entry[1] = kind
@@ -84,6 +93,12 @@ def _count_unittest_results():
                 entry[2] = first_line(args[0])
             elif args and kind == "skipped":
                 entry[2] = str(args[0])
+            if not isinstance(test, unittest.TestCase):
+                # A class or module fixture's outcome (setUpClass skipped or
+                # failed, an _ErrorHolder): no stopTest follows, and unittest
+                # counts it as skipped or as an error, not as run.
+                state.pop(test.id(), None)
+                _record_test(test.id(), entry[1], 0.0, entry[2], run=False)
         return set_outcome
 
     def subtest(test, subtest_, err=None):
@@ -95,7 +110,8 @@ def _count_unittest_results():
     def stop(test):
         entry = state.pop(test.id(), None)
         if entry is not None:
-            _record_test(test.id(), entry[1], time.perf_counter() - entry[0], entry[2])
+            _record_test(test.id(), entry[1], time.perf_counter() - entry[0], entry[2],
+                         run=entry[3])
 
     wrap("startTest", start)
     wrap("addFailure", outcome("failure"))

@@ -129,7 +129,8 @@ class Progress:
         if kind == "test" and isinstance(index, int):
             entry = self._interp(index)
             entry.started = True
-            entry.tests += 1
+            if e.get("run", True):  # as unittest counts (tools/bootstrap.py)
+                entry.tests += 1
             outcome = e.get("outcome")
             if outcome == "failure":
                 entry.failed += 1
@@ -152,6 +153,12 @@ class Progress:
                 entry.failed = tests.get("failed", entry.failed) or 0
                 entry.errors = tests.get("errors", entry.errors) or 0
                 entry.skipped = tests.get("skipped", entry.skipped) or 0
+            return True
+        if kind == "interpreter_create_failed" and isinstance(index, int):
+            entry = self._interp(index)
+            entry.started = True
+            entry.done = True
+            entry.status = "failed"
             return True
         if kind == "interpreter_end" and isinstance(index, int):
             self._interp(index).done = True
@@ -212,6 +219,8 @@ class Progress:
             tail += " - crashed, dumping"
         elif self._ending == "timeout":
             tail += " - timed out, dumping"
+        elif self._ending == "interrupted":
+            tail += " - stopping, dumping"
         width = _terminal_width(self.stream)
         for compact in (False, True):
             text = "[" + self._sep.join(self._interp_text(e, compact) for e in entries) + "]" + tail
