@@ -1,11 +1,16 @@
-"""Three pytest tests (pass, fail, skip), run by Debian's pytest inside each
-of interpsan's own-GIL interpreters (tests/faulthandler/test_pytest.py)."""
+"""Three pytest tests (pass, fail, skip), run by the test venv's pytest
+inside each of interpsan's own-GIL interpreters
+(tests/faulthandler/test_pytest.py)."""
 
 import faulthandler
+import sys
 
 import pytest
 
 import interpsan
+
+# Where pytest came from, per interpreter (test_pytest.py checks the venv).
+print("pytest-from", pytest.__file__, pytest.__version__, sys.prefix)
 
 
 def test_passes():
