@@ -12,6 +12,7 @@
 
 #include "debug/native_stack.h"
 #include "debug/report.h"
+#include "debug/sanctioned_sharing.h"
 #include "runtime/anomaly.h"
 #include "runtime/arena_map.h"
 #include "runtime/interpreter_registry.h"
@@ -241,6 +242,11 @@ int ScanStatics(OwnerSlot current, const char* checkpoint) {
       if (!LooksLikeObject(value)) continue;
       PyObject* obj = const_cast<PyObject*>(static_cast<const PyObject*>(value));
       if (_Py_IsImmortal(obj) || !reported.insert(a).second) continue;
+      // CPython's own sharing (sanctioned_sharing.h) is not a finding.
+      if (SanctionedStaticReference(reinterpret_cast<const void*>(a), obj, owner) !=
+          SanctionedMechanism::kNone) {
+        continue;
+      }
       InterpreterInfo own = InterpreterRegistry::Info(owner);
       InterpreterInfo cur = InterpreterRegistry::Info(current);
       Violation v;

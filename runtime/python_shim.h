@@ -92,6 +92,30 @@ int interpsan_shim_list_threads_safe(InterpsanThreadInfo* out, int max);
 int interpsan_shim_capture_traceback_safe(PyThreadState* tstate,
                                           InterpsanFrame* out, int max);
 
+// ---- Argument Clinic parsers (Include/cpython/modsupport.h) --------------
+// What CPython's getargs.c recorded in one static _PyArg_Parser, copied out
+// so that callers need no internal headers.
+typedef struct InterpsanArgParser {
+  const void* parser;            // the _PyArg_Parser itself
+  const char* const* keywords;   // NULL-terminated; "" marks positional-only
+  const char* fname;
+  PyObject* kwtuple;             // tuple of the keyword names, or NULL
+  int pos;                       // number of positional-only parameters
+  int kwtuple_owned;             // getargs.c created kwtuple (Clinic did not)
+} InterpsanArgParser;
+
+// If `kwtuple_field` is the address of the `kwtuple` field of a parser that
+// getargs.c has finished initialising (it is on CPython's own list of them,
+// _PyRuntime.getargs.static_parsers), fills *out and returns 1; otherwise
+// returns 0. Reads only (the list is prepend-only while interpreters run).
+int interpsan_shim_arg_parser_of_kwtuple_field(const void* kwtuple_field,
+                                               InterpsanArgParser* out);
+
+// 1 if this version's getargs.c creates a parser's keyword tuple in the main
+// interpreter whichever interpreter parses first (3.13's _parser_init
+// switches to it), 0 if in the interpreter that parses first (3.12).
+int interpsan_shim_kwtuple_created_in_main(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif

@@ -30,4 +30,12 @@ static inline _PyInterpreterFrame* ShimCurrentFrameSafe(PyThreadState* tstate) {
 
 const char* interpsan_shim_version(void) { return "3.12"; }
 
+// Argument Clinic parsers (Python/getargs.c, v3.12.1): _parser_init sets
+// `initialized` to 1 when it created the keyword tuple itself, -1 when
+// Clinic supplied a static one; it creates the tuple with new_kwtuple in
+// whichever interpreter parses first, and that interpreter owns it.
+#define SHIM_PARSER_INITIALIZED(p) ((p)->initialized != 0)
+#define SHIM_PARSER_KWTUPLE_OWNED(p) ((p)->initialized == 1)
+#define SHIM_KWTUPLE_CREATED_IN_MAIN 0
+
 #include "python_shim_common.inc"

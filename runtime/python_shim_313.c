@@ -26,4 +26,18 @@ static inline _PyInterpreterFrame* ShimCurrentFrameSafe(PyThreadState* tstate) {
 
 const char* interpsan_shim_version(void) { return "3.13"; }
 
+// Argument Clinic parsers (Python/getargs.c, v3.13.0): parser_init runs
+// _parser_init once (`once` ends at _Py_ONCE_INITIALIZED); when it creates
+// the keyword tuple (is_kwtuple_owned) from a subinterpreter, it first
+// switches to a new thread state of the main interpreter
+// (PyThreadState_New(_PyInterpreterState_Main()), PyThreadState_Swap), so
+// new_kwtuple allocates in the main interpreter and interns the names as
+// immortal strings; _PyArg_Fini releases the tuple when the main
+// interpreter finalizes.
+#include "internal/pycore_lock.h"
+#define SHIM_PARSER_INITIALIZED(p) \
+  (__atomic_load_n(&(p)->once.v, __ATOMIC_ACQUIRE) == _Py_ONCE_INITIALIZED)
+#define SHIM_PARSER_KWTUPLE_OWNED(p) ((p)->is_kwtuple_owned != 0)
+#define SHIM_KWTUPLE_CREATED_IN_MAIN 1
+
 #include "python_shim_common.inc"
