@@ -628,9 +628,12 @@ def write_junit(path, report):
         results = interp.get("test_results", [])
         counts = interp["tests"]
         name = "interpreter-%d" % interp["index"]
+        # JUnit's tests counts every testcase, skipped ones included (unlike
+        # unittest's testsRun on 3.12, which is report.json's tests.run).
         lines.append(
             "  <testsuite name=%s tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\">"
-            % (quoteattr(name), counts["run"], counts["failed"], counts["errors"], counts["skipped"])
+            % (quoteattr(name), len(results) if results else counts["run"], counts["failed"],
+               counts["errors"], counts["skipped"])
         )
         for t in results:
             test = t.get("test", "?")
