@@ -222,7 +222,7 @@ class WheelInVenv:
         # runner: the libpython of the venv's base installation.
         code = ("import json, sys; from interpsan import _cli, RUNNER; "
                 "f = _cli.python_facts(sys.executable); "
-                "d = _cli.libpython_dir(f, sys.executable, _cli.build_info()['python_version']); "
+                "d = _cli.libpython_dir(f, sys.executable, _cli.build_info()); "
                 "print(json.dumps([RUNNER, _cli.run_environment(d)['LD_LIBRARY_PATH'], "
                 "f['soname'], sys.base_prefix]))")
         r = self.sh([self.python, "-c", code])

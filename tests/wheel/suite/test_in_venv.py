@@ -30,7 +30,11 @@ def test_runs_the_runner_from_the_wheel():
 
 def test_the_venv_is_the_python():
     assert os.path.realpath(sys.prefix) == os.path.realpath(VENV)
-    assert sys.executable == os.path.join(VENV, "bin", "python")
+    # The venv's python as the command was started (bin/python or
+    # bin/python3.X: the console script's shebang), as under plain python.
+    assert os.path.dirname(sys.executable) == os.path.join(VENV, "bin")
+    assert os.path.basename(sys.executable).startswith("python")
+    assert os.path.samefile(sys.executable, os.path.join(VENV, "bin", "python"))
     import pytest
 
     assert os.path.realpath(pytest.__file__).startswith(os.path.realpath(VENV) + os.sep)

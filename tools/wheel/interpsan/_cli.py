@@ -36,6 +36,8 @@ import json, sys, sysconfig
 print(json.dumps({
     "implementation": sys.implementation.name,
     "version": "%d.%d" % sys.version_info[:2],
+    "full_version": sys.version.split()[0],
+    "executable": sys.executable,
     "base_prefix": sys.base_prefix,
     "libdir": sysconfig.get_config_var("LIBDIR"),
     "soname": sysconfig.get_config_var("INSTSONAME"),
@@ -54,6 +56,8 @@ def _facts_here():
     return {
         "implementation": sys.implementation.name,
         "version": "%d.%d" % sys.version_info[:2],
+        "full_version": sys.version.split()[0],
+        "executable": sys.executable,
         "base_prefix": sys.base_prefix,
         "libdir": sysconfig.get_config_var("LIBDIR"),
         "soname": sysconfig.get_config_var("INSTSONAME"),
@@ -112,14 +116,25 @@ def choose_python(option, wanted):
     return sys.executable
 
 
-def libpython_dir(facts, executable, wanted):
+def libpython_dir(facts, executable, info):
     """The directory holding the libpython the runner must load: the base
     installation of `executable` (a venv has none of its own)."""
+    wanted = info["python_version"]
     if facts.get("implementation") != "cpython":
         raise UsageError("%s is not CPython" % executable)
     if facts["version"] != wanted:
         raise UsageError("%s is Python %s, but this interpsan is built for %s"
                          % (executable, facts["version"], wanted))
+    # The runner reads CPython's internal structures (runtime/python_shim_*),
+    # compiled from the headers of the build it was made with; they are not
+    # an ABI promise across patch releases.
+    if facts.get("full_version") != info["python_build"]:
+        raise UsageError(
+            "%s is CPython %s, but this interpsan wheel is built against CPython %s's "
+            "internal headers; build one for it from a checkout: INTERPSAN_PYTHON%s=%s "
+            "tools/build_wheels.sh %s"
+            % (executable, facts.get("full_version"), info["python_build"],
+               wanted.replace(".", ""), facts["base_prefix"], wanted))
     if not facts.get("shared") or not facts.get("soname"):
         raise UsageError("%s has no shared libpython (built without --enable-shared); "
                          "interpsan's runner needs libpython%s.so" % (executable, wanted))
@@ -178,11 +193,13 @@ def main(argv=None):
             env = dict(os.environ)
         else:
             facts = python_facts(python)
-            env = run_environment(libpython_dir(facts, python, wanted))
+            env = run_environment(libpython_dir(facts, python, info))
             # The supervisor's contract (tools/interpsan.py): the Python the
-            # user runs is --python-executable; the runner gets it as argv[0].
+            # user runs is --python-executable (what its sys.executable says,
+            # as the checkout's launcher passes it); the runner gets it as
+            # argv[0], so getpath computes sys.prefix and sys.path for it.
             cmd = [python, supervisor, "--runner", RUNNER, "--python-version", wanted,
-                   "--python-executable", python] + argv
+                   "--python-executable", facts.get("executable") or python] + argv
     except UsageError as exc:
         sys.stderr.write("interpsan: error: %s\n" % exc)
         return EXIT_USAGE
