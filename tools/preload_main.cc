@@ -39,7 +39,9 @@ void AnnounceInterpreter(OwnerSlot slot, bool is_main) {
   InterpreterInfo info = InterpreterRegistry::Info(slot);
   std::string out;
   JsonObject o(&out);
-  o.Str("event", "interpreter_start").Int("index", index).Int("id", info.id)
+  o.Str("event", "interpreter_start")
+      .Int("index", index)
+      .Int("id", info.id)
       .Bool("main", is_main);
   o.End();
   EventLog::Write(out);

@@ -3,8 +3,9 @@
 // Installs the allocator hooks and the checks before Py_Initialize, then runs
 // the same program in N interpreters at once, one thread each, each with its
 // own GIL (PEP 684) and the strict extension check. It reports through the
-// event log (`events=` of INTERPSAN_OPTIONS); the supervisor (tools/interpsan.py) turns
-// those events into report.json and the exit status, whatever happens here.
+// event log (`events=` of INTERPSAN_OPTIONS); the supervisor
+// (tools/interpsan.py) turns those events into report.json and the exit status,
+// whatever happens here.
 //
 // How it is started (by tools/interpsan.py): its argv is what `python`'s
 // would be, [PYTHON, PYTHON_ARGS...] (execve's argv[0] names the Python the
@@ -20,7 +21,6 @@
 // show the same argv. The base installation argv[0] maps to must be the one
 // whose libpython this process loaded; anything else is refused (status 2).
 #include <Python.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -34,9 +34,9 @@
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
 #include "debug/report.h"
+#include "faulthandler/fatal_signal_handler.h"
 #include "runtime/interpreter_registry.h"
 #include "tools/bootstrap_py.h"
-#include "faulthandler/fatal_signal_handler.h"
 #include "tools/options.h"
 #include "tools/process_setup.h"
 #include "tracemalloc/traceback_table.h"
@@ -71,7 +71,8 @@ Program ParseProgram(int argc, char** argv) {
     p.argv.push_back(first == "-m" ? p.target : "-c");
     for (int j = 3; j < argc; j++) p.argv.push_back(argv[j]);
   } else if (!first.empty() && first[0] == '-') {
-    Usage("unknown option '" + first + "' (expected script.py | -m module | -c code)");
+    Usage("unknown option '" + first +
+          "' (expected script.py | -m module | -c code)");
   } else {
     p.kind = "script";
     p.target = first;
@@ -113,8 +114,8 @@ void EmitInterpreterEvent(const char* event, int index, int64_t id,
 // Imports the embedded bootstrap in the current interpreter and runs the
 // program. Returns the program's exit code.
 int RunProgram(const Program& program) {
-  PyObject* code = Py_CompileString(kBootstrapPy, "<interpsan-bootstrap>",
-                                    Py_file_input);
+  PyObject* code =
+      Py_CompileString(kBootstrapPy, "<interpsan-bootstrap>", Py_file_input);
   if (code == nullptr) {
     PyErr_Print();
     return 1;
@@ -131,9 +132,8 @@ int RunProgram(const Program& program) {
     PyList_Append(argv, s);
     Py_DECREF(s);
   }
-  PyObject* result = PyObject_CallMethod(module, "run", "ssO",
-                                         program.kind.c_str(),
-                                         program.target.c_str(), argv);
+  PyObject* result = PyObject_CallMethod(
+      module, "run", "ssO", program.kind.c_str(), program.target.c_str(), argv);
   Py_DECREF(argv);
   Py_DECREF(module);
   if (result == nullptr) {
@@ -229,7 +229,8 @@ int Main(int argc, char** argv) {
   // `home`, finds a venv's pyvenv.cfg, so sys.prefix, sys.exec_prefix,
   // sys.path (site-packages, .pth files) are that python's own. Programs
   // that start sys.executable get that real python.
-  PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, argv[0]);
+  PyStatus status =
+      PyConfig_SetBytesString(&config, &config.program_name, argv[0]);
   if (!PyStatus_Exception(status)) {
     std::vector<std::string> args(program.argv);
     std::vector<char*> raw;
