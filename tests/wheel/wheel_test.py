@@ -203,6 +203,48 @@ class WheelInVenv:
         r = run([self.interpsan, "run", "-n", "2", "--", "-c", code], env=env, cwd=self.cwd)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+    def test_cpython_elsewhere_than_the_build_machines(self):
+        # The runner's RUNPATH names the build machine's CPython; a CPython
+        # installed anywhere else must still be served: the entry point
+        # points the runner at the venv's base libpython. A copy of the
+        # installation at another path stands in for "another machine".
+        base = find_base_python(self.VERSION)
+        prefix = os.path.dirname(os.path.dirname(base))
+        moved = os.path.join(self.work, "cpython-elsewhere")
+        os.makedirs(os.path.join(moved, "bin"))
+        shutil.copy2(base, os.path.join(moved, "bin"))
+        lib = os.path.join(prefix, "lib")
+        shutil.copytree(os.path.join(lib, "python" + self.VERSION),
+                        os.path.join(moved, "lib", "python" + self.VERSION), symlinks=True,
+                        ignore=shutil.ignore_patterns("test", "__pycache__", "site-packages"))
+        for name in os.listdir(lib):
+            if name.startswith("libpython" + self.VERSION + ".so"):
+                shutil.copy2(os.path.join(lib, name), os.path.join(moved, "lib"), follow_symlinks=False)
+        venv = os.path.join(self.work, "venv-elsewhere")
+        self.check(run([os.path.join(moved, "bin", "python" + self.VERSION), "-m", "venv",
+                        "--without-pip", venv]), "creating a venv of the moved CPython")
+        python = os.path.join(venv, "bin", "python")
+        self.check(run([self.python, "-m", "pip", "--disable-pip-version-check", "--python",
+                        python, "install", "--quiet", "--no-index", "--no-deps", self.wheel]),
+                   "pip install into the moved CPython's venv")
+        soname = "libpython%s.so" % self.VERSION
+        code = ("import sys, os; maps = open('/proc/self/maps').read().split(); "
+                "libs = {os.path.dirname(p) for p in maps if %r in p}; "
+                "assert libs == {os.path.join(sys.base_prefix, 'lib')}, (libs, sys.base_prefix); "
+                "assert sys.prefix == %r, sys.prefix" % (soname, venv))
+        r = self.sh([os.path.join(venv, "bin", "interpsan"), "run", "-n", "2", "--", "-c", code])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Control: the same supervisor command without the entry point's
+        # environment loads the build machine's libpython and is refused.
+        site = run([python, "-c", "import interpsan; print(interpsan.PACKAGE_DIR)"],
+                   env=self.env).stdout.strip()
+        r = self.sh([python, os.path.join(site, "tools", "interpsan.py"),
+                     "--runner", os.path.join(site, "tools", "interpsan_runner"),
+                     "--python-version", self.VERSION, "--python-executable", python,
+                     "run", "-n", "2", "--", "-c", "pass"])
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("linked with the libpython of", r.stderr)
+
     def test_cflags(self):
         r = self.sh([self.interpsan, "cflags"])
         self.assertEqual(r.returncode, 0, r.stderr)
