@@ -2,13 +2,17 @@
 
 #include <Python.h>
 
+#include <atomic>
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "debug/native_stack.h"
 #include "debug/report.h"
@@ -23,13 +27,91 @@
 namespace interpsan {
 namespace {
 
+// ---- findings seen by earlier audits ------------------------------------------
+
+enum FindingKind { kForeignReference, kStaticObjectReference };
+
+// (kind, interpreter id, holder address, object address). The interpreter
+// is part of the key: every interpreter that holds the object is an
+// offender (keep-going gives each of them status violation).
+using FindingKey = std::tuple<int, int64_t, uintptr_t, uintptr_t>;
+std::mutex g_seen_mu;
+std::set<FindingKey>* g_seen = nullptr;  // guarded by g_seen_mu; never freed
+
+// True the first time this (kind, interpreter, holder, object) is seen.
+bool FirstSighting(FindingKind kind, int64_t interpreter, const void* holder,
+                   const void* object) {
+  std::lock_guard<std::mutex> lock(g_seen_mu);
+  if (g_seen == nullptr) g_seen = new std::set<FindingKey>();
+  return g_seen
+      ->insert(FindingKey(kind, interpreter, reinterpret_cast<uintptr_t>(holder),
+                          reinterpret_cast<uintptr_t>(object)))
+      .second;
+}
+
+// ---- what each interpreter saw at its last audit ------------------------------
+
+struct InterpreterAuditState {
+  // Range start -> the range's 8-byte words at the last audit (zero before
+  // the first, so the first audit checks every non-null word).
+  std::map<uintptr_t, std::vector<uintptr_t>> statics;
+  // Extension files imported, cached while sys.modules' size and the set of
+  // loaded objects stay the same.
+  Py_ssize_t modules_size = -1;
+  const void* modules_dict = nullptr;
+  const StaticMemorySnapshot* map_seen = nullptr;
+  std::set<std::string> imported;
+};
+
+std::mutex g_states_mu;
+// By interpreter id (ids are never reused). Entries are only touched under
+// their interpreter's GIL; the mutex guards the map's shape. Never freed.
+std::map<int64_t, InterpreterAuditState>* g_states = nullptr;
+
+InterpreterAuditState* StateOf(int64_t interpreter) {
+  std::lock_guard<std::mutex> lock(g_states_mu);
+  if (g_states == nullptr) g_states = new std::map<int64_t, InterpreterAuditState>();
+  return &(*g_states)[interpreter];
+}
+
+// Real paths of the objects in the static map (realpath is a few syscalls;
+// the audit after every test must not repeat them).
+std::mutex g_real_mu;
+std::map<std::string, std::string>* g_real = nullptr;
+
+std::string RealPath(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_real_mu);
+  if (g_real == nullptr) g_real = new std::map<std::string, std::string>();
+  auto it = g_real->find(path);
+  if (it != g_real->end()) return it->second;
+  char resolved[PATH_MAX];
+  std::string real = realpath(path.c_str(), resolved) ? resolved : path;
+  (*g_real)[path] = real;
+  return real;
+}
+
+// ---- the object graph ------------------------------------------------------------
+
+// A foreign reference found during a walk, reported after the walk (so that
+// nothing runs Python code, or allocates objects, in the middle of
+// tp_traverse). The referent is described, never referenced: touching its
+// refcount from this interpreter would be the very bug being reported.
+struct PendingReference {
+  PyObject* referrer;  // a strong reference (the referrer is ours)
+  const void* ref;
+  OwnerSlot owner;
+  std::string ref_type;
+};
+
 struct AuditState {
   OwnerSlot current;
-  PyObject* objects;  // the gc.get_objects() list being walked
+  int64_t interpreter_id;
   PyObject* referrer;
-  const char* checkpoint;
+  // One report per (referrer type, referent type) per walk: a list of
+  // 10,000 foreign floats is one finding, not 10,000.
+  std::set<std::pair<const void*, const void*>> seen_types;
+  std::vector<PendingReference> pending;
   int findings;
-  std::set<std::pair<const void*, const void*>>* seen_types;  // (referrer type, referent type)
 };
 
 std::string ModuleNameOf(PyObject* obj) {
@@ -63,61 +145,88 @@ int Visit(PyObject* ref, void* arg) {
   if (ref == nullptr) return 0;
   OwnerSlot owner = OwnerOfObject(ref);
   if (owner == kNoOwner || owner == st->current) return 0;
-  // One report per (referrer type, referent type): a list of 10,000
-  // foreign floats is one finding, not 10,000.
+  // Seen by an earlier audit (or earlier in this one): already reported.
+  if (!FirstSighting(kForeignReference, st->interpreter_id, st->referrer, ref)) {
+    return 0;
+  }
   auto key = std::make_pair(static_cast<const void*>(Py_TYPE(st->referrer)),
                             static_cast<const void*>(Py_TYPE(ref)));
-  if (!st->seen_types->insert(key).second) return 0;
-  InterpreterInfo own = InterpreterRegistry::Info(owner);
-  InterpreterInfo cur = InterpreterRegistry::Info(st->current);
-  Violation v;
-  v.kind = "foreign-reference";
-  v.check = "audit";
-  v.current = st->current;
-  v.owner = owner;
-  v.object_type = Py_TYPE(ref)->tp_name;
-  v.address = ref;
-  v.size = 0;
-  v.is_object = true;
-  std::string holder = Py_TYPE(st->referrer)->tp_name;
+  if (!st->seen_types.insert(key).second) return 0;
+  Py_INCREF(st->referrer);
+  st->pending.push_back({st->referrer, ref, owner, Py_TYPE(ref)->tp_name});
+  return 0;
+}
+
+// Who holds the dict `referrer`: a module, a type, or an extension's static
+// memory. `objects` is this interpreter's gc.get_objects() (fetched once).
+std::string DescribeHolder(PyObject* referrer, PyObject** objects,
+                           std::string* extension_hint) {
+  std::string holder = Py_TYPE(referrer)->tp_name;
+  if (!PyDict_Check(referrer)) return holder;
   // A dict is usually someone's __dict__: say whose, it is what a reader
   // can look for.
-  if (PyDict_Check(st->referrer)) {
-    std::string module = StaticHolderOf(st->referrer);
-    if (!module.empty()) {
-      holder = "dict held in the static memory of " + module +
-               " (a static type's __dict__ or a cached dict)";
-      v.extension_hint = ExtensionNameFromPath(module);
-    }
-    for (Py_ssize_t i = 0; module.empty() && i < PyList_GET_SIZE(st->objects); i++) {
-      PyObject* o = PyList_GET_ITEM(st->objects, i);
-      PyTypeObject* t = Py_TYPE(o);
-      if (PyModule_Check(o) && PyModule_GetDict(o) == st->referrer) {
-        holder = "__dict__ of module " + ModuleNameOf(o);
-        break;
-      }
-      if (PyType_Check(o) && reinterpret_cast<PyTypeObject*>(o)->tp_dict == st->referrer) {
-        holder = std::string("__dict__ of type ") + reinterpret_cast<PyTypeObject*>(o)->tp_name;
-        break;
-      }
-      if (t->tp_dict == st->referrer) {
-        holder = std::string("__dict__ of type ") + t->tp_name +
-                 ((t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? "" : " (a static type)");
-        break;
-      }
+  std::string module = StaticHolderOf(referrer);
+  if (!module.empty()) {
+    *extension_hint = ExtensionNameFromPath(module);
+    return "dict held in the static memory of " + module +
+           " (a static type's __dict__ or a cached dict)";
+  }
+  if (*objects == nullptr) {
+    PyObject* gc = PyImport_ImportModule("gc");
+    *objects = gc ? PyObject_CallMethod(gc, "get_objects", nullptr) : nullptr;
+    Py_XDECREF(gc);
+    if (*objects == nullptr) {
+      PyErr_Clear();
+      return holder;
     }
   }
-  if (v.extension_hint.empty()) v.extension_hint = ModuleNameOf(st->referrer);
-  v.message = "at " + std::string(st->checkpoint) + ", a '" + holder +
-              "' of interpreter " + std::to_string(cur.id) + " references a '" +
-              v.object_type + "' owned by interpreter " + std::to_string(own.id) +
-              (own.ended ? " (ended: the reference dangles)" : "");
-  v.fix = "each interpreter must build its own objects; keep per-interpreter "
-          "data in module state (PEP 630) and never store another "
-          "interpreter's objects";
-  st->findings++;
-  ReportViolation(v);
-  return 0;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(*objects); i++) {
+    PyObject* o = PyList_GET_ITEM(*objects, i);
+    PyTypeObject* t = Py_TYPE(o);
+    if (PyModule_Check(o) && PyModule_GetDict(o) == referrer) {
+      return "__dict__ of module " + ModuleNameOf(o);
+    }
+    if (PyType_Check(o) && reinterpret_cast<PyTypeObject*>(o)->tp_dict == referrer) {
+      return std::string("__dict__ of type ") + reinterpret_cast<PyTypeObject*>(o)->tp_name;
+    }
+    if (t->tp_dict == referrer) {
+      return std::string("__dict__ of type ") + t->tp_name +
+             ((t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? "" : " (a static type)");
+    }
+  }
+  return holder;
+}
+
+void ReportPending(AuditState* st, const char* checkpoint, PyObject* all_objects) {
+  PyObject* objects = all_objects;
+  Py_XINCREF(objects);
+  for (PendingReference& p : st->pending) {
+    InterpreterInfo own = InterpreterRegistry::Info(p.owner);
+    InterpreterInfo cur = InterpreterRegistry::Info(st->current);
+    Violation v;
+    v.kind = "foreign-reference";
+    v.check = "audit";
+    v.current = st->current;
+    v.owner = p.owner;
+    v.object_type = p.ref_type;
+    v.address = p.ref;
+    v.size = 0;
+    v.is_object = true;
+    std::string holder = DescribeHolder(p.referrer, &objects, &v.extension_hint);
+    if (v.extension_hint.empty()) v.extension_hint = ModuleNameOf(p.referrer);
+    v.message = "at " + std::string(checkpoint) + ", a '" + holder +
+                "' of interpreter " + std::to_string(cur.id) + " references a '" +
+                v.object_type + "' owned by interpreter " + std::to_string(own.id) +
+                (own.ended ? " (ended: the reference dangles)" : "");
+    v.fix = "each interpreter must build its own objects; keep per-interpreter "
+            "data in module state (PEP 630) and never store another "
+            "interpreter's objects";
+    st->findings++;
+    ReportViolation(v);
+    Py_DECREF(p.referrer);
+  }
+  st->pending.clear();
+  Py_XDECREF(objects);
 }
 
 // Static types of extensions, by the interpreters seen using them.
@@ -171,34 +280,69 @@ void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
   ReportViolation(v);
 }
 
-// Extension files this interpreter imported (sys.modules' __file__).
-std::set<std::string> ImportedExtensions() {
-  std::set<std::string> out;
+// Walks the objects of `objects` (a list from gc.get_objects).
+void WalkObjects(PyObject* objects, AuditState* st) {
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objects); i++) {
+    PyObject* obj = PyList_GET_ITEM(objects, i);
+    NoteStaticType(Py_TYPE(obj), st->current, st);
+    traverseproc traverse = Py_TYPE(obj)->tp_traverse;
+    if (traverse == nullptr) continue;
+    st->referrer = obj;
+    traverse(obj, &Visit, st);
+  }
+}
+
+// gc.get_objects(generation) (generation < 0: all).
+PyObject* GcObjects(int generation) {
+  PyObject* gc = PyImport_ImportModule("gc");
+  if (gc == nullptr) return nullptr;
+  PyObject* objects = generation < 0
+                          ? PyObject_CallMethod(gc, "get_objects", nullptr)
+                          : PyObject_CallMethod(gc, "get_objects", "i", generation);
+  Py_DECREF(gc);
+  return objects;
+}
+
+// ---- extensions' static memory ------------------------------------------------
+
+// Extension files this interpreter imported (sys.modules' __file__), real
+// paths. Recomputed only when sys.modules grew or shrank or objects were
+// loaded since the last call.
+const std::set<std::string>& ImportedExtensions(InterpreterAuditState* state) {
   PyObject* modules = PyImport_GetModuleDict();
+  const StaticMemorySnapshot* map = StaticMemoryMap::Current();
+  Py_ssize_t size = modules ? PyDict_Size(modules) : 0;
+  if (size == state->modules_size && modules == state->modules_dict &&
+      map == state->map_seen) {
+    return state->imported;
+  }
+  state->imported.clear();
+  state->modules_size = size;
+  state->modules_dict = modules;
+  state->map_seen = map;
   PyObject* values = modules ? PyDict_Values(modules) : nullptr;
   if (values == nullptr) {
     PyErr_Clear();
-    return out;
+    state->modules_size = -1;
+    return state->imported;
   }
   for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
-    PyObject* file = PyObject_GetAttrString(PyList_GET_ITEM(values, i), "__file__");
-    if (file == nullptr) {
+    PyObject* item = PyList_GET_ITEM(values, i);
+    // A module's __file__ is in its dict: no attribute lookup (and no
+    // __getattr__ hook of the user's) needed.
+    if (!PyModule_Check(item)) continue;
+    PyObject* dict = PyModule_GetDict(item);
+    PyObject* file = dict ? PyDict_GetItemString(dict, "__file__") : nullptr;  // borrowed
+    const char* path = (file && PyUnicode_Check(file)) ? PyUnicode_AsUTF8(file) : nullptr;
+    if (path == nullptr) {
       PyErr_Clear();
       continue;
     }
-    const char* path = PyUnicode_Check(file) ? PyUnicode_AsUTF8(file) : nullptr;
-    if (path == nullptr) PyErr_Clear();
-    if (path != nullptr) {
-      std::string p = path;
-      if (p.size() > 3 && p.compare(p.size() - 3, 3, ".so") == 0) {
-        char resolved[4096];
-        out.insert(realpath(path, resolved) ? resolved : p);
-      }
-    }
-    Py_DECREF(file);
+    size_t n = strlen(path);
+    if (n > 3 && strcmp(path + n - 3, ".so") == 0) state->imported.insert(RealPath(path));
   }
   Py_DECREF(values);
-  return out;
+  return state->imported;
 }
 
 // Is `p` the start of a live object? Its type pointer must lead, in at
@@ -222,85 +366,146 @@ bool LooksLikeObject(const void* p) {
          metameta == &PyType_Type;
 }
 
-int ScanStatics(OwnerSlot current, const char* checkpoint) {
-  StaticMemoryMap::RefreshIfChanged();
+// Checks the static word at `a` (value `value`); reports a foreign object.
+int CheckStaticWord(uintptr_t a, const void* value, const StaticRange& r,
+                    const std::string& module, OwnerSlot current,
+                    int64_t interpreter_id, const char* checkpoint) {
+  OwnerSlot owner = ArenaMap::Lookup(value);
+  if (owner == kNoOwner || owner == current) return 0;
+  if (!LooksLikeObject(value)) return 0;
+  PyObject* obj = const_cast<PyObject*>(static_cast<const PyObject*>(value));
+  if (_Py_IsImmortal(obj)) return 0;
+  // CPython's own sharing (sanctioned_sharing.h) is not a finding.
+  if (SanctionedStaticReference(reinterpret_cast<const void*>(a), obj, owner) !=
+      SanctionedMechanism::kNone) {
+    return 0;
+  }
+  if (!FirstSighting(kStaticObjectReference, interpreter_id,
+                     reinterpret_cast<const void*>(a), value)) {
+    return 0;
+  }
+  InterpreterInfo own = InterpreterRegistry::Info(owner);
+  InterpreterInfo cur = InterpreterRegistry::Info(current);
+  Violation v;
+  v.kind = "static-object-reference";
+  v.check = "audit";
+  v.current = current;
+  v.owner = owner;
+  v.object_type = Py_TYPE(obj)->tp_name;
+  v.address = obj;
+  v.size = 0;
+  v.is_object = true;
+  v.extension_hint = ExtensionNameFromPath(module);
+  v.static_module = module;
+  v.static_offset = a - r.start + r.file_vaddr;
+  v.message = "static memory of " + module + " (offset " +
+              std::to_string(v.static_offset) + ") holds a '" + v.object_type +
+              "' owned by interpreter " + std::to_string(own.id) +
+              (own.ended ? " (ended: the pointer dangles)" : "") +
+              ", and interpreter " + std::to_string(cur.id) +
+              " imported the extension: a static PyObject* shared by "
+              "interpreters (found at " + checkpoint + ")";
+  v.fix = "move the cached object from the C static into module state "
+          "(PEP 630: PyModule_GetState), one per interpreter";
+  ReportViolation(v);
+  return 1;
+}
+
+// Scans the writable static memory of the extensions this interpreter
+// imported. `full`: every word; else only the words that changed since
+// this interpreter's last scan (the copy is updated either way).
+int ScanStatics(OwnerSlot current, int64_t interpreter_id,
+                InterpreterAuditState* state, bool full, const char* checkpoint) {
   const StaticMemorySnapshot* snap = StaticMemoryMap::Current();
   if (snap == nullptr) return 0;
-  std::set<std::string> imported = ImportedExtensions();
+  const std::set<std::string>& imported = ImportedExtensions(state);
   int findings = 0;
-  std::set<uintptr_t> reported;
   for (const StaticRange& r : snap->ranges) {
     const std::string& module = snap->modules[r.module];
-    char resolved[4096];
-    std::string real = realpath(module.c_str(), resolved) ? resolved : module;
-    if (!imported.count(real)) continue;
+    if (module.empty() || IsInfrastructureModule(module)) continue;
+    if (!imported.count(RealPath(module))) continue;
     uintptr_t start = (r.start + 7) & ~uintptr_t{7};
-    for (uintptr_t a = start; a + 8 <= r.end; a += 8) {
-      const void* value = *reinterpret_cast<const void* const*>(a);
-      OwnerSlot owner = ArenaMap::Lookup(value);
-      if (owner == kNoOwner || owner == current) continue;
-      if (!LooksLikeObject(value)) continue;
-      PyObject* obj = const_cast<PyObject*>(static_cast<const PyObject*>(value));
-      if (_Py_IsImmortal(obj) || !reported.insert(a).second) continue;
-      // CPython's own sharing (sanctioned_sharing.h) is not a finding.
-      if (SanctionedStaticReference(reinterpret_cast<const void*>(a), obj, owner) !=
-          SanctionedMechanism::kNone) {
-        continue;
+    if (start + 8 > r.end) continue;
+    size_t words = (r.end - start) / 8;
+    const uintptr_t* live = reinterpret_cast<const uintptr_t*>(start);
+    std::vector<uintptr_t>& seen = state->statics[r.start];
+    if (seen.size() != words) seen.assign(words, 0);
+    // Compare in blocks: most of a segment is unchanged between two tests.
+    constexpr size_t kBlock = 64;
+    for (size_t b = 0; b < words; b += kBlock) {
+      size_t n = words - b < kBlock ? words - b : kBlock;
+      if (!full && memcmp(&seen[b], live + b, n * sizeof(uintptr_t)) == 0) continue;
+      for (size_t w = b; w < b + n; w++) {
+        uintptr_t value = live[w];
+        if (!full && value == seen[w]) continue;
+        seen[w] = value;
+        if (value == 0) continue;
+        findings += CheckStaticWord(start + w * 8, reinterpret_cast<const void*>(value),
+                                    r, module, current, interpreter_id, checkpoint);
       }
-      InterpreterInfo own = InterpreterRegistry::Info(owner);
-      InterpreterInfo cur = InterpreterRegistry::Info(current);
-      Violation v;
-      v.kind = "static-object-reference";
-      v.check = "audit";
-      v.current = current;
-      v.owner = owner;
-      v.object_type = Py_TYPE(obj)->tp_name;
-      v.address = obj;
-      v.size = 0;
-  v.is_object = true;
-      v.extension_hint = ExtensionNameFromPath(module);
-      v.static_module = module;
-      v.static_offset = a - r.start + r.file_vaddr;
-      v.message = "static memory of " + module + " (offset " +
-                  std::to_string(v.static_offset) + ") holds a '" +
-                  v.object_type + "' owned by interpreter " + std::to_string(own.id) +
-                  (own.ended ? " (ended: the pointer dangles)" : "") +
-                  ", and interpreter " + std::to_string(cur.id) +
-                  " imported the extension: a static PyObject* shared by "
-                  "interpreters (found at " + checkpoint + ")";
-      v.fix = "move the cached object from the C static into module state "
-              "(PEP 630: PyModule_GetState), one per interpreter";
-      findings++;
-      ReportViolation(v);
     }
   }
   return findings;
 }
 
-}  // namespace
-
-int AuditCurrentInterpreter(const char* checkpoint) {
+// full: the whole object graph and every static word; else the young
+// generations and the static words that changed.
+int Audit(const char* checkpoint, bool full) {
   if (!(g_enabled_checks & kCheckAudit) || ReentryGuard::active) return 0;
   OwnerSlot current = InterpreterRegistry::CurrentSlot();
   if (current == kNoOwner) return 0;
   StaticMemoryMap::RefreshIfChanged();  // extensions imported since the last look
-  PyObject* gc = PyImport_ImportModule("gc");
-  if (gc == nullptr) return -1;
-  PyObject* objects = PyObject_CallMethod(gc, "get_objects", nullptr);
-  Py_DECREF(gc);
-  if (objects == nullptr) return -1;
-  std::set<std::pair<const void*, const void*>> seen;
-  AuditState st{current, objects, nullptr, checkpoint, 0, &seen};
-  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objects); i++) {
-    PyObject* obj = PyList_GET_ITEM(objects, i);
-    NoteStaticType(Py_TYPE(obj), current, &st);
-    traverseproc traverse = Py_TYPE(obj)->tp_traverse;
-    if (traverse == nullptr) continue;
-    st.referrer = obj;
-    traverse(obj, &Visit, &st);
+  int64_t interpreter_id = PyInterpreterState_GetID(PyInterpreterState_Get());
+  InterpreterAuditState* state = StateOf(interpreter_id);
+  AuditState st{current, interpreter_id, nullptr, {}, {}, 0};
+  PyObject* all = nullptr;
+  if (full) {
+    all = GcObjects(-1);
+    if (all == nullptr) return -1;
+    WalkObjects(all, &st);
+  } else {
+    // Generations 0 and 1: what was allocated since the last collections
+    // (a test's new objects that survived it are there, unless a
+    // generation-1 collection promoted them during the test).
+    for (int generation = 0; generation <= 1; generation++) {
+      PyObject* young = GcObjects(generation);
+      if (young == nullptr) return -1;
+      WalkObjects(young, &st);
+      Py_DECREF(young);
+    }
   }
-  Py_DECREF(objects);
-  return st.findings + ScanStatics(current, checkpoint);
+  ReportPending(&st, checkpoint, all);
+  Py_XDECREF(all);
+  return st.findings + ScanStatics(current, interpreter_id, state, full, checkpoint);
+}
+
+}  // namespace
+
+namespace {
+std::atomic<AuditMode> g_mode{AuditMode::kChanged};
+}  // namespace
+
+void SetAuditMode(const std::string& word) {
+  g_mode.store(word == "each-test" ? AuditMode::kEachTest
+               : word == "end"     ? AuditMode::kEnd
+                                   : AuditMode::kChanged,
+               std::memory_order_relaxed);
+}
+
+AuditMode CurrentAuditMode() { return g_mode.load(std::memory_order_relaxed); }
+
+int AuditCurrentInterpreter(const char* checkpoint) { return Audit(checkpoint, true); }
+
+int AuditAfterTest(const char* checkpoint) {
+  switch (CurrentAuditMode()) {
+    case AuditMode::kEnd:
+      return 0;
+    case AuditMode::kEachTest:
+      return Audit(checkpoint, true);
+    case AuditMode::kChanged:
+      break;
+  }
+  return Audit(checkpoint, false);
 }
 
 }  // namespace interpsan

@@ -1,27 +1,67 @@
 // object_graph_audit.h: the checks that look at what an interpreter can
 // reach rather than at what it does.
 //
-// At a checkpoint (the end of the program, after each test, or on demand
-// through interpsan.audit()) the calling interpreter's object graph is
-// walked: every GC-tracked object's references (tp_traverse, so module
-// state is included through m_traverse) must be immortal or its own.
-// Then the writable static memory of every extension module the
-// interpreter imported is scanned for pointers to objects that another
-// interpreter owns: the `static PyObject *cache` bug, named by variable
-// (the supervisor maps the offset to a symbol with nm). Static (non-heap)
-// types of extensions used by more than one interpreter are reported once
-// each.
+// A full audit (the end of the program, interpsan.audit(), and after each
+// test with --audit=each-test) walks the calling interpreter's object
+// graph: every GC-tracked object's references (tp_traverse, so module state
+// is included through m_traverse) must be immortal or its own. Then the
+// writable static memory of every extension module the interpreter
+// imported is scanned for pointers to objects that another interpreter
+// owns: the `static PyObject *cache` bug, named by variable (the supervisor
+// maps the offset to a symbol with nm). Static (non-heap) types of
+// extensions used by more than one interpreter are reported once each.
 //
-// Must run in the audited interpreter's thread with its GIL held.
+// The audit after each test (--audit=changed, the default) costs what
+// changed, not the whole heap:
+//   - objects: only the young GC generations (0 and 1), i.e. the objects
+//     allocated since the last collections, which include everything the
+//     test created and kept;
+//   - static memory: only the 8-byte words whose value changed since this
+//     interpreter's last audit (each interpreter keeps a copy of every
+//     imported extension's writable segments; they are small), plus all of
+//     an extension's words when the interpreter imports it.
+// A foreign reference that appears in an old object (generation 2) during
+// a test and is gone again before the program ends is the one thing a
+// per-test full walk (--audit=each-test) sees and this does not; anything
+// still there at the end is found by the final full walk.
+//
+// Findings are de-duplicated across audits by (kind, interpreter, holder,
+// object): a static that holds a foreign object is one finding however
+// many tests end while it does, and a finding's count is the number of
+// distinct (holder, object) pairs seen (within one walk, pairs with the same
+// holder and object types are collapsed into the first).
+//
+// Must run in the audited interpreter's thread with its GIL held. The
+// shared bookkeeping is behind small mutexes taken per interpreter or per
+// finding, never per object.
 #ifndef INTERPSAN_DEBUG_OBJECT_GRAPH_AUDIT_H_
 #define INTERPSAN_DEBUG_OBJECT_GRAPH_AUDIT_H_
+
+#include <string>
 
 typedef struct _object PyObject;
 
 namespace interpsan {
 
-// Returns the number of findings reported (or -1 with a Python error set).
+// What the audit after each test does (--audit, `audit=` of
+// INTERPSAN_OPTIONS, tools/options.h).
+enum class AuditMode {
+  kChanged,   // "changed" (default): young objects and changed statics
+  kEachTest,  // "each-test": a full walk after every test
+  kEnd,       // "end": nothing after tests; the end of the program only
+};
+
+// Sets the mode from its word (options.cc has validated it; anything else
+// is "changed"). Call before the interpreters start.
+void SetAuditMode(const std::string& word);
+AuditMode CurrentAuditMode();
+
+// A full audit. Returns the number of findings reported (or -1 with a
+// Python error set).
 int AuditCurrentInterpreter(const char* checkpoint);
+
+// The audit at the end of a test, as the mode says. Same return.
+int AuditAfterTest(const char* checkpoint);
 
 }  // namespace interpsan
 

@@ -23,9 +23,11 @@ def _record_test(test_id, outcome, duration, message="", run=True):
 
     if run:
         _counts["run"] += 1
-    # Audit after each test, while the test is still the one to blame.
+    # Audit after each test, while the test is still the one to blame: what
+    # changed since the last test (--audit=changed, the default), a full
+    # walk (--audit=each-test) or nothing (--audit=end).
     try:
-        interpsan.audit("the end of test " + test_id)
+        interpsan._audit_test("the end of test " + test_id)
     except Exception:
         pass
     interpsan._set_test("")

@@ -42,6 +42,7 @@ EXIT_TIMEOUT = 5
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 CHECK_NAMES = ("free", "domain", "dealloc", "capi", "refcount", "audit")
+AUDIT_MODES = ("changed", "each-test", "end")
 
 USAGE = """\
 usage: interpsan [--python 3.12|3.13|PATH] run [options] -- PYTHON_ARGS...
@@ -72,6 +73,10 @@ options:
   --junit FILE     JUnit XML, one testsuite per interpreter
   --suppressions F ignore violations matching F's lines (FIELD:GLOB; FIELD one of
                    kind, extension, type, function, file; '#' comments)
+  --audit WHEN     the audit after each test: changed (default: the objects
+                   and extension statics new or written since the last test) |
+                   each-test (a full object-graph walk per test: ~7x on a
+                   1,000-test suite) | end (the end of the program only)
 
 exit status: 0 clean, 1 a program failed, 2 usage error, 3 isolation
 violation(s), 4 crash (fatal signal), 5 watchdog timeout, 130 / 143 stopped
@@ -136,6 +141,13 @@ def _checks(text):
     return text
 
 
+def _audit(text):
+    if text not in AUDIT_MODES:
+        raise argparse.ArgumentTypeError(
+            "unknown audit %r (known: %s)" % (text, ", ".join(AUDIT_MODES)))
+    return text
+
+
 def build_parser():
     parser = _Parser(prog="interpsan", add_help=True)
     parser.add_argument("--runner", help=argparse.SUPPRESS, required=True)
@@ -157,6 +169,7 @@ def build_parser():
         p.add_argument("--timeout", type=_positive_float)
         p.add_argument("--junit")
         p.add_argument("--suppressions")
+        p.add_argument("--audit", type=_audit, default="changed")
         p.add_argument("program", nargs=argparse.REMAINDER)
     return parser
 
@@ -385,6 +398,7 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
             "keep_going": args.keep_going,
             "trace_malloc": args.trace_malloc,
             "timeout": args.timeout,
+            "audit": args.audit,
         },
         "coverage": {
             "dealloc_interposed": start.get("dealloc_interposed"),
@@ -935,7 +949,7 @@ def run(args):
     # that its argv is the program's alone.
     options = [("events", events_path), ("checks", args.checks),
                ("keep_going", "1" if args.keep_going else "0"),
-               ("trace_malloc", str(args.trace_malloc))]
+               ("trace_malloc", str(args.trace_malloc)), ("audit", args.audit)]
     if args.suppressions:
         options.append(("suppressions", os.path.abspath(args.suppressions)))
     executable = None

@@ -44,6 +44,16 @@ PyObject* Audit(PyObject*, PyObject* args) {
   return PyLong_FromLong(findings);
 }
 
+// The audit at the end of a test: what changed since the last one, a full
+// walk, or nothing, as --audit says (debug/object_graph_audit.h).
+PyObject* AuditTest(PyObject*, PyObject* arg) {
+  const char* checkpoint = PyUnicode_AsUTF8(arg);
+  if (checkpoint == nullptr) return nullptr;
+  int findings = interpsan::AuditAfterTest(checkpoint);
+  if (findings < 0) return nullptr;
+  return PyLong_FromLong(findings);
+}
+
 PyObject* SetTest(PyObject*, PyObject* arg) {
   const char* test = PyUnicode_AsUTF8(arg);
   if (test == nullptr) return nullptr;
@@ -56,6 +66,9 @@ PyMethodDef kMethods[] = {
      "audit(checkpoint='interpsan.audit()') -> findings: checks everything "
      "this interpreter reaches (objects, module state, extensions' statics) "
      "for objects other interpreters own."},
+    {"_audit_test", AuditTest, METH_O,
+     "_audit_test(checkpoint) -> findings: the audit at the end of a test "
+     "(--audit: changed, each-test or end)."},
     {"_set_test", SetTest, METH_O, "Names the test now running (attribution)."},
     {"__getattr__", ModuleGetattr, METH_O, nullptr},
     {"_emit", Emit, METH_O, "Writes one JSON event for the supervisor."},

@@ -84,6 +84,10 @@ bool ParseProcessOptions(const std::string& text, ProcessOptions* out,
       }
     } else if (key == "suppressions") {
       opt.suppressions_path = value;
+    } else if (key == "audit") {
+      ok = value == "changed" || value == "each-test" || value == "end";
+      opt.audit = value;
+      if (!ok) *error = "--audit must be changed, each-test or end";
     } else {
       ok = false;
       *error = std::string(kOptionsVariable) + ": unknown option '" + key + "'";

@@ -10,6 +10,7 @@
 //
 //   events=/tmp/r/events.jsonl interpreters=4 checks=free,dealloc
 //   keep_going=1 trace_malloc=5 suppressions=/home/me/my%20app.supp
+//   audit=changed
 //
 // Every key is optional; an unknown key or a bad value is an error (the
 // supervisor and the checked process must agree on one vocabulary).
@@ -38,6 +39,7 @@ struct ProcessOptions {
   bool keep_going = false;
   int trace_frames = 0;  // --trace-malloc N
   std::string suppressions_path;
+  std::string audit = "changed";  // --audit: changed, each-test or end
   std::vector<Suppression> suppressions;  // loaded from suppressions_path
 };
 

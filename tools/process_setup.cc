@@ -10,6 +10,7 @@
 #include "debug/checks.h"
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
+#include "debug/object_graph_audit.h"
 #include "debug/report.h"
 #include "faulthandler/fatal_signal_handler.h"
 #include "faulthandler/faulthandler_module.h"
@@ -77,6 +78,7 @@ SetupResult SetUpProcess(const ProcessOptions& opt) {
   report.fatal = !opt.keep_going;
   ConfigureReports(report);
   if (!opt.suppressions.empty()) SetSuppressions(opt.suppressions);
+  SetAuditMode(opt.audit);
   InstallChecks();
 
   InitInterpreterLifecycleHook();
