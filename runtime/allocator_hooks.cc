@@ -405,6 +405,21 @@ void AllocatorHooks::Install(uint32_t checks) {
 
 bool AllocatorHooks::installed() { return g_installed; }
 
+bool AllocatorHooks::ReinstallIfReset() {
+  if (!g_installed) return false;
+  PyMemAllocatorEx current;
+  PyMem_GetAllocator(PYMEM_DOMAIN_RAW, &current);
+  if (current.malloc == &HookMalloc<Domain::kRaw>) return false;
+  ArenaMap::Install();
+  PyMemAllocatorEx raw = MakeHook<Domain::kRaw>();
+  PyMemAllocatorEx mem = MakeHook<Domain::kMem>();
+  PyMemAllocatorEx obj = MakeHook<Domain::kObj>();
+  PyMem_SetAllocator(PYMEM_DOMAIN_RAW, &raw);
+  PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
+  PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
+  return true;
+}
+
 size_t AllocatorHooks::BlockSize(const void* p) {
   if (p == nullptr) return 0;
   if (ArenaMap::Lookup(p) != kNoOwner) {

@@ -32,6 +32,15 @@ class AllocatorHooks {
   static void Install(uint32_t checks);
   static bool installed();
 
+  // Puts the hooks back if CPython has replaced them with its defaults.
+  // A second Py_Initialize after Py_Finalize resets the whole runtime state,
+  // allocators included, from its static initializer (_PyRuntimeState_Init's
+  // memcpy); runtime_reinit_guard.cc calls this right after that reset,
+  // before the new runtime allocates. The defaults are the very allocators
+  // the hooks wrap, so the blocks of both runtimes stay consistent.
+  // Returns true if it reinstalled them.
+  static bool ReinstallIfReset();
+
   // Usable size of a block from any domain, or 0 if unknown.
   static size_t BlockSize(const void* p);
 

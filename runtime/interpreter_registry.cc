@@ -73,9 +73,14 @@ OwnerSlot InterpreterRegistry::SlotOf(PyInterpreterState* interp) {
   }
   int slot;
   if (interp == PyInterpreterState_Main() &&
-      g_slots[kMainSlot].interp.load() == nullptr &&
-      !g_slots[kMainSlot].ended.load()) {
+      g_slots[kMainSlot].interp.load() == nullptr) {
+    // The main interpreter, or the main interpreter of a runtime
+    // initialised again after Py_Finalize: it keeps slot 1. What the
+    // previous runtime left behind (blocks in the main interpreter's arenas,
+    // objects that survived finalization) was never another interpreter's,
+    // and the new main interpreter uses the same allocator state for it.
     slot = kMainSlot;
+    g_slots[kMainSlot].ended.store(false, std::memory_order_relaxed);
   } else {
     slot = g_next_slot.load(std::memory_order_relaxed);
     if (slot >= kMaxSlots) {

@@ -26,7 +26,10 @@ namespace interpsan {
 
 constexpr int kMaxSlots = 1 << 16;
 // The main interpreter always has slot 1; blocks allocated before any thread
-// state exists (early Py_Initialize) can only belong to it.
+// state exists (early Py_Initialize) can only belong to it. After
+// Py_Finalize and a new Py_Initialize, the new main interpreter takes slot 1
+// again (its `ended` flag is cleared): the previous runtime's leftovers are
+// the main interpreter's, not an ended interpreter's.
 constexpr OwnerSlot kMainSlot = 1;
 
 struct InterpreterInfo {

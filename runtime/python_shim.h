@@ -116,6 +116,14 @@ int interpsan_shim_arg_parser_of_kwtuple_field(const void* kwtuple_field,
 // switches to it), 0 if in the interpreter that parses first (3.12).
 int interpsan_shim_kwtuple_created_in_main(void);
 
+// ---- Runtime re-initialisation ---------------------------------------------
+// &_PyRuntime.preconfig. CPython's _PyRuntimeState_Init fills it with
+// PyPreConfig_InitPythonConfig right after it has reset the whole runtime
+// state from its static initializer (which it does when Py_Initialize runs
+// again after Py_Finalize), so a call with this address says "the runtime
+// was just (re)initialised" (3.12.1 and 3.13.0, Python/pystate.c).
+const void* interpsan_shim_runtime_preconfig(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif
