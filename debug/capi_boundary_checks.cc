@@ -51,7 +51,7 @@ void AddModuleOf(const void* address) {
   dl_iterate_phdr(&CollectExecutable, &search);
 }
 
-std::string TypeName(PyObject* obj) { return Py_TYPE(obj)->tp_name; }
+std::string TypeName(PyObject* obj) { return ObjectTypeName(obj); }
 
 }  // namespace
 
@@ -73,7 +73,6 @@ __attribute__((noinline, cold)) bool ReportCapiArgument(const char* function, in
                                                         Refusal refusal, OwnerSlot owner,
                                                         OwnerSlot current) {
   InterpreterInfo own = InterpreterRegistry::Info(owner);
-  InterpreterInfo cur = InterpreterRegistry::Info(current);
   Violation v;
   v.kind = is_callable ? "cross-interpreter-call" : "cross-interpreter-argument";
   v.check = "capi";
@@ -85,13 +84,12 @@ __attribute__((noinline, cold)) bool ReportCapiArgument(const char* function, in
   v.is_object = true;
   v.capi_function = function;
   v.capi_argument = index;
-  v.message = std::string(function) + "() called by interpreter " +
-              std::to_string(cur.id) + " with argument " + std::to_string(index) +
-              ", a '" + v.object_type + "' owned by interpreter " +
-              std::to_string(own.id) + (own.ended ? " (ended)" : "");
+  v.message = std::string(function) + "() called by " + InterpreterName(current) +
+              " with argument " + std::to_string(index) + ", a '" + v.object_type +
+              "' owned by " + InterpreterName(owner) + (own.ended ? " (ended)" : "");
   if (is_callable) {
-    v.message += ": interpreter " + std::to_string(own.id) +
-                 "'s code is about to run in interpreter " + std::to_string(cur.id);
+    v.message += ": " + InterpreterName(owner) + "'s code is about to run in " +
+                 InterpreterName(current);
     v.fix = "callbacks are per interpreter: register them in module state "
             "(PEP 630) and call each interpreter's own callback from that "
             "interpreter";
@@ -113,9 +111,9 @@ __attribute__((noinline, cold)) bool ReportCapiArgument(const char* function, in
   if (refusal != Refusal::kRaise) return true;  // the pending exception untouched
   RaiseCrossInterpreterError(std::string(function) + "() refused by interpsan: argument " +
                              std::to_string(index) + " is a '" + v.object_type +
-                             "' owned by interpreter " + std::to_string(own.id) +
-                             (own.ended ? " (ended)" : "") + ", not by the calling interpreter " +
-                             std::to_string(cur.id) + " (" + v.kind + ")");
+                             "' owned by " + InterpreterName(owner) +
+                             (own.ended ? " (ended)" : "") + ", not by the caller, " +
+                             InterpreterName(current) + " (" + v.kind + ")");
   return true;
 }
 

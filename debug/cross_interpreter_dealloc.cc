@@ -13,19 +13,18 @@ namespace interpsan {
 
 Resolution ReportCrossInterpreterDealloc(const BlockAnomaly& a) {
   InterpreterInfo owner = InterpreterRegistry::Info(a.owner);
-  InterpreterInfo current = InterpreterRegistry::Info(a.current);
   Violation v;
   v.kind = "cross-interpreter-dealloc";
   v.check = "dealloc";
   v.current = a.current;
   v.owner = a.owner;
-  v.object_type = Py_TYPE(a.object)->tp_name;
+  v.object_type = ObjectTypeName(a.object);
   v.address = a.object;
   v.size = 0;
   v.is_object = true;
-  v.message = "'" + v.object_type + "' object created by interpreter " +
-              std::to_string(owner.id) + (owner.ended ? " (ended)" : "") +
-              " was deallocated by interpreter " + std::to_string(current.id) +
+  v.message = "'" + v.object_type + "' object created by " +
+              InterpreterName(a.owner) + (owner.ended ? " (ended)" : "") +
+              " was deallocated by " + InterpreterName(a.current) +
               ": an object crossed between interpreters";
   v.fix = "objects must not be passed between interpreters through C "
           "globals (queues, registries, caches, callbacks); keep them in "

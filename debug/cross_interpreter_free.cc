@@ -11,7 +11,6 @@ namespace interpsan {
 Resolution ReportCrossInterpreterFree(const BlockAnomaly& a) {
   bool realloc = a.kind == AnomalyKind::kCrossInterpreterRealloc;
   InterpreterInfo owner = InterpreterRegistry::Info(a.owner);
-  InterpreterInfo current = InterpreterRegistry::Info(a.current);
   Violation v;
   v.kind = realloc ? "cross-interpreter-realloc" : "cross-interpreter-free";
   v.check = "free";
@@ -21,9 +20,9 @@ Resolution ReportCrossInterpreterFree(const BlockAnomaly& a) {
   v.address = a.block;
   v.size = a.size;
   v.message = std::string(realloc ? "resize" : "free") + " of a " +
-              v.object_type + " owned by interpreter " +
-              std::to_string(owner.id) + (owner.ended ? " (ended)" : "") +
-              ", done by interpreter " + std::to_string(current.id);
+              v.object_type + " owned by " + InterpreterName(a.owner) +
+              (owner.ended ? " (ended)" : "") + ", done by " +
+              InterpreterName(a.current);
   v.fix = "each interpreter must free and resize only memory it allocated: "
           "keep the buffer (and the object holding it) in per-interpreter "
           "module state (PEP 630, PyModule_GetState) instead of a C static "

@@ -31,22 +31,21 @@ __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
   {
     ReentryGuard guard;
     InterpreterInfo own = InterpreterRegistry::Info(owner);
-    InterpreterInfo cur = InterpreterRegistry::Info(current);
     Violation v;
     v.kind = "cross-interpreter-refcount";
     v.check = "refcount";
     v.current = current;
     v.owner = owner;
-    v.object_type = Py_TYPE(op)->tp_name;
+    v.object_type = ObjectTypeName(op);
     v.address = op;
     v.size = 0;
     v.is_object = true;
     v.source_file = file;
     v.source_line = line;
     v.resolution = "made-immortal";
-    v.message = std::string(what) + " by interpreter " + std::to_string(cur.id) +
-                " on a '" + v.object_type + "' owned by interpreter " +
-                std::to_string(own.id) + (own.ended ? " (ended)" : "") +
+    v.message = std::string(what) + " by " + InterpreterName(current) +
+                " on a '" + v.object_type + "' owned by " +
+                InterpreterName(owner) + (own.ended ? " (ended)" : "") +
                 ": two GILs now race on its reference count";
     v.fix = "do not keep objects in C statics or pass them between "
             "interpreters; keep them in module state (PEP 630), and give each "

@@ -1,5 +1,7 @@
 #include "debug/report.h"
 
+#include <Python.h>
+
 #include <fnmatch.h>
 #include <unistd.h>
 
@@ -59,12 +61,18 @@ void WriteCountEvent(int id, int count) {
                   ",\"interpreter_indexes\":[" + indexes + "]}");
 }
 
+bool IsMainInterpreter(OwnerSlot slot, const InterpreterInfo& info) {
+  // Every runtime's first interpreter has id 0 (PyInterpreterState_New).
+  return slot == kMainSlot || info.id == 0;
+}
+
 std::string InterpreterLabel(OwnerSlot slot) {
   if (slot == kNoOwner) return "no interpreter";
   InterpreterInfo info = InterpreterRegistry::Info(slot);
-  std::string label = "interpreter " + std::to_string(info.id);
+  std::string label = IsMainInterpreter(slot, info)
+                          ? "the main interpreter (id " + std::to_string(info.id) + ")"
+                          : "interpreter " + std::to_string(info.id);
   if (info.index >= 0) label += " (index " + std::to_string(info.index) + ")";
-  if (slot == kMainSlot) label += " (main)";
   if (info.ended) label += " [ended]";
   return label;
 }
@@ -100,6 +108,23 @@ std::string SiteKey(const Violation& v, const std::vector<PythonFrame>& tb,
 }  // namespace
 
 void ConfigureReports(const ReportOptions& options) { g_options = options; }
+
+std::string InterpreterName(OwnerSlot slot) {
+  if (slot == kNoOwner) return "no interpreter";
+  InterpreterInfo info = InterpreterRegistry::Info(slot);
+  if (IsMainInterpreter(slot, info)) return "the main interpreter";
+  return "interpreter " + std::to_string(info.id);
+}
+
+std::string ObjectTypeName(const void* object) {
+  PyObject* op = static_cast<PyObject*>(const_cast<void*>(object));
+  PyTypeObject* type = Py_TYPE(op);
+  if (!PyType_Check(op)) return type->tp_name;
+  std::string name = std::string("class ") +
+                     reinterpret_cast<PyTypeObject*>(op)->tp_name;
+  if (type != &PyType_Type) name += std::string(" (metaclass ") + type->tp_name + ")";
+  return name;
+}
 
 namespace {
 thread_local std::string* t_current_test = nullptr;

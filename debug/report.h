@@ -66,6 +66,18 @@ struct Violation {
   int source_line = 0;
 };
 
+// How messages name an interpreter: "the main interpreter" (CPython's
+// first interpreter, id 0), else "interpreter N" (N its id). Callers add
+// " (ended)" themselves.
+std::string InterpreterName(OwnerSlot slot);
+
+// How messages name an object's type: its type's tp_name, except for a
+// class (a type object), named by its own name: "class Foo", with
+// " (metaclass ABCMeta)" when its metaclass is not `type` -- a class made by
+// type(...) or an ABC is otherwise shown as its metaclass. `object` is a
+// live PyObject*.
+std::string ObjectTypeName(const void* object);
+
 // The test running in this thread (unittest/pytest), for attribution; ""
 // when none.
 void SetCurrentTest(const std::string& test);

@@ -8,7 +8,8 @@ from e2e_lib import EXIT_VIOLATION, E2ETestCase, run_program
 # case -> (acceptable kinds, object type)
 CASES = {
     "exception": ({"cross-interpreter-argument"}, None),
-    "heap_type": ({"cross-interpreter-call"}, "type"),
+    # A class is named by its own name, not its metaclass (type).
+    "heap_type": ({"cross-interpreter-call"}, "class broken_statics.HeapType"),
     # Found as the shared static type itself, or as its tp_dict (another
     # interpreter's dict) in the extension's static memory, named StaticType.
     "static_type": ({"shared-static-type", "static-object-reference"}, None),

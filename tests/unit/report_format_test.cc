@@ -4,6 +4,7 @@
 // keep-going mode de-duplicates by site and counts repeats.
 #include <Python.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -201,10 +202,33 @@ TEST(FormatViolationTextTest, MainInterpreterAndEmptyTraceback) {
   v.current = kMainSlot;
   v.fix.clear();
   std::string text = FormatViolationText(v, {}, {}, -1);
-  EXPECT_TRUE(Contains(text, "acting: interpreter 0 (main)")) << text;
+  EXPECT_TRUE(Contains(text, "acting: the main interpreter (id 0)")) << text;
+  EXPECT_FALSE(Contains(text, "interpreter 0")) << text;
   EXPECT_TRUE(Contains(text, "(no Python frames)")) << text;
   EXPECT_FALSE(Contains(text, "extension:")) << text;
   EXPECT_FALSE(Contains(text, "Fix:")) << text;
+  EXPECT_EQ(InterpreterName(kMainSlot), "the main interpreter");
+}
+
+// A class is named by its own name, not by its metaclass's (issue 11: a
+// class made by type(...) with an ABC base showed as 'ABCMeta').
+TEST(ObjectTypeNameTest, ClassesByTheirOwnName) {
+  PyObject* globals = PyDict_New();
+  PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+  PyObject* done = PyRun_String(
+      "import abc\n"
+      "Made = type('Made', (abc.ABC,), {})\n"
+      "class Plain: pass\n"
+      "instance = Plain()\n",
+      Py_file_input, globals, globals);
+  ASSERT_NE(done, nullptr);
+  Py_DECREF(done);
+  EXPECT_EQ(ObjectTypeName(PyDict_GetItemString(globals, "Made")),
+            "class Made (metaclass ABCMeta)");
+  EXPECT_EQ(ObjectTypeName(PyDict_GetItemString(globals, "Plain")), "class Plain");
+  EXPECT_EQ(ObjectTypeName(PyDict_GetItemString(globals, "instance")), "Plain");
+  EXPECT_EQ(ObjectTypeName(Py_None), "NoneType");
+  Py_DECREF(globals);
 }
 
 TEST(NativeStackTest, ExtensionNameFromPath) {
@@ -420,8 +444,11 @@ TEST(ReportViolationTest, KeepGoingDeduplicatesBySiteAndCountsRepeats) {
                        "in report_here"))
       << stderr_text;
 
+  // The first site's violation, its count as it reached 2 (a power of two:
+  // written at once, so a crash keeps it), the second site's violation,
+  // then the flush: the first site's final count and the end marker.
   std::vector<std::string> lines = ReadLines(events);
-  ASSERT_EQ(lines.size(), 3u);
+  ASSERT_EQ(lines.size(), 5u);
   LoadJson(lines[0]);
   EXPECT_EQ(Eval("doc['event']"), "violation");
   EXPECT_EQ(Eval("doc['violation']['kind']"), "cross-interpreter-free");
@@ -432,13 +459,49 @@ TEST(ReportViolationTest, KeepGoingDeduplicatesBySiteAndCountsRepeats) {
   EXPECT_EQ(Eval("len(doc['violation']['native_stack']) > 0"), "True");
   std::string first_id = Eval("doc['id']");
   LoadJson(lines[1]);
+  EXPECT_EQ(Eval("doc['event']"), "violation_count");
+  EXPECT_EQ(Eval("str(doc['id'])"), first_id);
+  EXPECT_EQ(Eval("doc['count']"), "2");
+  LoadJson(lines[2]);
   EXPECT_EQ(Eval("doc['event']"), "violation");
   EXPECT_EQ(Eval("doc['violation']['python_traceback'][-1]['lineno']"), "5");
   EXPECT_NE(Eval("doc['id']"), first_id);
-  LoadJson(lines[2]);
+  LoadJson(lines[3]);
   EXPECT_EQ(Eval("doc['event']"), "violation_count");
   EXPECT_EQ(Eval("str(doc['id'])"), first_id);
   EXPECT_EQ(Eval("doc['count']"), "3");
+  LoadJson(lines[4]);
+  EXPECT_EQ(Eval("doc['event']"), "violation_counts_final");
+}
+
+// What the faulthandler's epilogue writes when a crash, the watchdog or an
+// interrupt ends the process: every count exactly, from a signal handler.
+TEST(ReportViolationTest, SignalSafeCountsAreExact) {
+  const char* tmpdir = getenv("TEST_TMPDIR");
+  std::string path = std::string(tmpdir ? tmpdir : "/tmp") +
+                     "/report_format_test_signal_counts.jsonl";
+  remove(path.c_str());
+  ReportOptions options;
+  options.fatal = false;
+  ConfigureReports(options);
+  ::testing::internal::CaptureStderr();
+  RunSource(
+      "for i in range(5):\n"
+      "    report_violation()\n",  // one site, 5 times: not a power of two
+      "/src/signal_counts.py");
+  ::testing::internal::GetCapturedStderr();
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  WriteViolationCountsSignalSafe(fd);
+  close(fd);
+  std::vector<std::string> lines = ReadLines(path);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), "{\"event\":\"violation_counts_final\"}");
+  bool found = false;
+  for (const std::string& line : lines) {
+    if (Contains(line, "\"count\":5}")) found = true;
+  }
+  EXPECT_TRUE(found) << lines.size() << " lines; first: " << lines.front();
 }
 
 TEST(ReportViolationDeathTest, FatalModeExitsWithStatus3) {
