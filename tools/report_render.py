@@ -49,6 +49,8 @@ EXIT_MEANINGS = {
     3: "isolation violation(s)",
     4: "crash (fatal signal)",
     5: "watchdog timeout",
+    130: "stopped by Ctrl-C (SIGINT)",
+    143: "stopped by SIGTERM",
 }
 
 STATUS_MARKS = {
@@ -57,6 +59,7 @@ STATUS_MARKS = {
     "violation": "VIOLATION",
     "crashed": "CRASHED",
     "timeout": "TIMEOUT",
+    "interrupted": "INTERRUPTED",
     "stopped": "stopped",
 }
 
@@ -225,7 +228,8 @@ def _exit_status(report):
 
 
 def dumps_of(report):
-    """[(title, dump)] for report["crash"] and report["timeout"]."""
+    """[(title, dump)] for report["crash"], report["timeout"] and
+    report["interrupted"]."""
     out = []
     crash = report.get("crash")
     if isinstance(crash, dict):
@@ -240,6 +244,9 @@ def dumps_of(report):
     if isinstance(timeout, dict):
         secs = timeout.get("seconds")
         out.append(("Watchdog timeout%s" % (" after %ss" % secs if secs is not None else ""), timeout))
+    interrupted = report.get("interrupted")
+    if isinstance(interrupted, dict):
+        out.append(("Stopped by %s" % (interrupted.get("signal") or "a signal"), interrupted))
     return out
 
 
@@ -490,7 +497,7 @@ th, td { padding:4px 10px; border-bottom:1px solid var(--line); text-align:left;
 th { background:#eef1f5; font-weight:600; font-size:13px; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; }
 .st { font-weight:600; } .st.ok { color:var(--ok); } .st.failed, .st.violation, .st.crashed { color:var(--bad); }
-.st.timeout { color:var(--warn); } .st.stopped { color:var(--muted); }
+.st.timeout, .st.interrupted { color:var(--warn); } .st.stopped { color:var(--muted); }
 .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:14px 16px; margin-bottom:14px; }
 .card.violation { border-left:5px solid var(--bad); }
 .card.dump { border-left:5px solid var(--warn); }

@@ -139,5 +139,40 @@ class OutputPathsTest(E2ETestCase):
         self.assertTrue(os.path.getsize(junit) > 0, r.describe())
 
 
+class InterpreterCreateFailedTest(E2ETestCase):
+    """An interpreter that Py_NewInterpreterFromConfig could not create
+    (the runner's interpreter_create_failed event; no program triggers it
+    on demand, so the supervisor gets the events a run would write)."""
+
+    def test_failed_with_its_reason(self):
+        import sys
+
+        tools = os.path.dirname(os.path.realpath(e2e_lib.LAUNCHER))
+        sys.path.insert(0, tools)
+        try:
+            import interpsan as supervisor
+        finally:
+            sys.path.remove(tools)
+        args = supervisor.parse_args(["--runner", "runner", "--python-version", VERSION,
+                                      "run", "-n", "2", "--", "-c", "pass"])
+        events = [
+            {"event": "start", "mode": "run", "interpreters": 2},
+            {"event": "interpreter_start", "index": 0, "id": 1},
+            {"event": "interpreter_create_failed", "index": 1, "id": -1,
+             "detail": "failed to create a new interpreter: out of memory"},
+            {"event": "interpreter_result", "index": 0, "id": 1, "exit_code": 0, "status": "ok",
+             "tests": {"run": 0, "failed": 0, "errors": 0, "skipped": 0}},
+            {"event": "interpreter_end", "index": 0, "id": 1},
+        ]
+        report, status = supervisor.build_report(args, events, 1, False, VERSION)
+        self.assertEqual(status, EXIT_FAILED, report)
+        failed = report["interpreters"][1]
+        self.assertEqual(failed["status"], "failed", report)
+        self.assertEqual(failed["failure"], "interpreter_create_failed", report)
+        self.assertEqual(failed["failure_reason"],
+                         "failed to create a new interpreter: out of memory", report)
+        self.assertEqual(report["interpreters"][0]["status"], "ok", report)
+
+
 if __name__ == "__main__":
     e2e_lib.main()
