@@ -59,7 +59,8 @@ bool ParseProcessOptions(const std::string& text, ProcessOptions* out,
     pos = end;
     size_t eq = word.find('=');
     std::string key = word.substr(0, eq), value;
-    if (eq == std::string::npos || !PercentDecode(word.substr(eq + 1), &value)) {
+    if (eq == std::string::npos ||
+        !PercentDecode(word.substr(eq + 1), &value)) {
       *error = std::string(kOptionsVariable) + ": malformed word '" + word +
                "' (expected key=value, value percent-encoded)";
       return false;

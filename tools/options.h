@@ -39,7 +39,7 @@ struct ProcessOptions {
   bool keep_going = false;
   int trace_frames = 0;  // --trace-malloc N
   std::string suppressions_path;
-  std::string audit = "changed";  // --audit: changed, each-test or end
+  std::string audit = "changed";          // --audit: changed, each-test or end
   std::vector<Suppression> suppressions;  // loaded from suppressions_path
 };
 

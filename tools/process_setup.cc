@@ -18,8 +18,8 @@
 #include "runtime/anomaly.h"
 #include "runtime/current_thread_state.h"
 #include "runtime/dealloc_hook.h"
-#include "runtime/new_reference_hook.h"
 #include "runtime/interpreter_lifecycle_hook.h"
+#include "runtime/new_reference_hook.h"
 #include "runtime/python_shim.h"
 #include "tools/interpsan_module.h"
 #include "tracemalloc/tracemalloc_module.h"
@@ -60,7 +60,8 @@ std::string LibpythonPrefix() {
   std::string prefix = real;
   free(real);
   size_t slash = prefix.rfind('/');
-  return slash == std::string::npos || slash == 0 ? "" : prefix.substr(0, slash);
+  return slash == std::string::npos || slash == 0 ? ""
+                                                  : prefix.substr(0, slash);
 }
 
 SetupResult SetUpProcess(const ProcessOptions& opt) {
@@ -70,7 +71,8 @@ SetupResult SetUpProcess(const ProcessOptions& opt) {
   faults.events_fd = EventLog::fd();
   // Test hook (tests/faulthandler): a fault inside the crash handler.
   const char* fault_test = getenv("INTERPSAN_TEST_FAULT_IN_HANDLER");
-  faults.fault_inside_dump_for_testing = fault_test != nullptr && *fault_test == '1';
+  faults.fault_inside_dump_for_testing =
+      fault_test != nullptr && *fault_test == '1';
   // A crash, watchdog stop or interrupt keeps the exact violation counts.
   faults.dump_epilogue = &WriteViolationCountsSignalSafe;
   InstallFaultHandler(faults);
@@ -110,7 +112,8 @@ void RegisterBuiltinModules() {
   PyImport_AppendInittab("interpsan", &PyInit_interpsan);
   PyImport_AppendInittab("_interpsan_faulthandler",
                          &PyInit__interpsan_faulthandler);
-  PyImport_AppendInittab("_interpsan_tracemalloc", &PyInit__interpsan_tracemalloc);
+  PyImport_AppendInittab("_interpsan_tracemalloc",
+                         &PyInit__interpsan_tracemalloc);
 }
 
 void EmitStartEvent(const ProcessOptions& opt, const SetupResult& result,
