@@ -271,14 +271,19 @@ def run(kind, target, argv):
             # run it in a temporary module and drop its globals on return).
             import tokenize
 
+            # As python computes them: sys.path[0] is the directory of the
+            # script with symlinks resolved; __file__ and the code's file
+            # name are the absolute path (sys.argv[0] stays as given).
             path = os.path.abspath(target)
-            sys.path.insert(0, os.path.dirname(path))
+            if not sys.flags.safe_path:
+                sys.path.insert(0, os.path.dirname(os.path.realpath(target)))
             with tokenize.open(path) as f:
                 source = f.read()
-            __main__.__dict__.update(__file__=target, __cached__=None)
-            exec(compile(source, target, "exec"), __main__.__dict__)
+            __main__.__dict__.update(__file__=path, __cached__=None)
+            exec(compile(source, path, "exec"), __main__.__dict__)
         elif kind == "module":
-            sys.path.insert(0, os.getcwd())
+            if not sys.flags.safe_path:  # -P / PYTHONSAFEPATH, as python
+                sys.path.insert(0, os.getcwd())
             if target == "pytest":
                 sys.argv = _install_pytest_plugin(sys.argv)
             import runpy
@@ -286,7 +291,8 @@ def run(kind, target, argv):
             # What `python -m` itself uses: runs in the real __main__.
             runpy._run_module_as_main(target, alter_argv=True)
         else:
-            sys.path.insert(0, "")
+            if not sys.flags.safe_path:
+                sys.path.insert(0, "")
             exec(compile(target, "<string>", "exec"), __main__.__dict__)
     except SystemExit as exc:
         code = _exit_code(exc.code)

@@ -11,6 +11,8 @@ the CPython under test and holds local packages only (no network):
   - activated (VIRTUAL_ENV and PATH, no --python): `run -- -c "import envprobe"`
   - `--python VENV/bin/python`, not activated: `run -- -m envprobe`
   - `--python X.Y` with PYTHONPATH: the base installation, as before
+  - a script through a symlinked directory (sys.path[0] resolved, __file__
+    and the code's file name absolute), and PYTHONSAFEPATH
 
 Pythons interpsan cannot serve are refused with one line and status 2:
 another version (Debian's python3, also statically linked), a python based
@@ -198,6 +200,47 @@ class PythonEnvTest(E2ETestCase):
         self.assertEqual(expected["orig_argv"], [self.venv_python, "-m", "envprobe"])
         r = self.interpsan(["--python", self.venv_python, "run", "-n", str(N), "--",
                             "-m", "envprobe"], env)
+        self.assertSameInEveryInterpreter(r, expected)
+
+    def test_script_through_a_symlinked_directory(self):
+        # python resolves the script's directory for sys.path[0] and makes
+        # __file__ and the code's file name absolute; sys.argv[0] stays as
+        # typed.
+        real = os.path.join(self.root, "scripts-real")
+        write(os.path.join(real, "show.py"),
+              "import json, sys\n"
+              "print('SCRIPT ' + json.dumps({'file': __file__, 'path': sys.path,\n"
+              "      'co_filename': sys._getframe().f_code.co_filename,\n"
+              "      'argv': sys.argv, 'orig_argv': sys.orig_argv}), flush=True)\n")
+        link = os.path.join(self.cwd, "scripts")
+        if not os.path.islink(link):
+            os.symlink(real, link)
+        env = clean_env()
+        script = os.path.join("scripts", "show.py")
+        p = subprocess.run([self.venv_python, script, "arg"], env=env, cwd=self.cwd,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        expected = json.loads(p.stdout.split("SCRIPT ", 1)[1])
+        self.assertEqual(expected["path"][0], real)
+        self.assertEqual(expected["file"], os.path.join(self.cwd, script))
+        r = self.interpsan(["--python", self.venv_python, "run", "-n", str(N), "--",
+                            script, "arg"], env)
+        d = r.describe()
+        self.assertClean(r, N)
+        seen = [json.loads(line[len("SCRIPT "):]) for line in r.stdout.splitlines()
+                if line.startswith("SCRIPT ")]
+        self.assertEqual(len(seen), N, d)
+        for info in seen:
+            self.assertEqual(info, expected, d)
+
+    def test_safe_path(self):
+        # PYTHONSAFEPATH (-P): no '' (or script directory) in front of sys.path.
+        env = clean_env({"PYTHONSAFEPATH": "1"})
+        expected = self.plain([self.venv_python, "-c", "import envprobe"], env)
+        self.assertNotIn("", expected["path"])
+        r = self.interpsan(["--python", self.venv_python, "run", "-n", str(N), "--",
+                            "-c", "import envprobe"], env)
         self.assertSameInEveryInterpreter(r, expected)
 
     def test_version_with_pythonpath(self):
