@@ -129,8 +129,7 @@ class Progress:
         if kind == "test" and isinstance(index, int):
             entry = self._interp(index)
             entry.started = True
-            if e.get("run", True):  # as unittest counts (tools/bootstrap.py)
-                entry.tests += 1
+            entry.tests += 1  # every result, skipped ones included
             outcome = e.get("outcome")
             if outcome == "failure":
                 entry.failed += 1

@@ -226,7 +226,10 @@ class UnittestReportTest(RenderTestCase):
         self.assertEqual(self.result.status, 1, d)
         text = report_render.render_text(self.result.report)
         d += "\n--- text ---\n" + text
-        self.assertEqual(text.count("tests: 4 run, 1 failed, 1 errors, 1 skipped"), 2, d)
+        # tests.run is unittest's own count: 3.12.1 never starts a skipped
+        # test, 3.13 does.
+        run = 3 if report_lib.VERSION == "3.12" else 4
+        self.assertEqual(text.count("tests: %d run, 1 failed, 1 errors, 1 skipped" % run), 2, d)
         self.assertIn("failure __main__.Sample.test_fails: AssertionError", text, d)
         self.assertIn("error __main__.Sample.test_errors: RuntimeError: boom", text, d)
         self.assertIn("Violations (0)\n  none", text, d)
