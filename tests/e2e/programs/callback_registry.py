@@ -4,6 +4,7 @@ on a 'function'). The interpreter with index 0 registers; the others
 wait for it, then fire it. With --keep-going each foreign call is refused with
 interpsan.CrossInterpreterError instead of running index 0's code. The
 owner waits until the others are done so that the callback outlives them."""
+import sys
 import time
 
 import broken_callback_registry
@@ -34,5 +35,6 @@ else:
         except interpsan.CrossInterpreterError:
             refused += 1
     broken_callback_registry.done_firing()
-    print("refused", interpsan.index, refused)
-print("callback_registry done", interpsan.index)
+    sys.stdout.write("refused %d %d\n" % (interpsan.index, refused))
+# One write per line: the interpreters print at the same time.
+sys.stdout.write("callback_registry done %d\n" % interpsan.index)

@@ -4,6 +4,7 @@ creates it and fills it; every other interpreter then inserts into it
 --keep-going each foreign insertion is refused with
 interpsan.CrossInterpreterError, so the dict only ever grows in its owner.
 The owner waits until the others are done so that the dict outlives them."""
+import sys
 import time
 
 import broken_shared_dict
@@ -27,4 +28,5 @@ broken_shared_dict.finish()
 if interpsan.index == 0:
     while broken_shared_dict.finished() < 4 and time.monotonic() < DEADLINE:
         time.sleep(0.001)
-print("shared_dict done", interpsan.index, refused)
+# One write per line: the interpreters print at the same time.
+sys.stdout.write("shared_dict done %d %d\n" % (interpsan.index, refused))
