@@ -93,7 +93,7 @@ def choose_python(option, wanted):
             if option in ("3.12", "3.13"):
                 raise UsageError(
                     "this interpsan is installed for Python %s; for %s install the cp%s "
-                    "wheel into a %s environment (or pass --python PATH)"
+                    "wheel into a %s environment"
                     % (wanted, option, option.replace(".", ""), option))
             raise UsageError("unknown Python '%s' (expected %s or the path of a Python %s "
                              "executable)" % (option, wanted, wanted))
