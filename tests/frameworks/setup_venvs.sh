@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Creates one virtual environment per CPython version (pyenv's 3.12.x and
+# 3.13.x, as tools/interpsan finds them), installs the pinned packages of
+# requirements.txt into it from PyPI, and builds the framework test modules
+# (src/: Cython and pybind11) into its site-packages. The only step that
+# needs the network is the pip install; a venv whose inputs did not change
+# since its last set-up is reused as is (a stamp holds their hash).
+#
+#   tests/frameworks/setup_venvs.sh [3.12 3.13]
+#
+# Prints the venvs' python paths, one a line. Environment:
+#   INTERPSAN_FRAMEWORK_VENVS  where the venvs go
+#                              (default: ~/.cache/interpsan/frameworks)
+#   INTERPSAN_PYTHON312/313    prefix of a CPython (default: pyenv's)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+venvs="${INTERPSAN_FRAMEWORK_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/interpsan/frameworks}"
+versions=("$@")
+[[ ${#versions[@]} -gt 0 ]] || versions=(3.12 3.13)
+
+base_python() {  # the same CPython tools/interpsan --python X.Y uses
+  local version="$1" var="INTERPSAN_PYTHON${1/./}" prefix=""
+  if [[ -n "${!var:-}" ]]; then
+    prefix="${!var}"
+  else
+    local root="${PYENV_ROOT:-$HOME/.pyenv}"
+    prefix="$(ls -d "$root/versions/$version".* 2>/dev/null | grep -E "/$version\.[0-9]+$" | sort -V | tail -1 || true)"
+  fi
+  if [[ -z "$prefix" || ! -x "$prefix/bin/python$version" ]]; then
+    echo "setup_venvs: CPython $version not found" >&2
+    return 1
+  fi
+  echo "$prefix/bin/python$version"
+}
+
+inputs_hash() {  # what the venv is made of: pins, sources, build script
+  (cd "$here" && cat requirements.txt build_modules.py src/*) | sha256sum | cut -d' ' -f1
+}
+
+for version in "${versions[@]}"; do
+  python="$(base_python "$version")"
+  venv="$venvs/py$version"
+  stamp="$venv/.interpsan-frameworks-stamp"
+  want="$(inputs_hash) $("$python" -c 'import sys; print(sys.version.split()[0])')"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
+    echo "$venv/bin/python"
+    continue
+  fi
+  echo "setup_venvs: setting up $venv" >&2
+  rm -rf "$venv"
+  mkdir -p "$venvs"
+  "$python" -m venv "$venv" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r "$here/requirements.txt" >&2
+  "$venv/bin/python" "$here/build_modules.py" >"$venv/build.log" 2>&1 || {
+    cat "$venv/build.log" >&2
+    echo "setup_venvs: building the framework modules failed" >&2
+    exit 1
+  }
+  echo "$want" >"$stamp"
+  echo "$venv/bin/python"
+done
