@@ -61,6 +61,10 @@ struct InterpreterAuditState {
   const void* modules_dict = nullptr;
   const StaticMemorySnapshot* map_seen = nullptr;
   std::set<std::string> imported;
+  // gc.get_count()'s generation-1 and -2 counters at the last audit: while
+  // they stay the same, no collection of generation 0 or 1 ran, so
+  // generation 1 holds nothing new (see YoungGenerationsToWalk).
+  long gc_count1 = -1, gc_count2 = -1;
 };
 
 std::mutex g_states_mu;
@@ -112,6 +116,7 @@ struct AuditState {
   std::set<std::pair<const void*, const void*>> seen_types;
   std::vector<PendingReference> pending;
   int findings;
+  const void* last_type = nullptr;  // NoteStaticType's memo
 };
 
 std::string ModuleNameOf(PyObject* obj) {
@@ -153,7 +158,7 @@ int Visit(PyObject* ref, void* arg) {
                             static_cast<const void*>(Py_TYPE(ref)));
   if (!st->seen_types.insert(key).second) return 0;
   Py_INCREF(st->referrer);
-  st->pending.push_back({st->referrer, ref, owner, Py_TYPE(ref)->tp_name});
+  st->pending.push_back({st->referrer, ref, owner, ObjectTypeName(ref)});
   return 0;
 }
 
@@ -202,7 +207,6 @@ void ReportPending(AuditState* st, const char* checkpoint, PyObject* all_objects
   Py_XINCREF(objects);
   for (PendingReference& p : st->pending) {
     InterpreterInfo own = InterpreterRegistry::Info(p.owner);
-    InterpreterInfo cur = InterpreterRegistry::Info(st->current);
     Violation v;
     v.kind = "foreign-reference";
     v.check = "audit";
@@ -214,9 +218,9 @@ void ReportPending(AuditState* st, const char* checkpoint, PyObject* all_objects
     v.is_object = true;
     std::string holder = DescribeHolder(p.referrer, &objects, &v.extension_hint);
     if (v.extension_hint.empty()) v.extension_hint = ModuleNameOf(p.referrer);
-    v.message = "at " + std::string(checkpoint) + ", a '" + holder +
-                "' of interpreter " + std::to_string(cur.id) + " references a '" +
-                v.object_type + "' owned by interpreter " + std::to_string(own.id) +
+    v.message = "at " + std::string(checkpoint) + ", a '" + holder + "' of " +
+                InterpreterName(st->current) + " references a '" + v.object_type +
+                "' owned by " + InterpreterName(p.owner) +
                 (own.ended ? " (ended: the reference dangles)" : "");
     v.fix = "each interpreter must build its own objects; keep per-interpreter "
             "data in module state (PEP 630) and never store another "
@@ -239,6 +243,9 @@ bool IsExtensionPath(const std::string& path) {
 }
 
 void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
+  // Objects of one type come in runs (a list of dicts): one look per run.
+  if (type == st->last_type) return;
+  st->last_type = type;
   if (type->tp_flags & Py_TPFLAGS_HEAPTYPE) return;
   const std::string* module = StaticMemoryMap::ModuleOf(type);
   if (module == nullptr || !IsExtensionPath(*module)) return;
@@ -258,8 +265,6 @@ void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
     g_static_types_reported->insert(type);
     other = it->second;
   }
-  InterpreterInfo own = InterpreterRegistry::Info(other);
-  InterpreterInfo cur = InterpreterRegistry::Info(current);
   Violation v;
   v.kind = "shared-static-type";
   v.check = "audit";
@@ -271,8 +276,8 @@ void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
   v.is_object = true;
   v.extension_hint = ExtensionNameFromPath(*module);
   v.message = "static type '" + v.object_type + "' of " + *module +
-              " is used by interpreter " + std::to_string(own.id) +
-              " and interpreter " + std::to_string(cur.id) +
+              " is used by " + InterpreterName(other) + " and " +
+              InterpreterName(current) +
               ": its dict, subclasses list and refcount are shared between GILs";
   v.fix = "create the type per interpreter with PyType_FromModuleAndSpec and "
           "keep it in module state (PEP 630, PEP 687)";
@@ -290,6 +295,34 @@ void WalkObjects(PyObject* objects, AuditState* st) {
     st->referrer = obj;
     traverse(obj, &Visit, st);
   }
+}
+
+// The young generations to walk after a test: 0 always; 1 too unless no
+// collection of generation 0 or 1 ran since this interpreter's last audit.
+// gc.get_count() is (allocations, generation-0 collections since the last
+// generation-1 collection, generation-1 collections since the last full
+// one); a collection of generation g adds one to counter g+1 and zeroes
+// counters 0..g, on 3.12 and 3.13 alike. So (count1, count2) unchanged
+// means no generation-0 or -1 collection ran, and generation 1 holds only
+// what it held (and was walked) at the last audit, minus the dead -- except
+// after a full collection from (0, 0), which leaves generation 1 empty.
+// Returns -1 with a Python error set.
+int YoungGenerationsToWalk(InterpreterAuditState* state) {
+  PyObject* gc = PyImport_ImportModule("gc");
+  PyObject* counts = gc ? PyObject_CallMethod(gc, "get_count", nullptr) : nullptr;
+  Py_XDECREF(gc);
+  if (counts == nullptr) return -1;
+  long count1 = -1, count2 = -1;
+  if (PyTuple_Check(counts) && PyTuple_GET_SIZE(counts) == 3) {
+    count1 = PyLong_AsLong(PyTuple_GET_ITEM(counts, 1));
+    count2 = PyLong_AsLong(PyTuple_GET_ITEM(counts, 2));
+  }
+  Py_DECREF(counts);
+  if (PyErr_Occurred()) return -1;
+  bool unchanged = count1 >= 0 && count1 == state->gc_count1 && count2 == state->gc_count2;
+  state->gc_count1 = count1;
+  state->gc_count2 = count2;
+  return unchanged ? 1 : 2;
 }
 
 // gc.get_objects(generation) (generation < 0: all).
@@ -385,13 +418,12 @@ int CheckStaticWord(uintptr_t a, const void* value, const StaticRange& r,
     return 0;
   }
   InterpreterInfo own = InterpreterRegistry::Info(owner);
-  InterpreterInfo cur = InterpreterRegistry::Info(current);
   Violation v;
   v.kind = "static-object-reference";
   v.check = "audit";
   v.current = current;
   v.owner = owner;
-  v.object_type = Py_TYPE(obj)->tp_name;
+  v.object_type = ObjectTypeName(obj);
   v.address = obj;
   v.size = 0;
   v.is_object = true;
@@ -400,9 +432,9 @@ int CheckStaticWord(uintptr_t a, const void* value, const StaticRange& r,
   v.static_offset = a - r.start + r.file_vaddr;
   v.message = "static memory of " + module + " (offset " +
               std::to_string(v.static_offset) + ") holds a '" + v.object_type +
-              "' owned by interpreter " + std::to_string(own.id) +
-              (own.ended ? " (ended: the pointer dangles)" : "") +
-              ", and interpreter " + std::to_string(cur.id) +
+              "' owned by " + InterpreterName(owner) +
+              (own.ended ? " (ended: the pointer dangles)" : "") + ", and " +
+              InterpreterName(current) +
               " imported the extension: a static PyObject* shared by "
               "interpreters (found at " + checkpoint + ")";
   v.fix = "move the cached object from the C static into module state "
@@ -460,6 +492,7 @@ int Audit(const char* checkpoint, bool full) {
   AuditState st{current, interpreter_id, nullptr, {}, {}, 0};
   PyObject* all = nullptr;
   if (full) {
+    state->gc_count1 = state->gc_count2 = -1;  // the next audit walks both
     all = GcObjects(-1);
     if (all == nullptr) return -1;
     WalkObjects(all, &st);
@@ -467,7 +500,9 @@ int Audit(const char* checkpoint, bool full) {
     // Generations 0 and 1: what was allocated since the last collections
     // (a test's new objects that survived it are there, unless a
     // generation-1 collection promoted them during the test).
-    for (int generation = 0; generation <= 1; generation++) {
+    int generations = YoungGenerationsToWalk(state);
+    if (generations < 0) return -1;
+    for (int generation = 0; generation < generations; generation++) {
       PyObject* young = GcObjects(generation);
       if (young == nullptr) return -1;
       WalkObjects(young, &st);
