@@ -3,14 +3,18 @@ inside each of interpsan's own-GIL interpreters
 (tests/faulthandler/test_pytest.py)."""
 
 import faulthandler
+import os
 import sys
 
 import pytest
 
 import interpsan
 
-# Where pytest came from, per interpreter (test_pytest.py checks the venv).
-print("pytest-from", pytest.__file__, pytest.__version__, sys.prefix)
+# Where pytest came from, per interpreter (test_pytest.py checks the venv):
+# one write(2) of the whole line, so that the other interpreters' output,
+# which shares the descriptor, cannot split it.
+os.write(1, ("pytest-from %s %s %s\n" % (pytest.__file__, pytest.__version__,
+                                         sys.prefix)).encode())
 
 
 def test_passes():
