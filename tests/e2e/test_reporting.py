@@ -139,6 +139,35 @@ class OutputPathsTest(E2ETestCase):
         self.assertTrue(os.path.getsize(junit) > 0, r.describe())
 
 
+class MessageWordingTest(E2ETestCase):
+    def test_the_main_interpreter_is_called_so(self):
+        # exec: a plain python whose main interpreter creates the static
+        # list; an interpreter it creates then appends to it.
+        import sys
+
+        code = (
+            "import broken_static_list\n"
+            "broken_static_list.append('from main')\n"
+            "try:\n"
+            "    import _interpreters as interpreters\n"
+            "except ImportError:\n"
+            "    import _xxsubinterpreters as interpreters\n"
+            "interpreters.run_string(interpreters.create(),\n"
+            "    'import broken_static_list; broken_static_list.append(1)')\n")
+        report_dir = scratch_dir("report-wording-")
+        r = interpsan("exec", "--report", report_dir, "--", sys.executable, "-c", code,
+                      report_dir=report_dir)
+        d = r.describe()
+        self.assertEqual(r.status, e2e_lib.EXIT_VIOLATION, d)
+        (v,) = r.report["violations"]
+        self.assertEqual(v["kind"], "cross-interpreter-argument", d)
+        self.assertEqual(v["owner_interpreter"], 0, d)
+        self.assertIn("a 'list' owned by the main interpreter", v["message"], d)
+        self.assertNotIn("interpreter 0", v["message"], d)
+        self.assertIn("owner: the main interpreter (id 0)", r.stderr, d)
+        self.assertNotIn("interpreter 0", r.stderr, d)
+
+
 class InterpreterCreateFailedTest(E2ETestCase):
     """An interpreter that Py_NewInterpreterFromConfig could not create
     (the runner's interpreter_create_failed event; no program triggers it
