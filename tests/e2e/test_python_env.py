@@ -61,7 +61,11 @@ if sys.version_info >= (3, 13):
     info["Py_GetArgcArgv"] = [argv[i] for i in range(argc.value)]
 import legacy_editable, modern_editable, venvpkg
 info["imported"] = [m.__file__ for m in (venvpkg, legacy_editable, modern_editable)]
-print("ENVPROBE " + json.dumps(info, sort_keys=True), flush=True)
+# One file per interpreter (stdout is shared by all of them).
+import os, tempfile
+fd, _ = tempfile.mkstemp(dir=os.environ["ENVPROBE_DIR"], suffix=".json")
+os.write(fd, json.dumps(info, sort_keys=True).encode())
+os.close(fd)
 '''
 
 # What a modern editable install (setuptools' __editable__ finder) puts in
@@ -126,17 +130,27 @@ def make_venv(root):
 
 
 def clean_env(extra=None):
+    """The test's environment without Python variables, plus `extra`, and a
+    fresh ENVPROBE_DIR where each probe writes what it saw."""
     env = dict(os.environ)
     for var in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE"):
         env.pop(var, None)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["ENVPROBE_DIR"] = cli_testing.scratch_dir("envprobe-")
     env.update(extra or {})
     return env
 
 
-def probes(stdout):
-    return [json.loads(line[len("ENVPROBE "):]) for line in stdout.splitlines()
-            if line.startswith("ENVPROBE ")]
+def probes(env):
+    """What the probes of one run saw (and clears them for the next run)."""
+    out = []
+    directory = env["ENVPROBE_DIR"]
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        with open(path, encoding="utf-8") as f:
+            out.append(json.load(f))
+        os.unlink(path)
+    return out
 
 
 class PythonEnvTest(E2ETestCase):
@@ -156,7 +170,7 @@ class PythonEnvTest(E2ETestCase):
         p = subprocess.run(argv, env=env, cwd=self.cwd, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=TIMEOUT)
         self.assertEqual(p.returncode, 0, p.stderr)
-        out = probes(p.stdout)
+        out = probes(env)
         self.assertEqual(len(out), 1, p.stdout + p.stderr)
         return out[0]
 
@@ -167,11 +181,11 @@ class PythonEnvTest(E2ETestCase):
         args = [LAUNCHER] + cli_args[:i] + ["--report", report_dir] + cli_args[i:]
         return cli_testing.run(args, env, TIMEOUT, report_dir, cwd=self.cwd)
 
-    def assertSameInEveryInterpreter(self, r, expected):
+    def assertSameInEveryInterpreter(self, r, env, expected):
         d = r.describe()
         self.assertEqual(r.status, EXIT_OK, d)
         self.assertClean(r, N)
-        seen = probes(r.stdout)
+        seen = probes(env)
         self.assertEqual(len(seen), N, d)
         for info in seen:
             self.assertEqual(info, expected, d)
@@ -191,7 +205,7 @@ class PythonEnvTest(E2ETestCase):
         self.assertEqual(expected["imported"][2],
                          os.path.join(self.root, "modern-src", "modern_editable", "__init__.py"))
         r = self.interpsan(["run", "-n", str(N), "--", "-c", "import envprobe"], env)
-        self.assertSameInEveryInterpreter(r, expected)
+        self.assertSameInEveryInterpreter(r, env, expected)
 
     def test_python_path_without_activation(self):
         env = clean_env()
@@ -200,7 +214,7 @@ class PythonEnvTest(E2ETestCase):
         self.assertEqual(expected["orig_argv"], [self.venv_python, "-m", "envprobe"])
         r = self.interpsan(["--python", self.venv_python, "run", "-n", str(N), "--",
                             "-m", "envprobe"], env)
-        self.assertSameInEveryInterpreter(r, expected)
+        self.assertSameInEveryInterpreter(r, env, expected)
 
     def test_script_through_a_symlinked_directory(self):
         # python resolves the script's directory for sys.path[0] and makes
@@ -208,10 +222,12 @@ class PythonEnvTest(E2ETestCase):
         # typed.
         real = os.path.join(self.root, "scripts-real")
         write(os.path.join(real, "show.py"),
-              "import json, sys\n"
-              "print('SCRIPT ' + json.dumps({'file': __file__, 'path': sys.path,\n"
-              "      'co_filename': sys._getframe().f_code.co_filename,\n"
-              "      'argv': sys.argv, 'orig_argv': sys.orig_argv}), flush=True)\n")
+              "import json, os, sys, tempfile\n"
+              "info = {'file': __file__, 'path': sys.path,\n"
+              "        'co_filename': sys._getframe().f_code.co_filename,\n"
+              "        'argv': sys.argv, 'orig_argv': sys.orig_argv}\n"
+              "fd, _ = tempfile.mkstemp(dir=os.environ['ENVPROBE_DIR'])\n"
+              "os.write(fd, json.dumps(info).encode())\n")
         link = os.path.join(self.cwd, "scripts")
         if not os.path.islink(link):
             os.symlink(real, link)
@@ -221,15 +237,14 @@ class PythonEnvTest(E2ETestCase):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=TIMEOUT)
         self.assertEqual(p.returncode, 0, p.stderr)
-        expected = json.loads(p.stdout.split("SCRIPT ", 1)[1])
+        (expected,) = probes(env)
         self.assertEqual(expected["path"][0], real)
         self.assertEqual(expected["file"], os.path.join(self.cwd, script))
         r = self.interpsan(["--python", self.venv_python, "run", "-n", str(N), "--",
                             script, "arg"], env)
         d = r.describe()
         self.assertClean(r, N)
-        seen = [json.loads(line[len("SCRIPT "):]) for line in r.stdout.splitlines()
-                if line.startswith("SCRIPT ")]
+        seen = probes(env)
         self.assertEqual(len(seen), N, d)
         for info in seen:
             self.assertEqual(info, expected, d)
@@ -241,7 +256,7 @@ class PythonEnvTest(E2ETestCase):
         self.assertNotIn("", expected["path"])
         r = self.interpsan(["--python", self.venv_python, "run", "-n", str(N), "--",
                             "-c", "import envprobe"], env)
-        self.assertSameInEveryInterpreter(r, expected)
+        self.assertSameInEveryInterpreter(r, env, expected)
 
     def test_version_with_pythonpath(self):
         # The base installation (no venv): the probe's packages come from
@@ -254,7 +269,7 @@ class PythonEnvTest(E2ETestCase):
         self.assertEqual(os.path.realpath(expected["prefix"]), os.path.realpath(base_prefix()))
         r = self.interpsan(["--python", VERSION, "run", "-n", str(N), "--", "-c",
                             "import envprobe"], env)
-        self.assertSameInEveryInterpreter(r, expected)
+        self.assertSameInEveryInterpreter(r, env, expected)
 
 
 class RefusalTest(E2ETestCase):
