@@ -7,7 +7,8 @@
     in sleeping_function(), every interpreter with status "interrupted";
   - SIGTERM sent to the supervisor alone (as `timeout`, CI runners and
     `kill` do): the same, with status 143;
-  - a second Ctrl-C stops at once, and report.json is still written;
+  - a second Ctrl-C stops at once a run that ignores the dump request, and
+    report.json is still written;
   - `interpsan exec` (a plain python that creates its own interpreter) is
     stopped the same way.
 Each ends within 10 seconds of the signal (the issue's bound; the run
@@ -139,16 +140,32 @@ class StopTest(FaulthandlerTestCase):
         self.assertFalse(checked_process_alive(pid), r.describe())
 
     def test_second_ctrl_c_stops_at_once(self):
-        run, pid = self.start_sleepers()
+        # The program ignores the dump request, so only the second Ctrl-C
+        # (not the grace period) can have ended this run.
+        markers = scratch_dir("markers-")
+        report_dir = scratch_dir("report-second-")
+        args = [fh_lib.LAUNCHER, "--python", fh_lib.VERSION, "exec", "--report", report_dir,
+                "--", sys.executable, program("ignores_dump_request.py"), markers]
+        run = StoppedRun(args, report_dir)
+        content = wait_for_file(os.path.join(markers, "sleeping-main"))
+        if content is None:
+            run.ctrl_c()
+            self.fail("the program never started sleeping\n" + run.stderr())
+        pid = int(content)
         run.ctrl_c()
+        deadline = time.monotonic() + fh_lib.RUN_TIMEOUT
+        while "press Ctrl-C again" not in run.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
         run.ctrl_c()
         r = run.finish()
-        interrupted = self.assertStopped(r, "SIGINT", 130)
-        # Whatever the checked process had written when it was killed.
-        for interp in r.report["interpreters"]:
-            self.assertEqual(interp["status"], "interrupted", r.describe())
-        self.assertIsInstance(interrupted.get("threads"), list, r.describe())
-        self.assertFalse(checked_process_alive(pid), r.describe())
+        d = r.describe()
+        interrupted = self.assertStopped(r, "SIGINT", 130, n=1)
+        self.assertIn("interpsan: stopping at once", r.stderr, d)
+        self.assertNotIn("killing the run", r.stderr, d)  # not the grace period
+        # Written with what there was: no dump (the request was ignored).
+        self.assertIs(interrupted.get("complete"), False, d)
+        self.assertEqual([i["status"] for i in r.report["interpreters"]], ["interrupted"], d)
+        self.assertFalse(checked_process_alive(pid), d)
 
     def test_ctrl_c_in_exec_mode(self):
         markers = scratch_dir("markers-")
