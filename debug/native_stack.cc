@@ -3,7 +3,9 @@
 #include <Python.h>
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <errno.h>  // program_invocation_name
 #include <libunwind.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -101,6 +103,29 @@ bool IsInfrastructureModule(const std::string& path) {
   return false;
 }
 
+bool IsInterpretersModule(const std::string& path) {
+  std::string name = ExtensionNameFromPath(path);
+  return name == "_interpreters" || name == "_xxsubinterpreters" ||
+         name == "_interpchannels" || name == "_xxinterpchannels" ||
+         name == "_interpqueues" || name == "_xxinterpqueues";
+}
+
+bool IsMainExecutable(const std::string& path) {
+  static const std::string* exe = [] {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    return new std::string(n > 0 ? std::string(buf, static_cast<size_t>(n)) : "");
+  }();
+  if (path.empty()) return false;
+  // dladdr names the main program by its argv[0] (glibc), which may be a
+  // bare name found on PATH.
+  if (path == program_invocation_name) return true;
+  if (exe->empty()) return false;
+  if (path == *exe) return true;
+  char resolved[4096];
+  return realpath(path.c_str(), resolved) != nullptr && *exe == resolved;
+}
+
 size_t FirstForeignFrame(const std::vector<NativeFrame>& stack) {
   for (size_t i = 0; i < stack.size(); i++) {
     if (stack[i].module != SelfModule()) return i;
@@ -110,7 +135,11 @@ size_t FirstForeignFrame(const std::vector<NativeFrame>& stack) {
 
 int FindExtensionFrame(const std::vector<NativeFrame>& stack) {
   for (size_t i = 0; i < stack.size(); i++) {
-    if (!IsInfrastructureModule(stack[i].module)) return static_cast<int>(i);
+    const std::string& module = stack[i].module;
+    if (!IsInfrastructureModule(module) && !IsInterpretersModule(module) &&
+        !IsMainExecutable(module)) {
+      return static_cast<int>(i);
+    }
   }
   return -1;
 }

@@ -31,10 +31,21 @@ std::string FormatNativeFrame(int index, const NativeFrame& frame);
 // the C/C++ runtime, the dynamic loader.
 bool IsInfrastructureModule(const std::string& path);
 
+// True for CPython's interpreters modules (_interpreters, _xxsubinterpreters,
+// _interpchannels, _interpqueues and their _xx forms): they run other
+// modules' code in an interpreter, so being on the stack blames nothing.
+bool IsInterpretersModule(const std::string& path);
+
+// True for the process's main executable (`python3` in exec mode): its
+// frames (_start, main, Py_BytesMain) are never an extension's.
+bool IsMainExecutable(const std::string& path);
+
 // The innermost frame not in interpsan's own module (0 if none is).
 size_t FirstForeignFrame(const std::vector<NativeFrame>& stack);
 
-// The innermost frame that belongs to an extension module, or -1.
+// The innermost frame that belongs to an extension module (not
+// infrastructure, not an interpreters module, not the main executable),
+// or -1.
 int FindExtensionFrame(const std::vector<NativeFrame>& stack);
 
 // "broken_static_list" for ".../broken_static_list.cpython-312-x86_64-linux-gnu.so".

@@ -24,8 +24,8 @@
 namespace {
 
 __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
-    PyObject* op, const char* what, const char* file, int line, interpsan::OwnerSlot owner,
-    interpsan::OwnerSlot current) {
+    PyObject* op, const char* what, const char* file, int line, const char* function,
+    interpsan::OwnerSlot owner, interpsan::OwnerSlot current) {
   using namespace interpsan;
   bool counted;
   {
@@ -42,6 +42,7 @@ __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
     v.is_object = true;
     v.source_file = file;
     v.source_line = line;
+    v.source_function = function;
     v.resolution = "made-immortal";
     v.message = std::string(what) + " by " + InterpreterName(current) +
                 " on a '" + v.object_type + "' owned by " +
@@ -55,7 +56,8 @@ __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
   if (counted) MakeImmortal(op);
 }
 
-void CheckRefcount(PyObject* op, const char* what, const char* file, int line) {
+void CheckRefcount(PyObject* op, const char* what, const char* file, int line,
+                   const char* function) {
   using namespace interpsan;
   if (op == nullptr || !(g_enabled_checks & kCheckRefcount) || ReentryGuard::active) {
     return;
@@ -64,19 +66,19 @@ void CheckRefcount(PyObject* op, const char* what, const char* file, int line) {
   if (owner == kNoOwner) return;
   OwnerSlot current = InterpreterRegistry::CurrentSlot();
   if (current == kNoOwner || current == owner) return;
-  ReportCrossInterpreterRefcount(op, what, file, line, owner, current);
+  ReportCrossInterpreterRefcount(op, what, file, line, function, owner, current);
 }
 
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) void interpsan_check_refcount_at(
-    PyObject* op, const char* what, const char* file, int line) {
-  CheckRefcount(op, what, file, line);
+    PyObject* op, const char* what, const char* file, int line, const char* function) {
+  CheckRefcount(op, what, file, line, function);
 }
 
 // The entry point of extensions built with an earlier check-mode header
 // (no source line).
 extern "C" __attribute__((visibility("default"))) void interpsan_check_refcount(
     PyObject* op, const char* what) {
-  CheckRefcount(op, what, nullptr, 0);
+  CheckRefcount(op, what, nullptr, 0, nullptr);
 }

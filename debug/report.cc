@@ -295,6 +295,9 @@ std::string FormatViolationJson(const Violation& v,
         .Str("extension_function", stack[extension_frame].symbol);
   } else if (!v.extension_hint.empty()) {
     o.Str("extension", v.extension_hint);
+    if (v.holder.found() && v.holder.module == v.extension_hint) {
+      o.Str("extension_path", v.holder.module_path);
+    }
   } else {
     o.Null("extension");
   }
@@ -311,8 +314,25 @@ std::string FormatViolationJson(const Violation& v,
   }
   if (v.source_file != nullptr) {
     o.Str("source_file", v.source_file).Int("source_line", v.source_line);
+    if (v.source_function != nullptr) o.Str("source_function", v.source_function);
   }
   if (!g_options.fatal && v.resolution != nullptr) o.Str("resolution", v.resolution);
+  if (v.holder.found()) {
+    std::string holder;
+    JsonObject h(&holder);
+    h.Str("kind", v.holder.kind)
+        .Str("module", v.holder.module)
+        .Str("module_path", v.holder.module_path);
+    if (!v.holder.type.empty()) h.Str("type", v.holder.type);
+    if (!v.holder.slot.empty()) h.Str("slot", v.holder.slot);
+    if (v.holder.kind == "static-variable") {
+      char off[32];
+      snprintf(off, sizeof(off), "0x%lx", static_cast<unsigned long>(v.holder.static_offset));
+      h.Str("static_offset", off);
+    }
+    h.End();
+    o.Raw("holder", holder);
+  }
   o.Raw("python_traceback", TracebackJson(traceback))
       .Raw("allocation_traceback", TracebackJson(AllocationTraceback(v)))
       .Raw("native_stack", native)
@@ -378,6 +398,14 @@ bool ReportViolation(Violation v) {
   std::vector<NativeFrame> stack = CaptureNativeStack(0);
   stack.erase(stack.begin(), stack.begin() + FirstForeignFrame(stack));
   int ext = FindExtensionFrame(stack);
+  // No extension on the stack: the module whose structures hold the
+  // object is the one to blame (and to match suppressions against).
+  bool holder_looked_up = false;
+  if (v.is_object && ext < 0 && v.extension_hint.empty()) {
+    v.holder = FindHolder(v.address);
+    holder_looked_up = true;
+    v.extension_hint = v.holder.module;
+  }
   if (g_suppressions != nullptr &&
       IsSuppressed(*g_suppressions, v, traceback, stack, ext)) {
     int suppressed = g_suppressed.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -423,6 +451,9 @@ bool ReportViolation(Violation v) {
     g_sites_beyond_signal_safe.store(true, std::memory_order_relaxed);
   }
 
+  // A new site: say what holds the object (the stack may name the actor
+  // only). Looked up once per site, never on a repeat.
+  if (v.is_object && !holder_looked_up) v.holder = FindHolder(v.address);
   std::string json = FormatViolationJson(v, traceback, stack, ext);
   // Tag the event so the supervisor can match later count updates.
   std::string event = "{\"event\":\"violation\",\"id\":" + std::to_string(id) +

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "debug/holder_lookup.h"
 #include "debug/native_stack.h"
 #include "runtime/owner_record.h"
 
@@ -64,6 +65,11 @@ struct Violation {
   // refcount operation, from __FILE__/__LINE__ at the macro's use.
   const char* source_file = nullptr;
   int source_line = 0;
+  const char* source_function = nullptr;
+  // What holds the object (debug/holder_lookup.h): found by the report
+  // path for object findings; it names the extension when no extension
+  // frame is on the stack.
+  Holder holder;
 };
 
 // How messages name an interpreter: "the main interpreter" (CPython's

@@ -534,8 +534,13 @@ def name_static_variables(violations):
     object file's symbol table (static variables are local symbols that
     dladdr cannot see)."""
     tables = {}
-    for v in violations:
-        module, offset = v.get("static_module"), v.get("static_offset")
+    # A holder that is a static variable (debug/holder_lookup.h) is named
+    # the same way, into holder["variable"].
+    holders = [h for h in (v.get("holder") for v in violations)
+               if isinstance(h, dict) and h.get("kind") == "static-variable"]
+    for v in violations + holders:
+        module = v.get("static_module") or v.get("module_path")
+        offset = v.get("static_offset")
         if not module or not offset:
             continue
         if module not in tables:
@@ -554,7 +559,8 @@ def name_static_variables(violations):
         for start, size, name in tables[module]:
             if start <= address < start + max(size, 1):
                 v["variable"] = name
-                v["message"] = v.get("message", "") + " [variable: %s]" % name
+                if "kind" in v and "message" in v:  # a violation, not a holder
+                    v["message"] = v.get("message", "") + " [variable: %s]" % name
                 break
 
 
@@ -577,11 +583,14 @@ def symbolize(violations, dumps):
             continue
         v["native_stack"] = format_native_stack(frames)
         ext_path = v.get("extension_path")
+        if v.get("source_file"):  # check mode: the macro's own use
+            v["extension_location"] = "%s:%s" % (v["source_file"], v.get("source_line"))
+            v["extension_function"] = v.get("source_function") or v.get("extension_function")
         if ext_path and not v.get("extension_function"):
             for f in frames:
                 if f.get("module") == ext_path:
                     v["extension_function"] = f.get("function")
-                    if f.get("location"):
+                    if f.get("location") and not v.get("source_file"):
                         v["extension_location"] = f["location"]
                     break
     for dump in dumps:

@@ -17,11 +17,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-/* Reports `op` if another interpreter owns it. `what` names the operation,
- * `file` and `line` the extension's source line that did it (the macro's
- * point of use: the report names that line, not this header). */
+/* Reports `op` if another interpreter owns it. `what` names the operation;
+ * `file`, `line` and `function` the extension's source line that did it
+ * (the macro's point of use: the report names that line, not this header). */
 __attribute__((weak)) void interpsan_check_refcount_at(PyObject *op, const char *what,
-                                                       const char *file, int line);
+                                                       const char *file, int line,
+                                                       const char *function);
 #ifdef __cplusplus
 }
 #endif
@@ -29,14 +30,16 @@ __attribute__((weak)) void interpsan_check_refcount_at(PyObject *op, const char 
 /* Always inlined, so that the native stack's innermost extension frame is
  * the extension's own function, not this helper. */
 static inline __attribute__((always_inline)) PyObject *interpsan_checked_(
-    PyObject *op, const char *what, const char *file, int line) {
+    PyObject *op, const char *what, const char *file, int line, const char *function) {
   if (op != NULL && interpsan_check_refcount_at)
-    interpsan_check_refcount_at(op, what, file, line);
+    interpsan_check_refcount_at(op, what, file, line, function);
   return op;
 }
 
+/* Used inside function bodies only (as the refcount macros are), where
+ * __func__ is defined. */
 #define INTERPSAN_CHECKED_(op, what) \
-  interpsan_checked_(_PyObject_CAST(op), what, __FILE__, __LINE__)
+  interpsan_checked_(_PyObject_CAST(op), what, __FILE__, __LINE__, __func__)
 
 /* Each macro names CPython's own static inline function of the same name
  * (a macro is not expanded inside itself), so the count still changes
