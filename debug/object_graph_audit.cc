@@ -65,6 +65,14 @@ struct InterpreterAuditState {
   // they stay the same, no collection of generation 0 or 1 ran, so
   // generation 1 holds nothing new (see YoungGenerationsToWalk).
   long gc_count1 = -1, gc_count2 = -1;
+  // An empty list made at the end of the last audit after a test (a strong
+  // reference; released by the next full audit). The GC appends every
+  // object it starts tracking to the tail of generation 0, and
+  // gc.get_objects(0) lists generation 0 from head to tail: while no
+  // collection has run, what follows the marker is what was tracked since
+  // the last audit (new containers, and dicts that became tracked because
+  // a container was stored in them), and the rest was walked then.
+  PyObject* marker = nullptr;
 };
 
 std::mutex g_states_mu;
@@ -285,9 +293,10 @@ void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
   ReportViolation(v);
 }
 
-// Walks the objects of `objects` (a list from gc.get_objects).
-void WalkObjects(PyObject* objects, AuditState* st) {
-  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objects); i++) {
+// Walks the objects of `objects` (a list from gc.get_objects) from index
+// `from` on.
+void WalkObjects(PyObject* objects, AuditState* st, Py_ssize_t from = 0) {
+  for (Py_ssize_t i = from; i < PyList_GET_SIZE(objects); i++) {
     PyObject* obj = PyList_GET_ITEM(objects, i);
     NoteStaticType(Py_TYPE(obj), st->current, st);
     traverseproc traverse = Py_TYPE(obj)->tp_traverse;
@@ -492,26 +501,46 @@ int Audit(const char* checkpoint, bool full) {
   AuditState st{current, interpreter_id, nullptr, {}, {}, 0};
   PyObject* all = nullptr;
   if (full) {
-    state->gc_count1 = state->gc_count2 = -1;  // the next audit walks both
+    // The next audit after a test walks both young generations whole.
+    state->gc_count1 = state->gc_count2 = -1;
+    Py_CLEAR(state->marker);
     all = GcObjects(-1);
     if (all == nullptr) return -1;
     WalkObjects(all, &st);
   } else {
-    // Generations 0 and 1: what was allocated since the last collections
+    // The young generations: what was tracked since the last collections
     // (a test's new objects that survived it are there, unless a
-    // generation-1 collection promoted them during the test).
+    // generation-1 collection promoted them to generation 2 during the
+    // test). Without a collection since the last audit, only generation
+    // 0's objects after the marker are new.
     int generations = YoungGenerationsToWalk(state);
     if (generations < 0) return -1;
     for (int generation = 0; generation < generations; generation++) {
       PyObject* young = GcObjects(generation);
       if (young == nullptr) return -1;
-      WalkObjects(young, &st);
+      Py_ssize_t from = 0;
+      if (generation == 0 && generations == 1 && state->marker != nullptr) {
+        for (Py_ssize_t i = PyList_GET_SIZE(young) - 1; i >= 0; i--) {
+          if (PyList_GET_ITEM(young, i) == state->marker) {
+            from = i + 1;
+            break;
+          }
+        }
+      }
+      WalkObjects(young, &st, from);
       Py_DECREF(young);
     }
   }
   ReportPending(&st, checkpoint, all);
   Py_XDECREF(all);
-  return st.findings + ScanStatics(current, interpreter_id, state, full, checkpoint);
+  int findings = st.findings + ScanStatics(current, interpreter_id, state, full, checkpoint);
+  if (!full) {
+    // Made last, so that it follows everything the audit itself tracked.
+    PyObject* marker = PyList_New(0);
+    if (marker == nullptr) PyErr_Clear();
+    Py_XSETREF(state->marker, marker);
+  }
+  return findings;
 }
 
 }  // namespace

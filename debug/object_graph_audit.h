@@ -15,7 +15,8 @@
 // changed, not the whole heap:
 //   - objects: only the young GC generations (0 and 1), i.e. the objects
 //     allocated since the last collections, which include everything the
-//     test created and kept;
+//     test created and kept (generation 1 only when a collection has run
+//     since the last audit: otherwise it holds nothing new);
 //   - static memory: only the 8-byte words whose value changed since this
 //     interpreter's last audit (each interpreter keeps a copy of every
 //     imported extension's writable segments; they are small), plus all of

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <mutex>
 
+#include "debug/cpython_findings.h"
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
 #include "runtime/interpreter_registry.h"
@@ -373,7 +374,15 @@ std::string FormatViolationText(const Violation& v,
     out += "    File \"" + f.filename + "\", line " + std::to_string(f.lineno) +
            ", in " + f.name + "\n";
   }
-  if (traceback.empty()) out += "    (no Python frames)\n";
+  if (traceback.empty() && v.check != nullptr && strcmp(v.check, "audit") == 0) {
+    out += "    (none: an audit finding";
+    if (t_current_test != nullptr && !t_current_test->empty()) {
+      out += ", in test " + *t_current_test;
+    }
+    out += ")\n";
+  } else if (traceback.empty()) {
+    out += "    (no Python frames)\n";
+  }
   std::vector<PythonFrame> allocated = AllocationTraceback(v);
   if (!allocated.empty()) {
     out += "  Allocated by " + InterpreterLabel(v.owner) +
@@ -392,11 +401,18 @@ std::string FormatViolationText(const Violation& v,
 }
 
 bool ReportViolation(Violation v) {
-  std::vector<PythonFrame> traceback = CapturePythonTraceback();
-  // Start at the first frame outside interpsan: the reporter, the check and
-  // the hook are noise to the reader.
-  std::vector<NativeFrame> stack = CaptureNativeStack(0);
-  stack.erase(stack.begin(), stack.begin() + FirstForeignFrame(stack));
+  std::vector<PythonFrame> traceback;
+  std::vector<NativeFrame> stack;
+  // An audit's finding (debug/object_graph_audit.h) has no stack of its own:
+  // the stacks at hand are the audit's caller's. The test that was running
+  // ("test") and the holder (in the message) say where it is.
+  if (v.check == nullptr || strcmp(v.check, "audit") != 0) {
+    traceback = CapturePythonTraceback();
+    // Start at the first frame outside interpsan: the reporter, the check
+    // and the hook are noise to the reader.
+    stack = CaptureNativeStack(0);
+    stack.erase(stack.begin(), stack.begin() + FirstForeignFrame(stack));
+  }
   int ext = FindExtensionFrame(stack);
   // No extension on the stack: the module whose structures hold the
   // object is the one to blame (and to match suppressions against).
@@ -406,6 +422,7 @@ bool ReportViolation(Violation v) {
     holder_looked_up = true;
     v.extension_hint = v.holder.module;
   }
+  if (CPythonFinding c = ClassifyCPythonFinding(v, traceback, stack, ext); c != CPythonFinding::kNo) return c == CPythonFinding::kContain;
   if (g_suppressions != nullptr &&
       IsSuppressed(*g_suppressions, v, traceback, stack, ext)) {
     int suppressed = g_suppressed.fetch_add(1, std::memory_order_relaxed) + 1;
