@@ -15,7 +15,6 @@
 #include <sstream>
 #include <mutex>
 
-#include "debug/cpython_findings.h"
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
 #include "runtime/interpreter_registry.h"
@@ -422,7 +421,6 @@ bool ReportViolation(Violation v) {
     holder_looked_up = true;
     v.extension_hint = v.holder.module;
   }
-  if (CPythonFinding c = ClassifyCPythonFinding(v, traceback, stack, ext); c != CPythonFinding::kNo) return c == CPythonFinding::kContain;
   if (g_suppressions != nullptr &&
       IsSuppressed(*g_suppressions, v, traceback, stack, ext)) {
     int suppressed = g_suppressed.fetch_add(1, std::memory_order_relaxed) + 1;
