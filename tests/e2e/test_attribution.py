@@ -1,0 +1,85 @@
+"""End-to-end attribution: a violation names the module whose structures
+hold the object (report.json `holder`: a static type and its slot, a static
+variable, module state or dict), and `extension` is that module when no
+extension frame is on the stack; the interpreters module that runs other
+modules' code (_interpreters, _xxsubinterpreters) and the python
+executable are never blamed."""
+import os
+import sys
+
+import e2e_lib
+from e2e_lib import (EXIT_VIOLATION, EXTENSIONS, E2ETestCase, interpsan, program, run_program,
+                     scratch_dir)
+
+NEVER_BLAMED = {None, "", "_interpreters", "_xxsubinterpreters", "python3", "python3.12",
+                "python3.13", "interpsan_runner"}
+
+
+def python_executable():
+    prefix = os.environ.get("INTERPSAN_PYTHON" + e2e_lib.VERSION.replace(".", ""))
+    if prefix:
+        return os.path.join(prefix, "bin", "python" + e2e_lib.VERSION)
+    return sys.executable
+
+
+def run_exec(name, *args):
+    report_dir = scratch_dir("attribution-%s-" % name)
+    return interpsan("exec", "--keep-going", "--report", report_dir, "--",
+                     python_executable(), program(name), *args, report_dir=report_dir)
+
+
+class AttributionTest(E2ETestCase):
+    def assertBlamed(self, r, v, extension):
+        self.assertNotIn(v.get("extension"), NEVER_BLAMED, r.describe())
+        self.assertEqual(v["extension"], extension, r.describe())
+
+    def test_queue_through_the_interpreters_module_blames_the_queue(self):
+        r = run_exec("queue_via_interpreters.py", EXTENSIONS)
+        self.assertStatus(r, EXIT_VIOLATION)
+        self.assertIn("queue_via_interpreters done", r.stdout, r.describe())
+        violations = r.report["violations"]
+        self.assertEqual([v["kind"] for v in violations], ["cross-interpreter-dealloc"],
+                         r.describe())
+        v = violations[0]
+        self.assertBlamed(r, v, "broken_queue")
+        self.assertEqual(v["count"], 16, r.describe())
+        # The C static array still points at the object: the holder.
+        holder = v["holder"]
+        self.assertEqual((holder["kind"], holder["module"], holder.get("variable")),
+                         ("static-variable", "broken_queue", "queue"), r.describe())
+        # The supervisor's one-line summary says the same.
+        self.assertIn("cross-interpreter-dealloc in broken_queue", r.stderr, r.describe())
+
+    def test_static_type_tuples_released_at_finalization_name_datetime(self):
+        if e2e_lib.VERSION != "3.13":
+            self.skipTest("3.12's _datetime is single-phase: own-GIL interpreters refuse it")
+        r = run_exec("datetime_interpreters.py")
+        self.assertStatus(r, EXIT_VIOLATION)
+        violations = r.report["violations"]
+        self.assertTrue(violations, r.describe())
+        for v in violations:
+            self.assertEqual(v["kind"], "cross-interpreter-dealloc", r.describe())
+            self.assertEqual(v["object_type"], "tuple", r.describe())
+            self.assertBlamed(r, v, "_datetime")
+            self.assertTrue(v["extension_path"].endswith(".so"), r.describe())
+            holder = v["holder"]
+            self.assertEqual((holder["kind"], holder["module"]), ("static-type", "_datetime"),
+                             r.describe())
+            self.assertTrue(holder["type"].startswith("datetime."), r.describe())
+            self.assertIn(holder["slot"], ("tp_bases", "tp_mro"), r.describe())
+
+    def test_run_mode_holder_is_the_static_variable(self):
+        r = run_program("queue.py", "float", keep_going=True, checks="dealloc")
+        self.assertStatus(r, EXIT_VIOLATION)
+        for v in r.report["violations"]:
+            self.assertBlamed(r, v, "broken_queue")
+            self.assertEqual((v["holder"]["kind"], v["holder"].get("variable")),
+                             ("static-variable", "queue"), r.describe())
+
+    def test_correct_extension_has_no_findings(self):
+        r = run_program("correct.py", keep_going=True)
+        self.assertClean(r)
+
+
+if __name__ == "__main__":
+    e2e_lib.main()
