@@ -194,6 +194,41 @@ def extension_site(v):
     return ext, func, short_path(loc)
 
 
+def holder_text(v):
+    """What held the object (report.json `holder`, debug/holder_lookup.h),
+    e.g. "`_datetime`'s static type `datetime.timezone` (`tp_mro`)"; ""
+    when no module's structures did."""
+    h = v.get("holder")
+    if not isinstance(h, dict) or not h.get("module"):
+        return ""
+    owner = "`%s`'s" % h["module"]
+    kind = h.get("kind")
+    if kind == "static-type":
+        return "%s static type `%s` (`%s`)" % (owner, h.get("type") or "?", h.get("slot") or "?")
+    if kind == "static-variable":
+        if h.get("variable"):
+            return "%s static variable `%s`" % (owner, h["variable"])
+        return "%s static memory (offset %s)" % (owner, h.get("static_offset") or "?")
+    if kind == "module-state":
+        return "%s module state" % owner
+    if kind == "module-dict":
+        return "%s module dict" % owner + (" (`%s`)" % h["slot"] if h.get("slot") else "")
+    return "%s %s" % (owner, kind or "structures")
+
+
+# What --keep-going did instead of the violating operation (report.json
+# `resolution`; README, "What --keep-going does").
+RESOLUTIONS = {
+    "refused": "refused: not performed; the caller got interpsan.CrossInterpreterError",
+    "refused-answer-no": "refused: not performed; the caller got \"not found\"",
+    "made-immortal": "the object was made immortal (kept, never freed)",
+    "leaked": "the block was left with its owner (leaked)",
+    "copied": "the caller got a fresh copy; the block stayed with its owner",
+    "released-correctly": "the block was released through its own allocator",
+    "ignored": "the free was ignored",
+}
+
+
 def _no_allocation_traceback(report):
     """What to say when a violation has no allocation traceback."""
     if (report.get("options") or {}).get("trace_malloc"):
@@ -380,6 +415,11 @@ def render_text(report):
             if loc:
                 site += ", at %s" % loc
             w("      extension: %s" % site)
+        held = holder_text(v)
+        if held:
+            w("      held by: %s" % held)
+        if v.get("resolution"):
+            w("      keep-going: %s" % RESOLUTIONS.get(v["resolution"], v["resolution"]))
         if v.get("test"):
             w("      test:   %s" % v["test"])
         if v.get("message"):
@@ -714,6 +754,9 @@ def _html_violation(report, n, v):
     if loc:
         site += (", " if site else "") + "at %s" % loc
     row("extension", site)
+    row("held by", holder_text(v))
+    if v.get("resolution"):
+        row("keep-going", RESOLUTIONS.get(v["resolution"], v["resolution"]))
     row("test", v.get("test"))
     row("check", v.get("check"))
     tb = v.get("python_traceback") or []

@@ -49,6 +49,10 @@ class AttributionTest(E2ETestCase):
                          ("static-variable", "broken_queue", "queue"), r.describe())
         # The supervisor's one-line summary says the same.
         self.assertIn("cross-interpreter-dealloc in broken_queue", r.stderr, r.describe())
+        # And the report a person reads shows the holder.
+        shown = interpsan("report", r.report_dir)
+        self.assertIn("held by: `broken_queue`'s static variable `queue`", shown.stdout,
+                      shown.describe())
 
     def test_static_type_tuples_released_at_finalization_name_datetime(self):
         if e2e_lib.VERSION != "3.13":
@@ -67,6 +71,9 @@ class AttributionTest(E2ETestCase):
                              r.describe())
             self.assertTrue(holder["type"].startswith("datetime."), r.describe())
             self.assertIn(holder["slot"], ("tp_bases", "tp_mro"), r.describe())
+        shown = interpsan("report", r.report_dir)
+        self.assertRegex(shown.stdout, r"held by: `_datetime`'s static type `datetime\.\w+` "
+                         r"\(`tp_(bases|mro)`\)", shown.describe())
 
     def test_run_mode_holder_is_the_static_variable(self):
         r = run_program("queue.py", "float", keep_going=True, checks="dealloc")
