@@ -839,6 +839,16 @@ def queue_dump_request(pid, value):
         pass
 
 
+def _say(text):
+    """A line on stderr that cannot stop the supervisor: with `|& tee`, a
+    Ctrl-C kills tee too, and the report must still be written."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 def kill_group(pgid):
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -893,24 +903,24 @@ def wait_for_child(child, args):
         if len(received) > acted_on:
             if acted_on == 0 and not timed_out:
                 interrupted = received[0]
-                sys.stderr.write(
+                _say(
                     "\ninterpsan: %s: dumping every interpreter's threads and stopping the run"
                     " (press Ctrl-C again to stop at once)\n" % signal_name(interrupted))
                 queue_dump_request(child.pid, EXIT_INTERRUPTED[interrupted])
                 kill_at = now + GRACE_SECONDS
             if len(received) >= 2 or timed_out:
                 # Again (or during the watchdog's dump): at once.
-                sys.stderr.write("interpsan: stopping at once\n")
+                _say("interpsan: stopping at once\n")
                 kill_group(child.pid)
                 kill_at = None
             acted_on = len(received)
         if deadline is not None and not timed_out and interrupted is None and now >= deadline:
             timed_out = True
-            sys.stderr.write("interpsan: watchdog: no exit after %ss, stopping the run\n" % args.timeout)
+            _say("interpsan: watchdog: no exit after %ss, stopping the run\n" % args.timeout)
             child.send_signal(signal.SIGUSR1)  # dump request (faulthandler)
             kill_at = now + GRACE_SECONDS
         if kill_at is not None and now >= kill_at:
-            sys.stderr.write("interpsan: no exit %ss after the dump request: killing the run\n"
+            _say("interpsan: no exit %ss after the dump request: killing the run\n"
                              % GRACE_SECONDS)
             kill_group(child.pid)
             kill_at = None
