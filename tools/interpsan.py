@@ -1031,7 +1031,10 @@ def run(args):
             sys.stderr.write("interpsan: could not write report.html: %s\n" % exc)
     if args.junit:
         write_junit(args.junit, report)
-    summarize(report, report_path)
+    try:
+        summarize(report, report_path)
+    except (OSError, ValueError):  # stderr is gone (see _say); the report is written
+        pass
     _STOP.restore()
     if tmpdir:
         try:
