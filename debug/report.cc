@@ -56,8 +56,8 @@ void WriteCountEvent(int id, int count) {
     if (!indexes.empty()) indexes += ",";
     indexes += std::to_string(index);
   }
-  EventLog::Write("{\"event\":\"violation_count\",\"id\":" + std::to_string(id) +
-                  ",\"count\":" + std::to_string(count) +
+  EventLog::Write("{\"event\":\"violation_count\",\"id\":" +
+                  std::to_string(id) + ",\"count\":" + std::to_string(count) +
                   ",\"interpreter_indexes\":[" + indexes + "]}");
 }
 
@@ -69,9 +69,10 @@ bool IsMainInterpreter(OwnerSlot slot, const InterpreterInfo& info) {
 std::string InterpreterLabel(OwnerSlot slot) {
   if (slot == kNoOwner) return "no interpreter";
   InterpreterInfo info = InterpreterRegistry::Info(slot);
-  std::string label = IsMainInterpreter(slot, info)
-                          ? "the main interpreter (id " + std::to_string(info.id) + ")"
-                          : "interpreter " + std::to_string(info.id);
+  std::string label =
+      IsMainInterpreter(slot, info)
+          ? "the main interpreter (id " + std::to_string(info.id) + ")"
+          : "interpreter " + std::to_string(info.id);
   if (info.index >= 0) label += " (index " + std::to_string(info.index) + ")";
   if (info.ended) label += " [ended]";
   return label;
@@ -120,9 +121,11 @@ std::string ObjectTypeName(const void* object) {
   PyObject* op = static_cast<PyObject*>(const_cast<void*>(object));
   PyTypeObject* type = Py_TYPE(op);
   if (!PyType_Check(op)) return type->tp_name;
-  std::string name = std::string("class ") +
-                     reinterpret_cast<PyTypeObject*>(op)->tp_name;
-  if (type != &PyType_Type) name += std::string(" (metaclass ") + type->tp_name + ")";
+  std::string name =
+      std::string("class ") + reinterpret_cast<PyTypeObject*>(op)->tp_name;
+  if (type != &PyType_Type) {
+    name += std::string(" (metaclass ") + type->tp_name + ")";
+  }
   return name;
 }
 

@@ -99,7 +99,8 @@ void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
       SleepMs(5);
     }
   }
-  if (ends_process && g_options.dump_epilogue != nullptr && json_ptr != nullptr) {
+  if (ends_process && g_options.dump_epilogue != nullptr &&
+      json_ptr != nullptr) {
     g_options.dump_epilogue(g_options.events_fd);
   }
   DumpEnd(json_ptr, reason, true);
@@ -154,7 +155,9 @@ void DumpRequestHandler(int sig, siginfo_t* info, void* ucontext) {
     }
   }
   bool watchdog = from_supervisor && info->si_code == SI_USER;
-  const char* reason = interrupted ? "interrupted" : watchdog ? "timeout" : "request";
+  const char* reason = interrupted ? "interrupted"
+                       : watchdog  ? "timeout"
+                                   : "request";
   g_native_reason.store(reason);
   Dump(reason, sig, info, ucontext, /*all_native=*/watchdog || interrupted,
        /*ends_process=*/watchdog || interrupted);
@@ -176,8 +179,7 @@ void NativeStackHandler(int, siginfo_t*, void* ucontext) {
   char maps[64 * 1024];
   DumpNativeStack(&text, g_options.events_fd >= 0 ? &json : nullptr,
                   g_native_reason.load(), maps, sizeof(maps),
-                  "Native stack of thread",
-                  ucontext);
+                  "Native stack of thread", ucontext);
   g_native_acks.fetch_add(1);
   errno = saved_errno;
 }
