@@ -61,6 +61,10 @@ struct InterpreterAuditState {
   const void* modules_dict = nullptr;
   const StaticMemorySnapshot* map_seen = nullptr;
   std::set<std::string> imported;
+  // Real paths of the objects in the static map (realpath is a few
+  // syscalls; the audit after every test must not repeat them). Kept per
+  // interpreter, so that no audit waits for another interpreter's lock.
+  std::map<std::string, std::string> real;
   // gc.get_count()'s generation-1 and -2 counters at the last audit: while
   // they stay the same, no collection of generation 0 or 1 ran, so
   // generation 1 holds nothing new (see YoungGenerationsToWalk).
@@ -81,25 +85,26 @@ std::mutex g_states_mu;
 std::map<int64_t, InterpreterAuditState>* g_states = nullptr;
 
 InterpreterAuditState* StateOf(int64_t interpreter) {
+  // A thread audits one interpreter, test after test: no lock then.
+  thread_local int64_t t_interpreter = -1;
+  thread_local InterpreterAuditState* t_state = nullptr;
+  if (t_interpreter == interpreter) return t_state;
   std::lock_guard<std::mutex> lock(g_states_mu);
+  t_interpreter = interpreter;
   if (g_states == nullptr) g_states = new std::map<int64_t, InterpreterAuditState>();
-  return &(*g_states)[interpreter];
+  t_state = &(*g_states)[interpreter];
+  return t_state;
 }
 
-// Real paths of the objects in the static map (realpath is a few syscalls;
-// the audit after every test must not repeat them).
-std::mutex g_real_mu;
-std::map<std::string, std::string>* g_real = nullptr;
-
 std::string RealPath(const std::string& path) {
-  std::lock_guard<std::mutex> lock(g_real_mu);
-  if (g_real == nullptr) g_real = new std::map<std::string, std::string>();
-  auto it = g_real->find(path);
-  if (it != g_real->end()) return it->second;
   char resolved[PATH_MAX];
-  std::string real = realpath(path.c_str(), resolved) ? resolved : path;
-  (*g_real)[path] = real;
-  return real;
+  return realpath(path.c_str(), resolved) ? resolved : path;
+}
+
+const std::string& RealPathOf(InterpreterAuditState* state, const std::string& path) {
+  auto it = state->real.find(path);
+  if (it == state->real.end()) it = state->real.emplace(path, RealPath(path)).first;
+  return it->second;
 }
 
 // ---- the object graph ------------------------------------------------------------
@@ -381,7 +386,7 @@ const std::set<std::string>& ImportedExtensions(InterpreterAuditState* state) {
       continue;
     }
     size_t n = strlen(path);
-    if (n > 3 && strcmp(path + n - 3, ".so") == 0) state->imported.insert(RealPath(path));
+    if (n > 3 && strcmp(path + n - 3, ".so") == 0) state->imported.insert(RealPathOf(state, path));
   }
   Py_DECREF(values);
   return state->imported;
@@ -464,7 +469,7 @@ int ScanStatics(OwnerSlot current, int64_t interpreter_id,
   for (const StaticRange& r : snap->ranges) {
     const std::string& module = snap->modules[r.module];
     if (module.empty() || IsInfrastructureModule(module)) continue;
-    if (!imported.count(RealPath(module))) continue;
+    if (!imported.count(RealPathOf(state, module))) continue;
     uintptr_t start = (r.start + 7) & ~uintptr_t{7};
     if (start + 8 > r.end) continue;
     size_t words = (r.end - start) / 8;
