@@ -15,6 +15,7 @@
 #include <sstream>
 #include <mutex>
 
+#include "debug/cpython_findings.h"
 #include "debug/event_log.h"
 #include "debug/json_writer.h"
 #include "runtime/interpreter_registry.h"
@@ -424,6 +425,8 @@ bool ReportViolation(Violation v) {
     holder_looked_up = true;
     v.extension_hint = v.holder.module;
   }
+  CPythonFinding own = ClassifyCPythonFinding(v, traceback, stack, ext);  // cpython_findings.h
+  if (own != CPythonFinding::kNo) return own == CPythonFinding::kContain;
   if (g_suppressions != nullptr &&
       IsSuppressed(*g_suppressions, v, traceback, stack, ext)) {
     int suppressed = g_suppressed.fetch_add(1, std::memory_order_relaxed) + 1;

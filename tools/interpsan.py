@@ -73,6 +73,10 @@ options:
   --junit FILE     JUnit XML, one testsuite per interpreter
   --suppressions F ignore violations matching F's lines (FIELD:GLOB; FIELD one of
                    kind, extension, type, function, file; '#' comments)
+  --no-default-suppressions
+                   report CPython's own known findings too (by default those
+                   in libpython and the stdlib's extensions are only counted:
+                   tools/suppressions/cpython-3.X.supp, README)
   --audit WHEN     the audit after each test: changed (default: the objects
                    and extension statics new or written since the last test) |
                    each-test (a full object-graph walk per test: ~7x on a
@@ -169,6 +173,7 @@ def build_parser():
         p.add_argument("--timeout", type=_positive_float)
         p.add_argument("--junit")
         p.add_argument("--suppressions")
+        p.add_argument("--no-default-suppressions", action="store_true")
         p.add_argument("--audit", type=_audit, default="changed")
         p.add_argument("program", nargs=argparse.REMAINDER)
     return parser
@@ -410,6 +415,9 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
         "violations": violations,
         "counts_exact": counts_exact,
         "suppressed": max([e.get("count", 0) for e in events if e.get("event") == "suppressed"] or [0]),
+        # CPython's own known findings (debug/cpython_findings.h), apart.
+        "suppressed_cpython": max([e.get("count", 0) for e in events
+                                   if e.get("event") == "suppressed_cpython"] or [0]),
     }
     if args.trace_malloc:
         by_index = {e["index"]: e for e in events if e.get("event") == "tracemalloc"}
@@ -707,6 +715,10 @@ def summarize(report, report_path):
         line += "; stopped by %s" % report["interrupted"]["signal"]
     if not report.get("counts_exact", True):
         line += " (occurrence counts are lower bounds: the checked process was killed)"
+    if report.get("suppressed_cpython"):
+        line += ("; %d findings in CPython itself suppressed (see README, \"Known findings"
+                 " in CPython itself\"; --no-default-suppressions shows them)"
+                 % report["suppressed_cpython"])
     if report_path:
         line += "; report: %s" % report_path
     # The native frames printed by the checked process could not name static
@@ -987,6 +999,10 @@ def run(args):
         cmd = list(args.program)
         env["LD_PRELOAD"] = preload + (":" + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
     env["INTERPSAN_OPTIONS"] = encode_options(options)
+    if args.no_default_suppressions:  # read by debug/cpython_findings.cc
+        env["INTERPSAN_DEFAULT_SUPPRESSIONS"] = "0"
+    else:
+        env.pop("INTERPSAN_DEFAULT_SUPPRESSIONS", None)
     # Where Bazel put the runner: the bundled example finds its extension here.
     env.setdefault("INTERPSAN_BIN_DIR", os.path.dirname(os.path.dirname(os.path.abspath(args.runner))))
     env.pop("PYTHONMALLOC", None)  # would replace interpsan's allocator hooks

@@ -21,12 +21,20 @@ def interpsan(*cli_args, report_dir=None, timeout=120):
     return cli_testing.run(args, cli_testing.environment(EXTENSIONS), timeout, report_dir)
 
 
-def run(python_args, n=4, keep_going=True, timeout=120):
-    """`interpsan run -n N [--keep-going] --report DIR -- PYTHON_ARGS`."""
+def run(python_args, n=4, keep_going=True, timeout=120, options=()):
+    """`interpsan run -n N [--keep-going] [OPTIONS] --report DIR -- PYTHON_ARGS`."""
     report_dir = scratch_dir("report-sharing-")
-    cli = ["run", "-n", str(n)] + (["--keep-going"] if keep_going else [])
+    cli = ["run", "-n", str(n)] + (["--keep-going"] if keep_going else []) + list(options)
     cli += ["--report", report_dir, "--"] + list(python_args)
     return interpsan(*cli, report_dir=report_dir, timeout=timeout)
+
+
+def python_executable():
+    """The CPython under test (run_cli_test.sh exports its prefix)."""
+    prefix = os.environ.get("INTERPSAN_PYTHON" + VERSION.replace(".", ""))
+    if prefix:
+        return os.path.join(prefix, "bin", "python" + VERSION)
+    return sys.executable
 
 
 def program(name):

@@ -1,0 +1,81 @@
+"""CPython's own known findings (tools/suppressions/cpython-3.X.supp) are
+suppressed by default, counted apart (report.json's suppressed_cpython, the
+summary line) and shown with --no-default-suppressions; the defaults cover
+CPython's own modules only, so the same pattern in a third-party extension
+is still reported (debug/cpython_findings.h)."""
+import unittest
+
+from sharing_lib import EXIT_OK, EXIT_VIOLATION, VERSION, program, run
+import sharing_lib
+
+
+class DefaultSuppressionsTest(unittest.TestCase):
+    maxDiff = None
+
+    def run_exec_datetime(self, *options):
+        python = sharing_lib.python_executable()
+        report_dir = sharing_lib.scratch_dir("report-exec-")
+        r = sharing_lib.interpsan("exec", "--keep-going", *options, "--report", report_dir,
+                                  "--", python, program("exec_datetime.py"),
+                                  report_dir=report_dir)
+        return r
+
+    def test_datetime_findings_in_exec_counted_apart(self):
+        r = self.run_exec_datetime()
+        d = r.describe()
+        self.assertIn("exec_datetime ok", r.stdout, d)
+        self.assertEqual(r.status, EXIT_OK, d)
+        self.assertEqual(r.report["violations"], [], d)
+        self.assertGreater(r.report["suppressed_cpython"], 0, d)
+        r = self.run_exec_datetime("--no-default-suppressions")
+        d = r.describe()
+        self.assertEqual(r.status, EXIT_VIOLATION, d)
+        self.assertEqual(r.report["suppressed_cpython"], 0, d)
+        self.assertTrue(r.report["violations"], d)
+        for v in r.report["violations"]:
+            self.assertEqual(v["extension"], "_datetime", d)
+
+    def test_stdlib_findings_counted_apart(self):
+        # 3.12: the stdlib's Argument Clinic keyword tuples, and _datetime's
+        # / _decimal's PyInit_ on shared static types. 3.13: the managed
+        # static types' tuples released by _PyTypes_FiniExtTypes.
+        r = run([program("cpython_findings.py")])
+        d = r.describe()
+        self.assertEqual(r.status, EXIT_OK, d)
+        self.assertEqual(r.report["violations"], [], d)
+        self.assertEqual(r.report["suppressed"], 0, d)  # no user suppressions
+        if VERSION == "3.12":
+            self.assertGreater(r.report["suppressed_cpython"], 0, d)
+            self.assertIn("findings in CPython itself suppressed", r.stderr, d)
+        self.assertEqual(r.stdout.count("cpython_findings ok"), 4, d)
+        for interp in r.report["interpreters"]:
+            self.assertEqual(interp["status"], "ok", d)
+
+    @unittest.skipUnless(VERSION == "3.12", "3.13's runner readies _datetime in the main "
+                         "interpreter first: no finding left in run mode (exec: above)")
+    def test_no_default_suppressions_shows_them(self):
+        r = run([program("cpython_findings.py")], options=["--no-default-suppressions"])
+        d = r.describe()
+        self.assertEqual(r.status, EXIT_VIOLATION, d)
+        self.assertEqual(r.report["suppressed_cpython"], 0, d)
+        self.assertNotIn("findings in CPython itself suppressed", r.stderr, d)
+        extensions = {v["extension"] for v in r.report["violations"]}
+        self.assertTrue({"_bisect", "binascii"} <= extensions, d)
+
+    def test_third_party_same_pattern_is_reported(self):
+        # The stdlib's findings stay counted apart; the extension's own
+        # keyword tuple (3.12) or imitation (3.13) is reported.
+        args = ["extension"] if VERSION == "3.12" else ["imitate"]
+        r = run([program("clinic_keywords.py")] + args)
+        d = r.describe()
+        self.assertEqual(r.status, EXIT_VIOLATION, d)
+        self.assertTrue(r.report["violations"], d)
+        for v in r.report["violations"]:
+            self.assertEqual(v["kind"], "static-object-reference", d)
+            self.assertEqual(v["extension"], "clinic_parsers", d)
+        if VERSION == "3.12":
+            self.assertGreater(r.report["suppressed_cpython"], 0, d)  # _bisect, binascii
+
+
+if __name__ == "__main__":
+    sharing_lib.main()
