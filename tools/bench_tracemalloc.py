@@ -15,6 +15,10 @@ order rotated each repetition), medians reported:
   stock      pythonX.Y bench_workload.py                 (main interpreter)
   stock-t1   pythonX.Y -X tracemalloc=1 bench_workload.py
   stock-t25  pythonX.Y -X tracemalloc=25 bench_workload.py
+  memray     memray run --aggregate bench_workload.py    (memray, pinned below,
+             in a venv of the same CPython; malloc/free only, its default)
+  memray-py  memray run --aggregate --trace-python-allocators
+             bench_workload.py (pymalloc too: the scope of tracemalloc)
 
 Ratios printed (targets are printed, never asserted):
 
@@ -23,6 +27,8 @@ Ratios printed (targets are printed, never asserted):
   stock tracemalloc=1 / stock    (PRODUCT.md: about 9x)
   stock tracemalloc=25 / stock   (about 19x)
   2 interpreters / 1, tracing on (wall time) target <= 1.15
+  memray / stock, memray --trace-python-allocators / stock, and interpsan
+  tracing 1 frame against both (an anchor from outside the project)
 
 each as wall time (whole process, start-up included), in-interpreter time
 (what the workload prints; the slower interpreter for -n 2) and CPU time per
@@ -48,7 +54,12 @@ A benchmark is not a test: the exit status is 0 whatever the ratios are
 usage: python3 tools/bench_tracemalloc.py [--python 3.12] [--python 3.13]
            [--reps 5] [--warmup 1] [--rounds 30] [--perf-reps 3]
            [--perf-rounds 8 24] [--no-perf] [--no-timing] [--no-memory]
-           [--runner PATH] [--json FILE]
+           [--runner PATH] [--json FILE] [--no-memray]
+
+memray comes from PyPI (MEMRAY_REQUIREMENT below), pip-installed on first
+use into a venv of the benchmarked CPython under
+~/.cache/interpsan/bench-memray/pyX.Y (INTERPSAN_MEMRAY_VENVS to change):
+the only step that needs the network. --no-memray leaves it out.
 """
 
 import argparse
@@ -67,6 +78,9 @@ ELAPSED_RE = re.compile(r"bench_workload elapsed=([0-9.]+)")
 
 sys.path.insert(0, TOOLS)
 import bench  # noqa: E402  (tools/bench.py: finding CPython, building the runner, running and counting)
+
+# memray, pinned (the version the README's numbers were measured with).
+MEMRAY_REQUIREMENT = "memray==1.20.0"
 
 TARGET_T1 = 2.0
 TARGET_T25 = 3.5
@@ -92,14 +106,60 @@ LABELS = {
     "stock": "stock python",
     "stock-t1": "stock python -X tracemalloc=1",
     "stock-t25": "stock python -X tracemalloc=25",
+    "memray": "memray --aggregate (malloc only)",
+    "memray-py": "memray --aggregate --trace-python-allocators",
 }
+MEMRAY_CONFIGS = ("memray", "memray-py")
 
 
-def configs_for(python, runner):
-    """[(name, command without the rounds argument, interpreters)]."""
+def memray_python(version, python):
+    """A venv of `python` with MEMRAY_REQUIREMENT installed (made on first
+    use); its python, or None (logged) if it cannot be had."""
+    root = os.environ.get("INTERPSAN_MEMRAY_VENVS") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+        "interpsan", "bench-memray")
+    venv = os.path.join(root, "py" + version)
+    venv_python = os.path.join(venv, "bin", "python")
+    stamp = os.path.join(venv, ".requirement")
+    try:
+        with open(stamp) as f:
+            if f.read().strip() == MEMRAY_REQUIREMENT and os.path.exists(venv_python):
+                return venv_python
+    except OSError:
+        pass
+    log("%s: installing %s into %s" % (version, MEMRAY_REQUIREMENT, venv))
+    shutil.rmtree(venv, ignore_errors=True)
+    for cmd in ([python, "-m", "venv", venv],
+                [venv_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                 MEMRAY_REQUIREMENT]):
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            log("%s: cannot install memray (%s): %s" % (version, " ".join(cmd),
+                                                         proc.stdout[-1500:]))
+            return None
+    with open(stamp, "w") as f:
+        f.write(MEMRAY_REQUIREMENT + "\n")
+    return venv_python
+
+
+def configs_for(python, runner, memray=None, tmpdir=None):
+    """[(name, command without the rounds argument, interpreters)]. With
+    `memray` (a venv python that has it), the two memray configurations
+    too; their capture file goes to `tmpdir`, overwritten by each run."""
     def run(n, frames):
         return bench.runner_cmd(runner, [WORKLOAD], n=n, trace_malloc=frames)
-    return [
+
+    def memray_run(*flags):
+        # --aggregate: memray keeps per-location totals in memory and writes
+        # them at exit, as tracemalloc keeps its traces, instead of
+        # streaming every allocation event to the file.
+        return [memray, "-m", "memray", "run", "--quiet", "--force", "--aggregate"] + list(
+            flags) + ["-o", os.path.join(tmpdir, "memray.bin"), WORKLOAD]
+    memray_configs = [] if memray is None else [
+        ("memray", memray_run(), 1),
+        ("memray-py", memray_run("--trace-python-allocators"), 1),
+    ]
+    return memray_configs + [
         ("off", run(1, 0), 1),
         ("t1", run(1, 1), 1),
         ("t25", run(1, 25), 1),
@@ -122,6 +182,10 @@ RATIOS = [
     ("runner off / stock", "off", "stock", None),
     ("2 interpreters / 1, tracing 1 frame", "t1-n2", "t1", TARGET_SCALING),
     ("2 interpreters / 1, tracing off", "off-n2", "off", None),
+    ("memray (malloc only) / stock", "memray", "stock", None),
+    ("memray-py / stock", "memray-py", "stock", None),
+    ("interpsan 1 frame / memray-py", "t1", "memray-py", None),
+    ("stock tracemalloc=1 / memray-py", "stock-t1", "memray-py", None),
 ]
 
 
@@ -217,6 +281,9 @@ def print_wall(version, python, configs, results, ratios, args, load):
                 r["target"], "wall" if key == "wall" else "in-interp",
                 "met" if r[key]["of_medians"] <= r["target"] else "NOT met")
         w("%-44s %s  %s\n" % (label, cells, verdict))
+    if "memray-py" in results:
+        w("   (memray-py = memray with --trace-python-allocators: pymalloc blocks too, the\n"
+          "    scope of tracemalloc; plain memray sees malloc/free only; both --aggregate)\n")
     w("   ('scaling, tracing vs off' = (t1-n2 / t1) / (off-n2 / off): how much worse\n"
       "    2 traced interpreters scale than 2 untraced ones here; 1.0 = no contention of its own)\n")
     if max(load) > (os.cpu_count() or 1):
@@ -432,6 +499,8 @@ def parse_args(argv):
                    + ", ".join(LABELS) + "); ratios need both of their sides")
     p.add_argument("--runner", help="use this runner binary (single --python only)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--no-memray", action="store_true",
+                   help="leave out memray (no venv, no download)")
     args = p.parse_args(argv)
     args.python = args.python or ["3.12"]
     if args.runner and len(args.python) != 1:
@@ -455,10 +524,15 @@ def bench_version(version, args, tmpdir):
     runner = runner or bench.build_runner(version)
     runner = bench.private_copy(runner, tmpdir, version)
     env = env_for_runs()
-    configs = configs_for(python, runner)
+    wanted = args.configs or list(LABELS)
+    memray = None
+    if not args.no_memray and any(c in wanted for c in MEMRAY_CONFIGS):
+        memray = memray_python(version, python)
+    configs = configs_for(python, runner, memray, tmpdir)
     if args.configs:
         configs = [c for c in configs if c[0] in args.configs]
-    entry = {"python": python, "rounds": args.rounds}
+    entry = {"python": python, "rounds": args.rounds,
+             "memray": MEMRAY_REQUIREMENT if memray else None}
     if not args.no_timing:
         load0 = os.getloadavg()[0]
         results = measure_wall(configs, env, args, version)
