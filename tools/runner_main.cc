@@ -182,6 +182,27 @@ void RunInterpreter(const Program& program, int index, int* exit_code) {
   EmitInterpreterEvent("interpreter_end", index, id, nullptr);
 }
 
+// CPython 3.13's _datetime keeps its classes in static types that every
+// interpreter shares: its module exec calls _PyStaticType_InitForExtension,
+// where the first interpreter initializes the type runtime-wide (decided by
+// Py_TPFLAGS_READY, with no runtime-wide lock) and the last one to end
+// finalizes it. Own-GIL interpreters importing it at once race on both
+// (CPython gh-136421: aborts and SIGSEGVs in Py_EndInterpreter, in
+// _PyStaticType_ClearWeakRefs, also in plain python with _interpreters;
+// pytest imports datetime). Importing it here, in the main interpreter before
+// any other starts, makes the main interpreter the one that initializes and,
+// at Py_FinalizeEx, finalizes them, as CPython 3.14 does at startup. The
+// program sees no difference: the main interpreter runs none of its code.
+void InitializeSharedStaticTypes() {
+#if PY_VERSION_HEX >= 0x030D0000
+  PyObject* module = PyImport_ImportModule("_datetime");
+  if (module == nullptr) {
+    PyErr_Clear();  // a build without _datetime: nothing is shared
+  }
+  Py_XDECREF(module);
+#endif
+}
+
 // A PyWideStringList from bytes (argv), decoded as CPython decodes its own
 // command line. After pre-initialization (Py_DecodeLocale needs the locale).
 bool SetWideList(PyConfig* config, PyWideStringList* list,
@@ -254,6 +275,7 @@ int Main(int argc, char** argv) {
     Py_ExitStatusException(status);
   }
   CheckBaseInstallation(argv[0]);
+  InitializeSharedStaticTypes();
   OwnerSlot main_slot = InterpreterRegistry::CurrentSlot();
   InterpreterRegistry::SetIndex(main_slot, -1, true);
   EmitStartEvent(opt, setup_result, "run", opt.interpreters);

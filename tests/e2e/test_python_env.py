@@ -272,6 +272,28 @@ class PythonEnvTest(E2ETestCase):
         self.assertSameInEveryInterpreter(r, env, expected)
 
 
+class DatetimeStaticTypesTest(E2ETestCase):
+    """pytest imports datetime. On CPython 3.13, 8 own-GIL interpreters
+    importing _datetime at once (weak references to its static classes
+    included) abort or crash in Py_EndInterpreter nearly every time, in
+    plain python with _interpreters too (CPython gh-136421); the runner
+    initializes those types in the main interpreter first (runner_main.cc,
+    InitializeSharedStaticTypes). 10 runs of 8 interpreters: every one
+    clean. On 3.12, datetime falls back to _pydatetime in an isolated
+    interpreter; the same program must be clean there too."""
+
+    def test_concurrent_datetime_imports(self):
+        code = ("import datetime, weakref\n"
+                "r = weakref.ref(datetime.datetime)\n"
+                "assert datetime.datetime(2024, 1, 2).isoformat() == '2024-01-02T00:00:00'\n")
+        for _ in range(10):
+            report_dir = cli_testing.scratch_dir("report-datetime-")
+            r = cli_testing.run([LAUNCHER, "--python", VERSION, "run", "-n", "8",
+                                 "--report", report_dir, "--", "-c", code],
+                                clean_env(), TIMEOUT, report_dir)
+            self.assertClean(r, 8)
+
+
 class RefusalTest(E2ETestCase):
     """Pythons interpsan cannot serve: one line on stderr, status 2, no run."""
 
