@@ -257,6 +257,12 @@ def run(kind, target, argv):
     # Stock tracemalloc hangs as soon as an own-GIL interpreter exists while
     # it traces: `import tracemalloc` gets interpsan's (built on first use).
     sys.meta_path.insert(0, _TracemallocFinder())
+    # CPython 3.12's single-phase stdlib extensions are refused before their
+    # PyInit_ runs (tools/stdlib_single_phase.py, appended to this file).
+    _install_stdlib_single_phase_refusal(
+        lambda name, path: interpsan._emit(json.dumps({
+            "event": "stdlib_single_phase_refused", "index": interpsan.index,
+            "module": name, "path": path})))
     _count_unittest_results()
     _private_tempdir(interpsan.index)
     unsupported = None

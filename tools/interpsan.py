@@ -410,6 +410,12 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
             "new_reference_interposed": start.get("new_reference_interposed"),
             "fast_thread_state": start.get("fast_thread_state"),
             "shim": start.get("shim"),
+            # CPython 3.12's own single-phase extensions refused before their
+            # PyInit_ ran (tools/stdlib_single_phase.py): the program used the
+            # stdlib's pure-Python fallbacks, as stock CPython ends up doing.
+            "single_phase_stdlib_refused": sorted({
+                e.get("module") for e in events
+                if e.get("event") == "stdlib_single_phase_refused"}),
         },
         "interpreters": interpreters,
         "violations": violations,
