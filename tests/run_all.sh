@@ -49,6 +49,23 @@ for version in py312 py313; do
   rm -f "$log"
 done
 
+# Checks and suites that run outside Bazel: each counts as one test.
+run_script() {  # run_script LABEL COMMAND...
+  local label="$1"; shift
+  echo "=== $label: $*"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$label")
+  fi
+}
+# No comment or document names a file that is not in the repository.
+run_script references python3 tests/check_references.py
+# Wheels built from this checkout, installed into fresh venvs, run with no
+# Bazel or compiler on PATH (both versions).
+run_script wheel tests/wheel/wheel_test.sh
+
 echo
 echo "interpsan tests: $passed passed, $failed failed"
 if [[ ${#failures[@]} -gt 0 ]]; then

@@ -8,7 +8,7 @@ report.json from the events the checked process left behind. Because this
 process never runs user code, a report is written even when the checked
 process dies.
 
-Exit statuses (PRODUCT.md): 0 clean; 1 a program failed; 2 usage error;
+Exit statuses (README, "Exit status"): 0 clean; 1 a program failed; 2 usage error;
 3 isolation violation(s); 4 crash (fatal signal); 5 watchdog timeout;
 130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM.
 
