@@ -93,10 +93,11 @@ for version in "${VERSIONS[@]}"; do
   pkg="$stage/interpsan"
   mkdir -p "$pkg/tools/suppressions" "$pkg/tools/example" "$pkg/debug/include"
   cp "$ROOT"/tools/wheel/interpsan/*.py "$pkg/"
-  cp "$ROOT"/tools/{interpsan,progress,report_render,tracemalloc_export}.py "$pkg/tools/"
+  cp "$ROOT"/tools/{interpsan,interpsan_events,progress,report_common,report_render,tracemalloc_export}.py "$pkg/tools/"
   cp "$ROOT"/tools/suppressions/*.supp "$pkg/tools/suppressions/"
   cp "$ROOT/tools/example/demo.py" "$pkg/tools/example/"
   cp "$ROOT/debug/include/Python.h" "$pkg/debug/include/"
+  cp "$ROOT/debug/events_schema.json" "$pkg/debug/"
   install -m 0755 "$bin/tools/interpsan_runner" "$bin/tools/libinterpsan_preload.so" "$pkg/tools/"
   install -m 0755 "$bin/tools/example/fastcache.so" "$pkg/tools/example/"
   "$python" - "$pkg/_build_info.json" "$package_version" "$version" "$commit" <<'EOF'

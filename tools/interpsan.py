@@ -210,22 +210,9 @@ def parse_args(argv):
 # ---- reading the events -------------------------------------------------------
 
 
-def read_events(path):
-    events = []
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    # A line cut short by a crash: everything before it counts.
-                    continue
-    except FileNotFoundError:
-        pass
-    return events
+# events.jsonl follows debug/events_schema.json; its one reader (a line cut
+# short by a crash is skipped: everything before it counts).
+from interpsan_events import SCHEMA_VERSION, read_events  # noqa: E402,F401
 
 
 def signal_name(number):
@@ -272,6 +259,12 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
     """report.json and the exit status. `interrupted`: the signal (SIGINT,
     SIGTERM) that stopped the run, or None."""
     start = next((e for e in events if e.get("event") == "start"), {})
+    if start and start.get("schema_version") != SCHEMA_VERSION:
+        # A runner built from other sources than this supervisor: its
+        # events may not mean what this report says they do.
+        _say("interpsan: warning: the checked process wrote events of schema version %s; "
+             "this supervisor reads version %s (rebuild the runner)\n"
+             % (start.get("schema_version"), SCHEMA_VERSION))
     n = args.interpreters
     started = {}
     results = {}
@@ -394,6 +387,8 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
 
     report = {
         "tool": "interpsan",
+        # The events' contract this report was built from (debug/events_schema.json).
+        "schema_version": SCHEMA_VERSION,
         "python": start.get("python", python_version),
         "command": args.command,
         "program": args.program,

@@ -9,6 +9,7 @@
 #include "debug/capi_boundary_checks.h"
 #include "debug/checks.h"
 #include "debug/event_log.h"
+#include "debug/events_schema_version.h"
 #include "debug/json_writer.h"
 #include "debug/object_graph_audit.h"
 #include "debug/report.h"
@@ -120,7 +121,10 @@ void EmitStartEvent(const ProcessOptions& opt, const SetupResult& result,
                     const char* mode, int interpreters) {
   std::string out;
   JsonObject o(&out);
+  // The contract these events follow (debug/events_schema.json): the
+  // supervisor checks it before it reads the rest.
   o.Str("event", "start")
+      .Int("schema_version", INTERPSAN_EVENTS_SCHEMA_VERSION)
       .Str("mode", mode)
       .Str("python", Py_GetVersion())
       .Str("shim", interpsan_shim_version())

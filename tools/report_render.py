@@ -40,6 +40,11 @@ import os
 import re
 import sys
 
+# The shared pieces (tools/report_common.py): report.json's reader, sizes
+# and paths for people, the flame graph.
+from report_common import (FLAME_CSS, FLAME_JS, ReportError, flame_svg,  # noqa: F401
+                           human_bytes, load_report, short_path)
+
 EXIT_USAGE = 2
 
 EXIT_MEANINGS = {
@@ -68,66 +73,13 @@ STATUS_MARKS = {
 TOP_NATIVE_FRAMES = 8
 
 
-class ReportError(Exception):
-    """report.json is missing or is not an interpsan report."""
-
-
-# ---- loading ------------------------------------------------------------------
-
-
-def load_report(path):
-    """Reads DIR/report.json (or PATH if it is a file); returns the dict."""
-    if os.path.isdir(path) or not path.endswith(".json"):
-        file_path = os.path.join(path, "report.json")
-    else:
-        file_path = path
-    try:
-        with open(file_path, encoding="utf-8") as f:
-            report = json.load(f)
-    except FileNotFoundError:
-        raise ReportError("no report found: %s does not exist" % file_path)
-    except OSError as exc:
-        raise ReportError("cannot read %s: %s" % (file_path, exc.strerror or exc))
-    except ValueError as exc:
-        raise ReportError("%s is not valid JSON: %s" % (file_path, exc))
-    if not isinstance(report, dict) or not isinstance(report.get("interpreters"), list):
-        raise ReportError("%s is not an interpsan report (no interpreters list)" % file_path)
-    return report
-
-
 # ---- helpers shared by both renderers -------------------------------------------
-
-_BUILD_DIR = re.compile(r"^/tmp/python-build\.[^/]+/")
-
-
-def short_path(path):
-    """Drops build-machine noise from a source path for display:
-    /proc/self/cwd/ (Bazel's debug prefix) and pyenv's /tmp/python-build.X/."""
-    if not path:
-        return path or ""
-    path = str(path)
-    if path.startswith("/proc/self/cwd/"):
-        path = path[len("/proc/self/cwd/"):]
-    return _BUILD_DIR.sub("", path)
-
 
 def short_frame_text(line):
     """A native_stack line with its paths shortened."""
     line = str(line)
     line = line.replace("/proc/self/cwd/", "")
     return re.sub(r"/tmp/python-build\.[^/\s]+/", "", line)
-
-
-def human_bytes(n):
-    try:
-        n = float(n)
-    except (TypeError, ValueError):
-        return "?"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
-        n /= 1024.0
-    return "%.1f GiB" % n
 
 
 def _plural(n, word, plural=None):
@@ -206,9 +158,10 @@ def holder_text(v):
     if kind == "static-type":
         return "%s static type `%s` (`%s`)" % (owner, h.get("type") or "?", h.get("slot") or "?")
     if kind == "static-variable":
+        slot = " (`%s`)" % h["slot"] if h.get("slot") else ""
         if h.get("variable"):
-            return "%s static variable `%s`" % (owner, h["variable"])
-        return "%s static memory (offset %s)" % (owner, h.get("static_offset") or "?")
+            return "%s static variable `%s`%s" % (owner, h["variable"], slot)
+        return "%s static memory (offset %s)%s" % (owner, h.get("static_offset") or "?", slot)
     if kind == "module-state":
         return "%s module state" % owner
     if kind == "module-dict":
@@ -564,53 +517,12 @@ details { margin:6px 0; } summary { cursor:pointer; color:#0a5a9c; font-size:13p
 .thread .th { padding:4px 10px; background:#eef1f5; font-family:var(--mono); font-size:12.5px; }
 .thread.current .th { background:var(--warn-bg); font-weight:700; }
 .flame { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:10px 12px; margin-bottom:12px; }
-.flame svg { display:block; width:100%; }
-.flame svg g.fr { cursor:pointer; } .flame svg g.fr:hover rect { stroke:#222; stroke-width:0.8; }
-.flame svg text { font:11px var(--mono); fill:#111; pointer-events:none; }
 .hint { color:var(--muted); font-size:12.5px; }
 .muted { color:var(--muted); }
 footer { color:var(--muted); font-size:12px; padding:10px 24px 24px; }
 @media (max-width: 900px) { .sides { grid-template-columns:1fr; } }
 """
 
-# Click a frame to zoom into it, click the root (or press Escape) to reset.
-_JS = """
-(function () {
-  function fit(g, width) {
-    var t = g.querySelector('text'); if (!t) return;
-    var label = g.getAttribute('data-label') || '';
-    var chars = Math.floor((width - 6) / 6.6);
-    t.textContent = chars < 3 ? '' : (label.length > chars ? label.slice(0, chars - 1) + '\\u2026' : label);
-  }
-  function zoom(svg, target) {
-    var W = parseFloat(svg.getAttribute('data-width'));
-    var x0 = parseFloat(target.getAttribute('data-x')), w0 = parseFloat(target.getAttribute('data-w'));
-    var d0 = parseInt(target.getAttribute('data-depth'), 10);
-    svg.querySelectorAll('g.fr').forEach(function (g) {
-      var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
-      var d = parseInt(g.getAttribute('data-depth'), 10);
-      var rect = g.querySelector('rect'), text = g.querySelector('text');
-      var nx, nw, show;
-      if (d < d0) { show = x <= x0 + 1e-9 && x + w >= x0 + w0 - 1e-9; nx = 0; nw = W; }
-      else { show = x >= x0 - 1e-9 && x + w <= x0 + w0 + 1e-9; nx = (x - x0) / w0 * W; nw = w / w0 * W; }
-      g.style.display = show ? '' : 'none';
-      if (!show) return;
-      rect.setAttribute('x', nx.toFixed(2)); rect.setAttribute('width', Math.max(nw - 0.5, 0.1).toFixed(2));
-      if (text) text.setAttribute('x', (nx + 3).toFixed(2));
-      g.style.opacity = d < d0 ? 0.6 : 1;
-      fit(g, nw);
-    });
-  }
-  document.querySelectorAll('.flame svg').forEach(function (svg) {
-    svg.addEventListener('click', function (ev) {
-      var g = ev.target.closest('g.fr'); if (g) zoom(svg, g);
-    });
-    document.addEventListener('keydown', function (ev) {
-      if (ev.key === 'Escape') { var root = svg.querySelector('g.fr[data-depth="0"]'); if (root) zoom(svg, root); }
-    });
-  });
-})();
-"""
 
 
 def _e(text):
@@ -839,75 +751,6 @@ def _stacks_for(interp):
     return stacks
 
 
-def _build_tree(root_label, stacks):
-    root = {"label": root_label, "size": 0, "count": 0, "children": {}}
-    for labels, size, count in stacks:
-        root["size"] += size
-        root["count"] += count
-        node = root
-        for label in labels:
-            child = node["children"].get(label)
-            if child is None:
-                child = node["children"][label] = {"label": label, "size": 0, "count": 0, "children": {}}
-            child["size"] += size
-            child["count"] += count
-            node = child
-    return root
-
-
-def _color(label):
-    if label.startswith("(other"):
-        return "#d0d4da"
-    h = 0
-    for ch in label:
-        h = (h * 131 + ord(ch)) & 0xFFFFFF
-    r = 205 + h % 50
-    g = 80 + (h >> 8) % 130
-    b = 30 + (h >> 16) % 50
-    return "#%02x%02x%02x" % (r, g, b)
-
-
-def flame_svg(root_label, stacks, width=1200, row=18):
-    """An SVG flame graph (root at the bottom) of [(labels, size, count)]."""
-    root = _build_tree(root_label, stacks)
-    if root["size"] <= 0:
-        return ""
-
-    def depth_of(node):
-        return 1 + max([depth_of(c) for c in node["children"].values()] or [0])
-
-    depth = depth_of(root)
-    height = depth * row + 4
-    total = float(root["size"])
-    items = []
-
-    def emit(node, x, d):
-        w = node["size"] / total * width
-        if w < 0.3:
-            return
-        y = height - (d + 1) * row
-        tip = "%s\n%s in %s blocks (%.1f%%)" % (node["label"], human_bytes(node["size"]),
-                                              node["count"], 100.0 * node["size"] / total)
-        chars = int((w - 6) / 6.6)
-        label = node["label"]
-        text = "" if chars < 3 else (label if len(label) <= chars else label[:chars - 1] + "\u2026")
-        fill = "#8da4c4" if d == 0 else _color(label)
-        items.append(
-            '<g class="fr" data-x="%.3f" data-w="%.3f" data-depth="%d" data-label="%s"><title>%s</title>'
-            '<rect x="%.2f" y="%d" width="%.2f" height="%d" rx="2" fill="%s"/>'
-            '<text x="%.2f" y="%d">%s</text></g>'
-            % (x, w, d, _e(label), _e(tip), x, y, max(w - 0.5, 0.1), row - 2, fill, x + 3, y + row - 6, _e(text)))
-        cx = x
-        for child in sorted(node["children"].values(), key=lambda c: -c["size"]):
-            emit(child, cx, d + 1)
-            cx += child["size"] / total * width
-
-    emit(root, 0.0, 0)
-    return ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" data-width="%d" '
-            'preserveAspectRatio="none" style="height:%dpx" role="img" aria-label="%s">%s</svg>'
-            % (width, height, width, height, _e("memory flame graph of " + root_label), "".join(items)))
-
-
 def _html_memory(report):
     tms = tracemalloc_interpreters(report)
     if not tms:
@@ -972,7 +815,7 @@ def render_html(report):
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             "<title>%s</title><style>%s</style></head><body>%s<script>%s</script></body></html>\n"
-            % (_e(title), _CSS, "".join(body), _JS))
+            % (_e(title), _CSS + FLAME_CSS, "".join(body), FLAME_JS))
 
 
 # ---- command line ----------------------------------------------------------------

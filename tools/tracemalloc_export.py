@@ -45,11 +45,17 @@ Data sources, best first, per interpreter:
 """
 
 import argparse
-import hashlib
 import html
 import json
 import os
 import sys
+
+# The shared pieces (tools/report_common.py): report.json's reader, sizes
+# for people, the flame graph; events.jsonl's one reader
+# (tools/interpsan_events.py).
+import report_common
+from interpsan_events import read_events
+from report_common import FLAME_CSS, FLAME_JS, human_bytes
 
 OTHER = "[other sites]"
 FORMATS = ("collapsed", "speedscope", "html")
@@ -60,30 +66,8 @@ FORMATS = ("collapsed", "speedscope", "html")
 
 def load_report(path):
     """(report dict, report directory) from a directory or a report.json."""
-    if os.path.isdir(path):
-        report_dir = path
-        path = os.path.join(path, "report.json")
-    else:
-        report_dir = os.path.dirname(os.path.abspath(path))
-    with open(path, encoding="utf-8") as f:
-        return json.load(f), report_dir
-
-
-def read_events(path):
-    """The events of an events.jsonl; a torn last line is ignored."""
-    events = []
-    if not path or not os.path.exists(path):
-        return events
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue
-    return events
+    report = report_common.load_report(path)
+    return report, os.path.dirname(os.path.abspath(report_common.report_file(path)))
 
 
 class Profile:
@@ -295,104 +279,14 @@ def speedscope_document(profiles, name):
 # ---- HTML flame graphs ---------------------------------------------------------
 
 
-class _Node:
-    __slots__ = ("label", "frame", "value", "count", "children")
-
-    def __init__(self, label, frame=None):
-        self.label = label
-        self.frame = frame
-        self.value = 0
-        self.count = 0
-        self.children = {}
-
-
-def _tree(profile):
-    root = _Node(profile.label)
-    for frames, size, count in profile.stacks:
-        if size <= 0:
-            continue
-        node = root
-        node.value += size
-        node.count += count
-        for f in frames:
-            label = frame_label(f)
-            child = node.children.get(label)
-            if child is None:
-                child = node.children[label] = _Node(label, f)
-            child.value += size
-            child.count += count
-            node = child
-    return root
-
-
-def _depth(node):
-    return 1 + max((_depth(c) for c in node.children.values()), default=0)
-
-
-def _colour(node, depth):
-    if depth == 0:
-        return "#c8c8c8"
-    filename = node.frame[1] if node.frame else ""
-    if filename == OTHER:
-        return "#d9d9d9"
-    if filename.startswith("<"):  # <frozen ...>, <unknown>, <string>
-        return "#9fb6cd"
-    h = int(hashlib.md5(filename.encode("utf-8", "replace")).hexdigest()[:6], 16)
-    hue = 10 + h % 45             # red .. orange .. yellow
-    light = 55 + (h >> 8) % 15
-    return "hsl(%d,85%%,%d%%)" % (hue, light)
-
-
-def human_bytes(n):
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
-        n /= 1024.0
-    return "%d B" % n
-
-
-ROW = 18
-WIDTH = 1200
-MIN_FRACTION = 0.0005  # frames narrower than this are left out
-
-
 def flame_svg(profile, svg_id):
-    root = _tree(profile)
-    total = root.value or 1
-    depth = _depth(root)
-    height = depth * ROW + 2
-    parts = [
-        '<svg id="%s" class="flame" xmlns="http://www.w3.org/2000/svg" width="100%%" '
-        'height="%d" viewBox="0 0 %d %d" preserveAspectRatio="none" '
-        'data-interpreter="%s" data-index="%s">'
-        % (svg_id, height, WIDTH, height, html.escape(str(profile.id)), html.escape(str(profile.index)))
-    ]
-
-    def emit(node, x, d):
-        frac = node.value / total
-        if frac < MIN_FRACTION and d > 0:
-            return
-        y = height - (d + 1) * ROW
-        title = "%s\n%s (%.2f%%), %d blocks" % (node.label, human_bytes(node.value),
-                                                100.0 * frac, node.count)
-        parts.append(
-            '<g class="f" data-x="%.6f" data-w="%.6f" data-d="%d" data-l="%s">'
-            '<title>%s</title>'
-            '<rect x="%.2f" y="%d" width="%.2f" height="%d" fill="%s" rx="2"/>'
-            '<text x="%.2f" y="%d"></text></g>'
-            % (x / total, frac, d, html.escape(node.label, quote=True), html.escape(title),
-               WIDTH * x / total, y, max(WIDTH * frac - 0.5, 0.5), ROW - 1,
-               _colour(node, d), WIDTH * x / total + 3, y + ROW - 5)
-        )
-        cx = x
-        for child in sorted(node.children.values(), key=lambda c: -c.value):
-            emit(child, cx, d + 1)
-            cx += child.value
-
-    emit(root, 0, 0)
-    parts.append("</svg>")
-    return "\n".join(parts)
+    """One interpreter's flame graph (report_common.flame_svg): its frames
+    labelled as in the collapsed stacks, the interpreter as the root."""
+    stacks = [([frame_label(f) for f in frames], size, count)
+              for frames, size, count in profile.stacks]
+    svg = report_common.flame_svg(profile.label, stacks, empty_root=True, attrs={
+        "id": svg_id, "data-interpreter": profile.id, "data-index": profile.index})
+    return '<div class="flame">%s</div>' % svg
 
 
 _CSS = """
@@ -400,55 +294,10 @@ body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 1.5e
 h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 2em; }
 table { border-collapse: collapse; } td, th { padding: 2px 10px; text-align: right; border-bottom: 1px solid #ddd; }
 th:first-child, td:first-child { text-align: left; }
-.flame { display: block; border: 1px solid #ccc; background: #fafafa; }
-.flame text { font: 11px monospace; fill: #000; pointer-events: none; }
-.flame g.f { cursor: pointer; } .flame g.f:hover rect { stroke: #000; stroke-width: 0.7; }
+.flame { border: 1px solid #ccc; background: #fafafa; }
 .note { color: #666; font-size: 0.9em; }
 """
 
-# Click a frame to zoom into it (and its ancestors stay as context); click
-# the root to reset. Labels are fitted to the frame width.
-_JS = """
-(function () {
-  var W = %d;
-  function fit(g, w) {
-    var t = g.querySelector('text'), l = g.getAttribute('data-l');
-    var px = w * (g.ownerSVGElement.getBoundingClientRect().width || W) / W;
-    var n = Math.floor((px - 6) / 6.6);
-    t.textContent = n < 3 ? '' : (l.length <= n ? l : l.slice(0, n - 2) + '..');
-  }
-  function layout(svg, zx, zw, zd) {
-    svg.querySelectorAll('g.f').forEach(function (g) {
-      var x = +g.getAttribute('data-x'), w = +g.getAttribute('data-w'), d = +g.getAttribute('data-d');
-      var r = g.querySelector('rect'), t = g.querySelector('text');
-      var inside = x >= zx - 1e-9 && x + w <= zx + zw + 1e-9;
-      var ancestor = d < zd && x <= zx + 1e-9 && x + w >= zx + zw - 1e-9;
-      if (!inside && !ancestor) { g.style.display = 'none'; return; }
-      g.style.display = '';
-      var nx = ancestor ? 0 : (x - zx) / zw, nw = ancestor ? 1 : w / zw;
-      r.setAttribute('x', (W * nx).toFixed(2));
-      r.setAttribute('width', Math.max(W * nw - 0.5, 0.5).toFixed(2));
-      t.setAttribute('x', (W * nx + 3).toFixed(2));
-      fit(g, W * nw);
-    });
-  }
-  document.querySelectorAll('svg.flame').forEach(function (svg) {
-    layout(svg, 0, 1, 0);
-    svg.addEventListener('click', function (ev) {
-      var g = ev.target.closest('g.f');
-      if (!g) return;
-      var d = +g.getAttribute('data-d');
-      if (d === 0) layout(svg, 0, 1, 0);
-      else layout(svg, +g.getAttribute('data-x'), +g.getAttribute('data-w'), d);
-    });
-  });
-  window.addEventListener('resize', function () {
-    document.querySelectorAll('svg.flame g.f').forEach(function (g) {
-      if (g.style.display !== 'none') fit(g, +g.querySelector('rect').getAttribute('width'));
-    });
-  });
-})();
-""" % WIDTH
 
 
 def html_page(profiles, report, what):
@@ -491,8 +340,8 @@ def html_page(profiles, report, what):
 %s
 <script>%s</script>
 </body></html>
-""" % (html.escape(title), _CSS, html.escape(title), python, program, "\n".join(rows),
-       "\n".join(sections), _JS)
+""" % (html.escape(title), _CSS + FLAME_CSS, html.escape(title), python, program, "\n".join(rows),
+       "\n".join(sections), FLAME_JS)
 
 
 # ---- main ----------------------------------------------------------------------

@@ -7,11 +7,13 @@ runs, `import interpsan` gives the runner's built-in module instead
 built-in modules come before site-packages on the import path.
 
 Layout (mirrors the checkout, so the supervisor's paths hold unchanged):
-    tools/interpsan.py, progress.py, report_render.py, tracemalloc_export.py
+    tools/interpsan.py, interpsan_events.py, progress.py, report_common.py,
+    report_render.py, tracemalloc_export.py
     tools/suppressions/    CPython's known findings
     tools/interpsan_runner, tools/libinterpsan_preload.so   (built by Bazel)
     tools/example/demo.py, fastcache.so                      (bundled example)
     debug/include/Python.h                                   (`interpsan cflags`)
+    debug/events_schema.json      the events' contract (read by interpsan_events.py)
 """
 
 import json
