@@ -36,13 +36,15 @@ const std::string* ExtensionStaticOf(const void* p) {
   return module;
 }
 
-// True if `p` is a type object (its type is `type` or a metaclass).
+// True if `p` is a type object: its type is `type` or a subclass of it (a
+// metaclass, flagged Py_TPFLAGS_TYPE_SUBCLASS).
 bool IsTypeObject(const void* p) {
   const void* meta = nullptr;
   if (!ReadField(p, offsetof(PyObject, ob_type), &meta) || meta == nullptr) return false;
   if (meta == &PyType_Type) return true;
-  const void* metameta = nullptr;
-  return ReadField(meta, offsetof(PyObject, ob_type), &metameta) && metameta == &PyType_Type;
+  unsigned long flags = 0;
+  return ReadField(meta, offsetof(PyTypeObject, tp_flags), &flags) &&
+         (flags & Py_TPFLAGS_TYPE_SUBCLASS) != 0;
 }
 
 // A static (non-heap) type in an extension's static memory: fills the
@@ -115,6 +117,77 @@ bool FindStaticPointer(const void* object, Holder* out) {
   return true;
 }
 
+// True if `parser` made its kwtuple at some point: of several parsers with
+// the same keywords (bisect_right and insort_right), only one used may
+// have held this tuple. The flag survives _PyArg_Fini, which only clears
+// kwtuple. 3.12: `initialized` (1 once parser_init ran); 3.13: the `once`
+// flag of _PyOnceFlag_CallOnce (0 until then). One field differs, so it
+// stays here rather than in the per-version shims.
+bool ParserWasInitialized(const _PyArg_Parser* parser) {
+#if PY_VERSION_HEX >= 0x030D0000
+  return parser->once.v != 0;
+#else
+  return parser->initialized == 1;
+#endif
+}
+
+// Argument Clinic's keyword tuple: a tuple of the keyword names of a
+// static _PyArg_Parser (`_parser` in clinic output), which CPython's
+// _PyArg_Fini clears (Py_CLEAR) at finalization before releasing it. The
+// parser is found by its keywords: keywords[pos..] equal the tuple's
+// strings, then a NULL, and its kwtuple slot is empty (or this tuple).
+bool FindClearedKeywordTuple(const void* object, const void* const* items, Py_ssize_t n,
+                             Holder* out) {
+  std::string names[64];
+  for (Py_ssize_t i = 0; i < n; i++) {
+    PyObject* item = const_cast<PyObject*>(static_cast<const PyObject*>(items[i]));
+    const void* type = nullptr;
+    if (!ReadField(item, offsetof(PyObject, ob_type), &type) || type != &PyUnicode_Type ||
+        !PyUnicode_IS_COMPACT_ASCII(item)) {
+      return false;  // keyword names are ASCII str
+    }
+    names[i].assign(static_cast<const char*>(PyUnicode_DATA(item)),
+                    static_cast<size_t>(PyUnicode_GET_LENGTH(item)));
+  }
+  const StaticMemorySnapshot* snap = StaticMemoryMap::Current();
+  if (snap == nullptr) return false;
+  for (const StaticRange& r : snap->ranges) {
+    const std::string& module = snap->modules[r.module];
+    if (IsExcluded(module)) continue;
+    for (uintptr_t p = (r.start + 7) & ~uintptr_t{7}; p + sizeof(_PyArg_Parser) <= r.end;
+         p += 8) {
+      const auto* parser = reinterpret_cast<const _PyArg_Parser*>(p);
+      if ((parser->kwtuple != nullptr && parser->kwtuple != object) ||
+          parser->keywords == nullptr || parser->pos < 0 || parser->pos > 64 ||
+          !ParserWasInitialized(parser)) {
+        continue;
+      }
+      const char* kw[65];
+      size_t count = static_cast<size_t>(parser->pos + n + 1);
+      if (count > 65 || !Read(kw, parser->keywords, sizeof(char*) * count) ||
+          kw[count - 1] != nullptr) {
+        continue;
+      }
+      bool same = true;
+      for (Py_ssize_t i = 0; i < n && same; i++) {
+        const char* want = kw[parser->pos + i];
+        char got[128];
+        size_t len = names[i].size();
+        same = want != nullptr && len + 1 <= sizeof(got) && Read(got, want, len + 1) &&
+               got[len] == '\0' && names[i].compare(0, len, got, len) == 0;
+      }
+      if (!same) continue;
+      out->kind = "static-variable";
+      out->module_path = module;
+      out->module = ExtensionNameFromPath(module);
+      out->slot = "kwtuple";
+      out->static_offset = p - r.start + r.file_vaddr;
+      return true;
+    }
+  }
+  return false;
+}
+
 // CPython clears a static type's slot (Py_CLEAR: the slot first, then the
 // reference) before the object it held is deallocated, e.g. 3.13's
 // _PyTypes_FiniExtTypes releasing an extension's static types. The object
@@ -123,7 +196,9 @@ bool FindClearedTypeSlot(const void* object, Holder* out) {
   // Only for an object being deallocated (count 0): nobody else can be
   // changing it, so reading its items is safe.
   Py_ssize_t refcnt = -1;
-  if (!ReadField(object, offsetof(PyObject, ob_refcnt), &refcnt) || refcnt != 0) return false;
+  if (!ReadField(object, offsetof(PyObject, ob_refcnt), &refcnt) || refcnt != 0) {
+    return false;
+  }
   const void* type = nullptr;
   if (!ReadField(object, offsetof(PyObject, ob_type), &type)) return false;
   if (type == &PyTuple_Type) {
@@ -136,9 +211,11 @@ bool FindClearedTypeSlot(const void* object, Holder* out) {
               sizeof(void*) * static_cast<size_t>(n))) {
       return false;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-      if (items[i] == nullptr || !IsTypeObject(items[i])) return false;
+    bool all_types = true;
+    for (Py_ssize_t i = 0; i < n && all_types; i++) {
+      all_types = items[i] != nullptr && IsTypeObject(items[i]);
     }
+    if (!all_types) return FindClearedKeywordTuple(object, items, n, out);
     // An MRO: the type itself first, `object` last, and the type's own
     // tp_mro gone (or still this tuple).
     const void* mro = object;

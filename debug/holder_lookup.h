@@ -13,7 +13,9 @@
 //     first item is the type, a bases tuple equal to the type's bases, a
 //     dict whose method descriptors name the type);
 //   - any other static variable of an extension (by its ELF address: the
-//     supervisor names the variable from the symbol table);
+//     supervisor names the variable from the symbol table), also an
+//     Argument Clinic `_parser` whose kwtuple CPython already cleared
+//     (found by its keyword names; slot "kwtuple");
 //   - an extension module's state (PyModule_GetState) or its module dict,
 //     in the current interpreter's sys.modules.
 // libpython, interpsan itself, the C runtime and the interpreters modules

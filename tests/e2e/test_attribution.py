@@ -76,6 +76,22 @@ class AttributionTest(E2ETestCase):
         self.assertRegex(shown.stdout, r"held by: `_datetime`'s static type `datetime\.\w+` "
                          r"\(`tp_(bases|mro)`\)", shown.describe())
 
+    def test_clinic_keyword_tuple_released_at_finalization_names_the_parser(self):
+        if e2e_lib.VERSION != "3.12":
+            self.skipTest("3.13 makes the keyword tuples in the main interpreter")
+        r = run_program("clinic_keywords.py", keep_going=True,
+                        options=["--no-default-suppressions"])
+        self.assertStatus(r, EXIT_VIOLATION)
+        deallocs = [v for v in r.report["violations"] if v["kind"] == "cross-interpreter-dealloc"]
+        self.assertTrue(deallocs, r.describe())
+        for v in deallocs:
+            self.assertEqual(v["object_type"], "tuple", r.describe())
+            self.assertBlamed(r, v, "_bisect")
+            holder = v["holder"]
+            self.assertEqual((holder["kind"], holder["slot"]), ("static-variable", "kwtuple"),
+                             r.describe())
+            self.assertRegex(holder["variable"], r"^_parser(\.\d+)?$", r.describe())
+
     def test_run_mode_holder_is_the_static_variable(self):
         r = run_program("queue.py", "float", keep_going=True, checks="dealloc")
         self.assertStatus(r, EXIT_VIOLATION)
