@@ -2,14 +2,18 @@
 tests/tracemalloc) share: the launcher and CPython version under test, exit
 statuses, scratch directories, and running `tools/interpsan` as a user
 would (a subprocess in a session of its own) into a Result that has read
-report.json. Each suite's library (e2e_lib.py, fh_lib.py, tm_lib.py) adds
-its own programs, extensions and assertions on top.
+report.json and has checked every event of the run's events.jsonl against
+the schema (debug/events_schema.json): every run of every suite tests the
+contract between the checked process and the supervisor. Each suite's
+library (e2e_lib.py, fh_lib.py, tm_lib.py) adds its own programs, extensions
+and assertions on top.
 
 Under Bazel, tests/run_cli_test.sh sets INTERPSAN_TEST_LAUNCHER and
 INTERPSAN_TEST_PYTHON_VERSION (see there); outside Bazel the defaults are
 the source tree's launcher and the Python running the test.
 """
 
+import importlib.util
 import json
 import os
 import resource
@@ -23,6 +27,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 VERSION = os.environ.get("INTERPSAN_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
 LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(ROOT, "tools", "interpsan")
+
+
+
+def _load_tool(name):
+    """tools/NAME.py of the launcher under test (its real path: under Bazel,
+    the source tree, where the supervisor runs from too), without putting
+    tools/ on sys.path (its interpsan.py would shadow other imports)."""
+    path = os.path.join(os.path.dirname(os.path.realpath(LAUNCHER)), name + ".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The supervisor's reader of events.jsonl and the schema's validator.
+interpsan_events = _load_tool("interpsan_events")
 
 # Exit statuses (README, "Exit status").
 EXIT_OK = 0
@@ -75,6 +95,13 @@ class Result:
         if self.report_path and os.path.exists(self.report_path):
             with open(self.report_path, encoding="utf-8") as f:
                 self.report = json.load(f)
+        self.events_path = os.path.join(report_dir, "events.jsonl") if report_dir else None
+        if self.events_path and os.path.exists(self.events_path):
+            problems = interpsan_events.validate_file(self.events_path)
+            if problems:
+                raise AssertionError(
+                    "events.jsonl does not follow debug/events_schema.json:\n  %s\n%s" % (
+                        "\n  ".join(problems[:20]), self.describe(2000)))
 
     def describe(self, report_chars=8000):
         """Everything needed to understand a failure, for assertion messages."""

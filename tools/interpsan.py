@@ -210,6 +210,14 @@ def parse_args(argv):
 # ---- reading the events -------------------------------------------------------
 
 
+# The supervisor's own modules (tools/: interpsan_events, progress,
+# report_render) are found beside it also when python runs it with -P or
+# PYTHONSAFEPATH (the program's environment, inherited): sys.path then
+# holds no script directory.
+_TOOLS_DIR = os.path.dirname(os.path.realpath(__file__))
+if _TOOLS_DIR not in sys.path:
+    sys.path.insert(0, _TOOLS_DIR)
+
 # events.jsonl follows debug/events_schema.json; its one reader (a line cut
 # short by a crash is skipped: everything before it counts).
 from interpsan_events import SCHEMA_VERSION, read_events  # noqa: E402,F401
