@@ -341,5 +341,27 @@ TEST(InterpreterRegistryTest, InterpretersEndedWithoutRetireDoNotShareASlot) {
   ::testing::Test::RecordProperty("reused_addresses", reused_addresses);
 }
 
+// An embedder that finalizes and initializes again (pybind11's embedding
+// tests): the new runtime's main interpreter takes slot 1 again, not ended,
+// so what the previous runtime left behind is its own, not an ended
+// interpreter's.
+TEST(InterpreterRegistryTest, ReinitializedMainInterpreterKeepsTheMainSlot) {
+  EnsurePython();
+  ASSERT_EQ(InterpreterRegistry::CurrentSlot(), kMainSlot);
+  int64_t first_id = InterpreterRegistry::Info(kMainSlot).id;
+  int slots_before = InterpreterRegistry::SlotCount();
+  ASSERT_EQ(testing::FinalizePythonForTest(), 0);
+  // The PyInterpreterState_Delete hook retired it.
+  EXPECT_TRUE(InterpreterRegistry::Info(kMainSlot).ended);
+
+  testing::InitializePythonForTest();
+  EXPECT_EQ(InterpreterRegistry::CurrentSlot(), kMainSlot);
+  InterpreterInfo info = InterpreterRegistry::Info(kMainSlot);
+  EXPECT_FALSE(info.ended);
+  EXPECT_EQ(info.id, first_id);  // CPython numbers the new main 0 again
+  EXPECT_EQ(InterpreterRegistry::SlotCount(), slots_before);
+  EXPECT_TRUE(testing::RunPython("x = [str(i) for i in range(100)]"));
+}
+
 }  // namespace
 }  // namespace interpsan
