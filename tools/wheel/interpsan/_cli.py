@@ -30,10 +30,9 @@ from interpsan import PACKAGE_DIR, RUNNER, TOOLS_DIR, build_info
 
 EXIT_USAGE = 2
 
-# Run by a Python to describe itself (the same facts as _facts_here()).
-_FACTS_CODE = r"""
-import json, sys, sysconfig
-print(json.dumps({
+# What a Python says about itself: evaluated here (_facts_here) and, to
+# describe another Python, run by it (_FACTS_CODE).
+_FACTS_EXPRESSION = r"""{
     "implementation": sys.implementation.name,
     "version": "%d.%d" % sys.version_info[:2],
     "full_version": sys.version.split()[0],
@@ -42,8 +41,8 @@ print(json.dumps({
     "libdir": sysconfig.get_config_var("LIBDIR"),
     "soname": sysconfig.get_config_var("INSTSONAME"),
     "shared": bool(sysconfig.get_config_var("Py_ENABLE_SHARED")),
-}))
-"""
+}"""
+_FACTS_CODE = "import json, sys, sysconfig\nprint(json.dumps(%s))\n" % _FACTS_EXPRESSION
 
 
 class UsageError(Exception):
@@ -53,16 +52,7 @@ class UsageError(Exception):
 def _facts_here():
     import sysconfig
 
-    return {
-        "implementation": sys.implementation.name,
-        "version": "%d.%d" % sys.version_info[:2],
-        "full_version": sys.version.split()[0],
-        "executable": sys.executable,
-        "base_prefix": sys.base_prefix,
-        "libdir": sysconfig.get_config_var("LIBDIR"),
-        "soname": sysconfig.get_config_var("INSTSONAME"),
-        "shared": bool(sysconfig.get_config_var("Py_ENABLE_SHARED")),
-    }
+    return eval(_FACTS_EXPRESSION, {"sys": sys, "sysconfig": sysconfig})
 
 
 def python_facts(executable):
