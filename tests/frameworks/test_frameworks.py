@@ -59,13 +59,6 @@ def setup_venv(version):
     return out.strip().splitlines()[-1]
 
 
-def launcher_takes_python_path(venv_python):
-    """Whether the launcher accepts --python PATH (issue 10, item 1)."""
-    proc = subprocess.run([cli_testing.LAUNCHER, "--python", venv_python, "cflags"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc.returncode == 0
-
-
 class FrameworkRun:
     """Runs tools/interpsan on one test file of suite/ in one version's
     venv and keeps the Result."""
@@ -76,7 +69,6 @@ class FrameworkRun:
         self.base_prefix = subprocess.run(
             [self.venv_python, "-c", "import sys; print(sys.base_prefix)"],
             check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
-        self.by_path = launcher_takes_python_path(self.venv_python)
 
     def run(self, test_file, keep_going=True):
         report_dir = cli_testing.scratch_dir("frameworks-")
@@ -85,16 +77,7 @@ class FrameworkRun:
         # Bytecode is written (into the venv at set-up, suite/__pycache__
         # here): see README.md on 3.12 runs that compile everything afresh.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        if self.by_path:
-            python_args = ["--python", self.venv_python]
-        else:
-            # Interim, until the launcher takes a venv's python (issue 10,
-            # item 1): the venv's site-packages on PYTHONPATH.
-            site = subprocess.run(
-                [self.venv_python, "-c", "import sysconfig; print(sysconfig.get_paths()['platlib'])"],
-                check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
-            env["PYTHONPATH"] = site
-            python_args = ["--python", self.version]
+        python_args = ["--python", self.venv_python]
         args = [cli_testing.LAUNCHER] + python_args + [
             "run", "-n", "4"] + (["--keep-going"] if keep_going else []) + [
             "--report", report_dir, "--timeout", "180",
