@@ -115,6 +115,19 @@ class AttributionTest(E2ETestCase):
                 self.assertEqual((v["holder"]["kind"], v["holder"].get("variable")),
                                  ("static-variable", "queue"), r.describe())
 
+    def test_module_state_holder(self):
+        r = run_program("handoff.py", keep_going=True, checks="capi")
+        self.assertStatus(r, EXIT_VIOLATION)
+        violations = r.report["violations"]
+        self.assertEqual(len(violations), 1, r.describe())
+        v = violations[0]
+        self.assertViolation(r, v, "cross-interpreter-argument", "list", "broken_handoff",
+                             "handoff.py")
+        self.assertEqual((v["holder"]["kind"], v["holder"]["module"]),
+                         ("module-state", "broken_handoff"), r.describe())
+        shown = interpsan("report", r.report_dir)
+        self.assertIn("held by: `broken_handoff`'s module state", shown.stdout, shown.describe())
+
     def test_correct_extension_has_no_findings(self):
         r = run_program("correct.py", keep_going=True)
         self.assertClean(r)

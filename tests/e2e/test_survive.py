@@ -33,6 +33,7 @@ PROGRAMS = {
     ("statics.py", "ended"): ("broken_statics", {"static-object-reference"}),
     ("callback_registry.py",): ("broken_callback_registry", {"cross-interpreter-call"}),
     ("shared_dict.py",): ("broken_shared_dict", {"cross-interpreter-argument"}),
+    ("handoff.py",): ("broken_handoff", {"cross-interpreter-argument"}),
 }
 
 
