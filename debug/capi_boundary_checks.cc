@@ -33,11 +33,13 @@ struct RangeSearch {
 int CollectExecutable(struct dl_phdr_info* info, size_t, void* data) {
   auto* search = static_cast<RangeSearch*>(data);
   if (info->dlpi_addr != search->base) return 0;
-  for (int i = 0; i < info->dlpi_phnum && g_code_range_count < kMaxCodeRanges; i++) {
+  for (int i = 0; i < info->dlpi_phnum && g_code_range_count < kMaxCodeRanges;
+       i++) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
       g_code_ranges[g_code_range_count].start = info->dlpi_addr + ph.p_vaddr;
-      g_code_ranges[g_code_range_count].end = info->dlpi_addr + ph.p_vaddr + ph.p_memsz;
+      g_code_ranges[g_code_range_count].end =
+          info->dlpi_addr + ph.p_vaddr + ph.p_memsz;
       g_code_range_count++;
     }
   }
@@ -68,13 +70,13 @@ void InitCallerRanges() {
   g_capi_active = g_code_range_count >= 2 && (g_enabled_checks & kCheckCapi);
 }
 
-__attribute__((noinline, cold)) bool ReportCapiArgument(const char* function, int index,
-                                                        PyObject* arg, bool is_callable,
-                                                        Refusal refusal, OwnerSlot owner,
-                                                        OwnerSlot current) {
+__attribute__((noinline, cold)) bool ReportCapiArgument(
+    const char* function, int index, PyObject* arg, bool is_callable,
+    Refusal refusal, OwnerSlot owner, OwnerSlot current) {
   InterpreterInfo own = InterpreterRegistry::Info(owner);
   Violation v;
-  v.kind = is_callable ? "cross-interpreter-call" : "cross-interpreter-argument";
+  v.kind =
+      is_callable ? "cross-interpreter-call" : "cross-interpreter-argument";
   v.check = "capi";
   v.current = current;
   v.owner = owner;
@@ -84,23 +86,26 @@ __attribute__((noinline, cold)) bool ReportCapiArgument(const char* function, in
   v.is_object = true;
   v.capi_function = function;
   v.capi_argument = index;
-  v.message = std::string(function) + "() called by " + InterpreterName(current) +
-              " with argument " + std::to_string(index) + ", a '" + v.object_type +
-              "' owned by " + InterpreterName(owner) + (own.ended ? " (ended)" : "");
+  v.message = std::string(function) + "() called by " +
+              InterpreterName(current) + " with argument " +
+              std::to_string(index) + ", a '" + v.object_type + "' owned by " +
+              InterpreterName(owner) + (own.ended ? " (ended)" : "");
   if (is_callable) {
     v.message += ": " + InterpreterName(owner) + "'s code is about to run in " +
                  InterpreterName(current);
-    v.fix = "callbacks are per interpreter: register them in module state "
-            "(PEP 630) and call each interpreter's own callback from that "
-            "interpreter";
+    v.fix =
+        "callbacks are per interpreter: register them in module state "
+        "(PEP 630) and call each interpreter's own callback from that "
+        "interpreter";
   } else {
-    v.fix = "an extension must only pass objects of the calling interpreter "
-            "to the C API; keep shared objects in module state (PEP 630) "
-            "instead of C globals";
+    v.fix =
+        "an extension must only pass objects of the calling interpreter "
+        "to the C API; keep shared objects in module state (PEP 630) "
+        "instead of C globals";
   }
-  v.resolution = refusal == Refusal::kRaise         ? "refused"
-                 : refusal == Refusal::kAnswerNo    ? "refused-answer-no"
-                                                    : "made-immortal";
+  v.resolution = refusal == Refusal::kRaise      ? "refused"
+                 : refusal == Refusal::kAnswerNo ? "refused-answer-no"
+                                                 : "made-immortal";
   bool counted;
   {
     ReentryGuard guard;
@@ -108,12 +113,13 @@ __attribute__((noinline, cold)) bool ReportCapiArgument(const char* function, in
   }
   if (!counted) return false;  // suppressed: the user sanctioned this call
   if (refusal == Refusal::kImmortalize) MakeImmortal(arg);
-  if (refusal != Refusal::kRaise) return true;  // the pending exception untouched
-  RaiseCrossInterpreterError(std::string(function) + "() refused by interpsan: argument " +
-                             std::to_string(index) + " is a '" + v.object_type +
-                             "' owned by " + InterpreterName(owner) +
-                             (own.ended ? " (ended)" : "") + ", not by the caller, " +
-                             InterpreterName(current) + " (" + v.kind + ")");
+  if (refusal != Refusal::kRaise)
+    return true;  // the pending exception untouched
+  RaiseCrossInterpreterError(
+      std::string(function) + "() refused by interpsan: argument " +
+      std::to_string(index) + " is a '" + v.object_type + "' owned by " +
+      InterpreterName(owner) + (own.ended ? " (ended)" : "") +
+      ", not by the caller, " + InterpreterName(current) + " (" + v.kind + ")");
   return true;
 }
 
@@ -126,8 +132,10 @@ bool CheckCapiArgument(const char* function, int index, PyObject* arg,
   OwnerSlot owner = OwnerOfObject(arg);
   if (owner == kNoOwner) return false;
   OwnerSlot current = InterpreterRegistry::CurrentSlot();
-  if (__builtin_expect(current == kNoOwner || current == owner, 1)) return false;
-  return ReportCapiArgument(function, index, arg, is_callable, refusal, owner, current);
+  if (__builtin_expect(current == kNoOwner || current == owner, 1))
+    return false;
+  return ReportCapiArgument(function, index, arg, is_callable, refusal, owner,
+                            current);
 }
 
 void ReleaseStolenReference(PyObject* item) {
@@ -142,7 +150,8 @@ void ReleaseStolenReference(PyObject* item) {
 
 }  // namespace interpsan
 
-// ---- the interposed C-API functions -------------------------------------------
+// ---- the interposed C-API functions
+// -------------------------------------------
 
 namespace {
 
@@ -151,37 +160,40 @@ Fn Next(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
 
-#define INTERPSAN_EXPORT extern "C" __attribute__((visibility("default"), noinline))
-#define FROM_EXTENSION()          \
+#define INTERPSAN_EXPORT \
+  extern "C" __attribute__((visibility("default"), noinline))
+#define FROM_EXTENSION()                            \
   (__builtin_expect(interpsan::g_capi_active, 0) && \
    interpsan::CalledFromExtension(__builtin_return_address(0)))
 // True if the call must be refused (see capi_boundary_checks.h); the
 // exception is then set. Chained with ||: the first foreign argument
 // decides, and is the one reported.
 #define CHECK_ARG(fn, i, obj) interpsan::CheckCapiArgument(fn, i, obj, false)
-#define CHECK_CALLABLE(fn, i, obj) interpsan::CheckCapiArgument(fn, i, obj, true)
+#define CHECK_CALLABLE(fn, i, obj) \
+  interpsan::CheckCapiArgument(fn, i, obj, true)
 #define CHECK_ARG_ANSWER_NO(fn, i, obj) \
   interpsan::CheckCapiArgument(fn, i, obj, false, interpsan::Refusal::kAnswerNo)
-#define CHECK_ARG_IMMORTALIZE(fn, i, obj) \
-  interpsan::CheckCapiArgument(fn, i, obj, false, interpsan::Refusal::kImmortalize)
-#define REAL(name) \
-  static const auto real = Next<decltype(&::name)>(#name)
+#define CHECK_ARG_IMMORTALIZE(fn, i, obj)         \
+  interpsan::CheckCapiArgument(fn, i, obj, false, \
+                               interpsan::Refusal::kImmortalize)
+#define REAL(name) static const auto real = Next<decltype(&::name)>(#name)
 
 }  // namespace
 
 INTERPSAN_EXPORT int PyList_Append(PyObject* list, PyObject* item) {
   REAL(PyList_Append);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyList_Append", 1, list) || CHECK_ARG("PyList_Append", 2, item))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyList_Append", 1, list) ||
+                           CHECK_ARG("PyList_Append", 2, item))) {
     return -1;
   }
   return real(list, item);
 }
 
-INTERPSAN_EXPORT int PyList_Insert(PyObject* list, Py_ssize_t i, PyObject* item) {
+INTERPSAN_EXPORT int PyList_Insert(PyObject* list, Py_ssize_t i,
+                                   PyObject* item) {
   REAL(PyList_Insert);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyList_Insert", 1, list) || CHECK_ARG("PyList_Insert", 3, item))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyList_Insert", 1, list) ||
+                           CHECK_ARG("PyList_Insert", 3, item))) {
     return -1;
   }
   return real(list, i, item);
@@ -190,10 +202,11 @@ INTERPSAN_EXPORT int PyList_Insert(PyObject* list, Py_ssize_t i, PyObject* item)
 // PyList_SetItem and PyTuple_SetItem steal `item` even when they fail
 // (Objects/listobject.c, tupleobject.c: Py_XDECREF(newitem) on every error
 // path): a refused call releases it the same way.
-INTERPSAN_EXPORT int PyList_SetItem(PyObject* list, Py_ssize_t i, PyObject* item) {
+INTERPSAN_EXPORT int PyList_SetItem(PyObject* list, Py_ssize_t i,
+                                    PyObject* item) {
   REAL(PyList_SetItem);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyList_SetItem", 1, list) || CHECK_ARG("PyList_SetItem", 3, item))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyList_SetItem", 1, list) ||
+                           CHECK_ARG("PyList_SetItem", 3, item))) {
     interpsan::ReleaseStolenReference(item);
     return -1;
   }
@@ -206,21 +219,23 @@ INTERPSAN_EXPORT PyObject* PyList_GetItem(PyObject* list, Py_ssize_t i) {
   return real(list, i);
 }
 
-INTERPSAN_EXPORT int PyTuple_SetItem(PyObject* tuple, Py_ssize_t i, PyObject* item) {
+INTERPSAN_EXPORT int PyTuple_SetItem(PyObject* tuple, Py_ssize_t i,
+                                     PyObject* item) {
   REAL(PyTuple_SetItem);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyTuple_SetItem", 1, tuple) || CHECK_ARG("PyTuple_SetItem", 3, item))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyTuple_SetItem", 1, tuple) ||
+                           CHECK_ARG("PyTuple_SetItem", 3, item))) {
     interpsan::ReleaseStolenReference(item);
     return -1;
   }
   return real(tuple, i, item);
 }
 
-INTERPSAN_EXPORT int PyDict_SetItem(PyObject* dict, PyObject* key, PyObject* value) {
+INTERPSAN_EXPORT int PyDict_SetItem(PyObject* dict, PyObject* key,
+                                    PyObject* value) {
   REAL(PyDict_SetItem);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyDict_SetItem", 1, dict) || CHECK_ARG("PyDict_SetItem", 2, key) ||
-       CHECK_ARG("PyDict_SetItem", 3, value))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyDict_SetItem", 1, dict) ||
+                           CHECK_ARG("PyDict_SetItem", 2, key) ||
+                           CHECK_ARG("PyDict_SetItem", 3, value))) {
     return -1;
   }
   return real(dict, key, value);
@@ -249,7 +264,8 @@ INTERPSAN_EXPORT PyObject* PyDict_GetItem(PyObject* dict, PyObject* key) {
   return real(dict, key);
 }
 
-INTERPSAN_EXPORT PyObject* PyDict_GetItemWithError(PyObject* dict, PyObject* key) {
+INTERPSAN_EXPORT PyObject* PyDict_GetItemWithError(PyObject* dict,
+                                                   PyObject* key) {
   REAL(PyDict_GetItemWithError);
   if (FROM_EXTENSION() && (CHECK_ARG("PyDict_GetItemWithError", 1, dict) ||
                            CHECK_ARG("PyDict_GetItemWithError", 2, key))) {
@@ -258,9 +274,11 @@ INTERPSAN_EXPORT PyObject* PyDict_GetItemWithError(PyObject* dict, PyObject* key
   return real(dict, key);
 }
 
-INTERPSAN_EXPORT PyObject* PyDict_GetItemString(PyObject* dict, const char* key) {
+INTERPSAN_EXPORT PyObject* PyDict_GetItemString(PyObject* dict,
+                                                const char* key) {
   REAL(PyDict_GetItemString);
-  if (FROM_EXTENSION() && CHECK_ARG_ANSWER_NO("PyDict_GetItemString", 1, dict)) {
+  if (FROM_EXTENSION() &&
+      CHECK_ARG_ANSWER_NO("PyDict_GetItemString", 1, dict)) {
     return nullptr;
   }
   return real(dict, key);
@@ -268,8 +286,8 @@ INTERPSAN_EXPORT PyObject* PyDict_GetItemString(PyObject* dict, const char* key)
 
 INTERPSAN_EXPORT int PyDict_DelItem(PyObject* dict, PyObject* key) {
   REAL(PyDict_DelItem);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyDict_DelItem", 1, dict) || CHECK_ARG("PyDict_DelItem", 2, key))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyDict_DelItem", 1, dict) ||
+                           CHECK_ARG("PyDict_DelItem", 2, key))) {
     return -1;
   }
   return real(dict, key);
@@ -277,24 +295,27 @@ INTERPSAN_EXPORT int PyDict_DelItem(PyObject* dict, PyObject* key) {
 
 INTERPSAN_EXPORT PyObject* PyObject_GetAttr(PyObject* obj, PyObject* name) {
   REAL(PyObject_GetAttr);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyObject_GetAttr", 1, obj) || CHECK_ARG("PyObject_GetAttr", 2, name))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_GetAttr", 1, obj) ||
+                           CHECK_ARG("PyObject_GetAttr", 2, name))) {
     return nullptr;
   }
   return real(obj, name);
 }
 
-INTERPSAN_EXPORT PyObject* PyObject_GetAttrString(PyObject* obj, const char* name) {
+INTERPSAN_EXPORT PyObject* PyObject_GetAttrString(PyObject* obj,
+                                                  const char* name) {
   REAL(PyObject_GetAttrString);
-  if (FROM_EXTENSION() && CHECK_ARG("PyObject_GetAttrString", 1, obj)) return nullptr;
+  if (FROM_EXTENSION() && CHECK_ARG("PyObject_GetAttrString", 1, obj))
+    return nullptr;
   return real(obj, name);
 }
 
-INTERPSAN_EXPORT int PyObject_SetAttr(PyObject* obj, PyObject* name, PyObject* value) {
+INTERPSAN_EXPORT int PyObject_SetAttr(PyObject* obj, PyObject* name,
+                                      PyObject* value) {
   REAL(PyObject_SetAttr);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyObject_SetAttr", 1, obj) || CHECK_ARG("PyObject_SetAttr", 2, name) ||
-       CHECK_ARG("PyObject_SetAttr", 3, value))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_SetAttr", 1, obj) ||
+                           CHECK_ARG("PyObject_SetAttr", 2, name) ||
+                           CHECK_ARG("PyObject_SetAttr", 3, value))) {
     return -1;
   }
   return real(obj, name, value);
@@ -312,18 +333,19 @@ INTERPSAN_EXPORT int PyObject_SetAttrString(PyObject* obj, const char* name,
 
 INTERPSAN_EXPORT PyObject* PyObject_GetItem(PyObject* obj, PyObject* key) {
   REAL(PyObject_GetItem);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyObject_GetItem", 1, obj) || CHECK_ARG("PyObject_GetItem", 2, key))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_GetItem", 1, obj) ||
+                           CHECK_ARG("PyObject_GetItem", 2, key))) {
     return nullptr;
   }
   return real(obj, key);
 }
 
-INTERPSAN_EXPORT int PyObject_SetItem(PyObject* obj, PyObject* key, PyObject* value) {
+INTERPSAN_EXPORT int PyObject_SetItem(PyObject* obj, PyObject* key,
+                                      PyObject* value) {
   REAL(PyObject_SetItem);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyObject_SetItem", 1, obj) || CHECK_ARG("PyObject_SetItem", 2, key) ||
-       CHECK_ARG("PyObject_SetItem", 3, value))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_SetItem", 1, obj) ||
+                           CHECK_ARG("PyObject_SetItem", 2, key) ||
+                           CHECK_ARG("PyObject_SetItem", 3, value))) {
     return -1;
   }
   return real(obj, key, value);
@@ -332,15 +354,16 @@ INTERPSAN_EXPORT int PyObject_SetItem(PyObject* obj, PyObject* key, PyObject* va
 INTERPSAN_EXPORT PyObject* PyObject_Call(PyObject* callable, PyObject* args,
                                          PyObject* kwargs) {
   REAL(PyObject_Call);
-  if (FROM_EXTENSION() &&
-      (CHECK_CALLABLE("PyObject_Call", 1, callable) || CHECK_ARG("PyObject_Call", 2, args) ||
-       CHECK_ARG("PyObject_Call", 3, kwargs))) {
+  if (FROM_EXTENSION() && (CHECK_CALLABLE("PyObject_Call", 1, callable) ||
+                           CHECK_ARG("PyObject_Call", 2, args) ||
+                           CHECK_ARG("PyObject_Call", 3, kwargs))) {
     return nullptr;
   }
   return real(callable, args, kwargs);
 }
 
-INTERPSAN_EXPORT PyObject* PyObject_CallObject(PyObject* callable, PyObject* args) {
+INTERPSAN_EXPORT PyObject* PyObject_CallObject(PyObject* callable,
+                                               PyObject* args) {
   REAL(PyObject_CallObject);
   if (FROM_EXTENSION() && (CHECK_CALLABLE("PyObject_CallObject", 1, callable) ||
                            CHECK_ARG("PyObject_CallObject", 2, args))) {
@@ -351,11 +374,13 @@ INTERPSAN_EXPORT PyObject* PyObject_CallObject(PyObject* callable, PyObject* arg
 
 INTERPSAN_EXPORT PyObject* PyObject_CallNoArgs(PyObject* callable) {
   REAL(PyObject_CallNoArgs);
-  if (FROM_EXTENSION() && CHECK_CALLABLE("PyObject_CallNoArgs", 1, callable)) return nullptr;
+  if (FROM_EXTENSION() && CHECK_CALLABLE("PyObject_CallNoArgs", 1, callable))
+    return nullptr;
   return real(callable);
 }
 
-INTERPSAN_EXPORT PyObject* PyObject_CallOneArg(PyObject* callable, PyObject* arg) {
+INTERPSAN_EXPORT PyObject* PyObject_CallOneArg(PyObject* callable,
+                                               PyObject* arg) {
   REAL(PyObject_CallOneArg);
   if (FROM_EXTENSION() && (CHECK_CALLABLE("PyObject_CallOneArg", 1, callable) ||
                            CHECK_ARG("PyObject_CallOneArg", 2, arg))) {
@@ -366,13 +391,15 @@ INTERPSAN_EXPORT PyObject* PyObject_CallOneArg(PyObject* callable, PyObject* arg
 
 INTERPSAN_EXPORT PyObject* PyObject_Vectorcall(PyObject* callable,
                                                PyObject* const* args,
-                                               size_t nargsf, PyObject* kwnames) {
+                                               size_t nargsf,
+                                               PyObject* kwnames) {
   REAL(PyObject_Vectorcall);
   if (FROM_EXTENSION()) {
     if (CHECK_CALLABLE("PyObject_Vectorcall", 1, callable)) return nullptr;
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     for (Py_ssize_t i = 0; i < n && i < 16; i++) {
-      if (CHECK_ARG("PyObject_Vectorcall", static_cast<int>(i) + 2, args[i])) return nullptr;
+      if (CHECK_ARG("PyObject_Vectorcall", static_cast<int>(i) + 2, args[i]))
+        return nullptr;
     }
   }
   return real(callable, args, nargsf, kwnames);
@@ -381,9 +408,9 @@ INTERPSAN_EXPORT PyObject* PyObject_Vectorcall(PyObject* callable,
 INTERPSAN_EXPORT PyObject* PyEval_EvalCode(PyObject* code, PyObject* globals,
                                            PyObject* locals) {
   REAL(PyEval_EvalCode);
-  if (FROM_EXTENSION() &&
-      (CHECK_CALLABLE("PyEval_EvalCode", 1, code) ||
-       CHECK_CALLABLE("PyEval_EvalCode", 2, globals) || CHECK_ARG("PyEval_EvalCode", 3, locals))) {
+  if (FROM_EXTENSION() && (CHECK_CALLABLE("PyEval_EvalCode", 1, code) ||
+                           CHECK_CALLABLE("PyEval_EvalCode", 2, globals) ||
+                           CHECK_ARG("PyEval_EvalCode", 3, locals))) {
     return nullptr;
   }
   return real(code, globals, locals);
@@ -394,8 +421,8 @@ INTERPSAN_EXPORT PyObject* PyEval_EvalCode(PyObject* code, PyObject* globals,
 // (the caller returns its error value next, as it was about to).
 INTERPSAN_EXPORT void PyErr_SetObject(PyObject* type, PyObject* value) {
   REAL(PyErr_SetObject);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyErr_SetObject", 1, type) || CHECK_ARG("PyErr_SetObject", 2, value))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyErr_SetObject", 1, type) ||
+                           CHECK_ARG("PyErr_SetObject", 2, value))) {
     return;
   }
   real(type, value);
@@ -438,8 +465,8 @@ INTERPSAN_EXPORT int PyModule_AddObjectRef(PyObject* module, const char* name,
 INTERPSAN_EXPORT int PyModule_AddObject(PyObject* module, const char* name,
                                         PyObject* value) {
   REAL(PyModule_AddObject);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyModule_AddObject", 1, module) || CHECK_ARG("PyModule_AddObject", 3, value))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyModule_AddObject", 1, module) ||
+                           CHECK_ARG("PyModule_AddObject", 3, value))) {
     return -1;
   }
   return real(module, name, value);
@@ -457,8 +484,8 @@ INTERPSAN_EXPORT int PyModule_AddType(PyObject* module, PyTypeObject* type) {
 
 INTERPSAN_EXPORT int PyObject_IsInstance(PyObject* obj, PyObject* cls) {
   REAL(PyObject_IsInstance);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyObject_IsInstance", 1, obj) || CHECK_ARG("PyObject_IsInstance", 2, cls))) {
+  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_IsInstance", 1, obj) ||
+                           CHECK_ARG("PyObject_IsInstance", 2, cls))) {
     return -1;
   }
   return real(obj, cls);
@@ -483,15 +510,18 @@ INTERPSAN_EXPORT void Py_DecRef(PyObject* obj) {
   real(obj);
 }
 
-INTERPSAN_EXPORT void* PyCapsule_GetPointer(PyObject* capsule, const char* name) {
+INTERPSAN_EXPORT void* PyCapsule_GetPointer(PyObject* capsule,
+                                            const char* name) {
   REAL(PyCapsule_GetPointer);
-  if (FROM_EXTENSION() && CHECK_ARG("PyCapsule_GetPointer", 1, capsule)) return nullptr;
+  if (FROM_EXTENSION() && CHECK_ARG("PyCapsule_GetPointer", 1, capsule))
+    return nullptr;
   return real(capsule, name);
 }
 
 // PyCapsule_IsValid sets no exception: a refused one answers "not valid".
 INTERPSAN_EXPORT int PyCapsule_IsValid(PyObject* capsule, const char* name) {
   REAL(PyCapsule_IsValid);
-  if (FROM_EXTENSION() && CHECK_ARG_ANSWER_NO("PyCapsule_IsValid", 1, capsule)) return 0;
+  if (FROM_EXTENSION() && CHECK_ARG_ANSWER_NO("PyCapsule_IsValid", 1, capsule))
+    return 0;
   return real(capsule, name);
 }

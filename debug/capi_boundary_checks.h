@@ -59,8 +59,8 @@ inline bool CalledFromExtension(const void* return_address) {
 
 // What a refused call does instead (only with --keep-going).
 enum class Refusal {
-  kRaise,        // set CrossInterpreterError; the caller returns the error value
-  kAnswerNo,     // no exception (the function reports none): "not found"
+  kRaise,     // set CrossInterpreterError; the caller returns the error value
+  kAnswerNo,  // no exception (the function reports none): "not found"
   kImmortalize,  // no exception; the object becomes immortal (refcounting)
 };
 

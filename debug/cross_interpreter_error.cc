@@ -2,7 +2,6 @@
 
 #include <Python.h>
 
-
 namespace interpsan {
 
 int AddCrossInterpreterError(PyObject* module) {

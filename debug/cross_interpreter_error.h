@@ -22,7 +22,8 @@ typedef struct _object PyObject;
 namespace interpsan {
 
 // The exception's name as Python code spells it.
-constexpr const char kCrossInterpreterErrorName[] = "interpsan.CrossInterpreterError";
+constexpr const char kCrossInterpreterErrorName[] =
+    "interpsan.CrossInterpreterError";
 
 // Creates CrossInterpreterError and adds it to `module` (the interpsan
 // module's exec slot calls this). Returns 0, or -1 with an exception set.

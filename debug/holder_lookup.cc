@@ -40,7 +40,8 @@ const std::string* ExtensionStaticOf(const void* p) {
 // metaclass, flagged Py_TPFLAGS_TYPE_SUBCLASS).
 bool IsTypeObject(const void* p) {
   const void* meta = nullptr;
-  if (!ReadField(p, offsetof(PyObject, ob_type), &meta) || meta == nullptr) return false;
+  if (!ReadField(p, offsetof(PyObject, ob_type), &meta) || meta == nullptr)
+    return false;
   if (meta == &PyType_Type) return true;
   unsigned long flags = 0;
   return ReadField(meta, offsetof(PyTypeObject, tp_flags), &flags) &&
@@ -59,10 +60,13 @@ bool DescribeStaticType(const void* type, Holder* out) {
   }
   const char* name_ptr = nullptr;
   char name[128] = {0};
-  if (ReadField(type, offsetof(PyTypeObject, tp_name), &name_ptr) && name_ptr != nullptr) {
+  if (ReadField(type, offsetof(PyTypeObject, tp_name), &name_ptr) &&
+      name_ptr != nullptr) {
     // Byte by byte up to the terminator: the name may end near the end of
     // a mapping.
-    for (size_t i = 0; i + 1 < sizeof(name) && Read(&name[i], name_ptr + i, 1) && name[i]; i++) {
+    for (size_t i = 0;
+         i + 1 < sizeof(name) && Read(&name[i], name_ptr + i, 1) && name[i];
+         i++) {
     }
   }
   out->kind = "static-type";
@@ -136,14 +140,15 @@ bool ParserWasInitialized(const _PyArg_Parser* parser) {
 // _PyArg_Fini clears (Py_CLEAR) at finalization before releasing it. The
 // parser is found by its keywords: keywords[pos..] equal the tuple's
 // strings, then a NULL, and its kwtuple slot is empty (or this tuple).
-bool FindClearedKeywordTuple(const void* object, const void* const* items, Py_ssize_t n,
-                             Holder* out) {
+bool FindClearedKeywordTuple(const void* object, const void* const* items,
+                             Py_ssize_t n, Holder* out) {
   std::string names[64];
   for (Py_ssize_t i = 0; i < n; i++) {
-    PyObject* item = const_cast<PyObject*>(static_cast<const PyObject*>(items[i]));
+    PyObject* item =
+        const_cast<PyObject*>(static_cast<const PyObject*>(items[i]));
     const void* type = nullptr;
-    if (!ReadField(item, offsetof(PyObject, ob_type), &type) || type != &PyUnicode_Type ||
-        !PyUnicode_IS_COMPACT_ASCII(item)) {
+    if (!ReadField(item, offsetof(PyObject, ob_type), &type) ||
+        type != &PyUnicode_Type || !PyUnicode_IS_COMPACT_ASCII(item)) {
       return false;  // keyword names are ASCII str
     }
     names[i].assign(static_cast<const char*>(PyUnicode_DATA(item)),
@@ -154,8 +159,8 @@ bool FindClearedKeywordTuple(const void* object, const void* const* items, Py_ss
   for (const StaticRange& r : snap->ranges) {
     const std::string& module = snap->modules[r.module];
     if (IsExcluded(module)) continue;
-    for (uintptr_t p = (r.start + 7) & ~uintptr_t{7}; p + sizeof(_PyArg_Parser) <= r.end;
-         p += 8) {
+    for (uintptr_t p = (r.start + 7) & ~uintptr_t{7};
+         p + sizeof(_PyArg_Parser) <= r.end; p += 8) {
       const auto* parser = reinterpret_cast<const _PyArg_Parser*>(p);
       if ((parser->kwtuple != nullptr && parser->kwtuple != object) ||
           parser->keywords == nullptr || parser->pos < 0 || parser->pos > 64 ||
@@ -173,8 +178,9 @@ bool FindClearedKeywordTuple(const void* object, const void* const* items, Py_ss
         const char* want = kw[parser->pos + i];
         char got[128];
         size_t len = names[i].size();
-        same = want != nullptr && len + 1 <= sizeof(got) && Read(got, want, len + 1) &&
-               got[len] == '\0' && names[i].compare(0, len, got, len) == 0;
+        same = want != nullptr && len + 1 <= sizeof(got) &&
+               Read(got, want, len + 1) && got[len] == '\0' &&
+               names[i].compare(0, len, got, len) == 0;
       }
       if (!same) continue;
       out->kind = "static-variable";
@@ -196,19 +202,23 @@ bool FindClearedTypeSlot(const void* object, Holder* out) {
   // Only for an object being deallocated (count 0): nobody else can be
   // changing it, so reading its items is safe.
   Py_ssize_t refcnt = -1;
-  if (!ReadField(object, offsetof(PyObject, ob_refcnt), &refcnt) || refcnt != 0) {
+  if (!ReadField(object, offsetof(PyObject, ob_refcnt), &refcnt) ||
+      refcnt != 0) {
     return false;
   }
   const void* type = nullptr;
   if (!ReadField(object, offsetof(PyObject, ob_type), &type)) return false;
   if (type == &PyTuple_Type) {
     Py_ssize_t n = 0;
-    if (!ReadField(object, offsetof(PyVarObject, ob_size), &n) || n < 1 || n > 64) {
+    if (!ReadField(object, offsetof(PyVarObject, ob_size), &n) || n < 1 ||
+        n > 64) {
       return false;
     }
     const void* items[64];
-    if (!Read(items, static_cast<const char*>(object) + offsetof(PyTupleObject, ob_item),
-              sizeof(void*) * static_cast<size_t>(n))) {
+    if (!Read(
+            items,
+            static_cast<const char*>(object) + offsetof(PyTupleObject, ob_item),
+            sizeof(void*) * static_cast<size_t>(n))) {
       return false;
     }
     bool all_types = true;
@@ -221,7 +231,8 @@ bool FindClearedTypeSlot(const void* object, Holder* out) {
     const void* mro = object;
     if (items[n - 1] == &PyBaseObject_Type &&
         ReadField(items[0], offsetof(PyTypeObject, tp_mro), &mro) &&
-        (mro == nullptr || mro == object) && DescribeStaticType(items[0], out)) {
+        (mro == nullptr || mro == object) &&
+        DescribeStaticType(items[0], out)) {
       out->slot = "tp_mro";
       return true;
     }
@@ -232,18 +243,20 @@ bool FindClearedTypeSlot(const void* object, Holder* out) {
     if (snap == nullptr) return false;
     for (const StaticRange& r : snap->ranges) {
       if (IsExcluded(snap->modules[r.module])) continue;
-      for (uintptr_t a = (r.start + 7) & ~uintptr_t{7}; a + 8 <= r.end; a += 8) {
+      for (uintptr_t a = (r.start + 7) & ~uintptr_t{7}; a + 8 <= r.end;
+           a += 8) {
         if (a < r.start + offsetof(PyObject, ob_type) ||
             *reinterpret_cast<const void* const*>(a) != &PyType_Type) {
           continue;
         }
-        const void* candidate = reinterpret_cast<const void*>(a - offsetof(PyObject, ob_type));
+        const void* candidate =
+            reinterpret_cast<const void*>(a - offsetof(PyObject, ob_type));
         const void* bases = object;
         const void* base = nullptr;
         if (ReadField(candidate, offsetof(PyTypeObject, tp_bases), &bases) &&
             (bases == nullptr || bases == object) &&
-            ReadField(candidate, offsetof(PyTypeObject, tp_base), &base) && base == items[0] &&
-            DescribeStaticType(candidate, out)) {
+            ReadField(candidate, offsetof(PyTypeObject, tp_base), &base) &&
+            base == items[0] && DescribeStaticType(candidate, out)) {
           out->slot = "tp_bases";
           return true;
         }
@@ -253,7 +266,8 @@ bool FindClearedTypeSlot(const void* object, Holder* out) {
   }
   if (type == &PyDict_Type) {
     // A type's dict: its method descriptors name the type.
-    PyObject* dict = const_cast<PyObject*>(static_cast<const PyObject*>(object));
+    PyObject* dict =
+        const_cast<PyObject*>(static_cast<const PyObject*>(object));
     Py_ssize_t pos = 0;
     PyObject* key;
     PyObject* value;
@@ -267,7 +281,8 @@ bool FindClearedTypeSlot(const void* object, Holder* out) {
       const void* owner_type = PyDescr_TYPE(value);
       const void* tp_dict = object;
       if (ReadField(owner_type, offsetof(PyTypeObject, tp_dict), &tp_dict) &&
-          (tp_dict == nullptr || tp_dict == object) && DescribeStaticType(owner_type, out)) {
+          (tp_dict == nullptr || tp_dict == object) &&
+          DescribeStaticType(owner_type, out)) {
         out->slot = "tp_dict";
         return true;
       }
@@ -281,7 +296,8 @@ bool FindClearedTypeSlot(const void* object, Holder* out) {
 // interpreter's sys.modules.
 bool FindModuleHolder(const void* object, Holder* out) {
   if (interpsan_shim_current_tstate() == nullptr) return false;
-  PyObject* modules = PySys_GetObject("modules");  // borrowed; keeps any exception
+  PyObject* modules =
+      PySys_GetObject("modules");  // borrowed; keeps any exception
   if (modules == nullptr || !PyDict_Check(modules)) return false;
   Py_ssize_t pos = 0;
   PyObject* name;

@@ -92,10 +92,9 @@ bool IsInfrastructureModule(const std::string& path) {
   }
   std::string base = Basename(path);
   static const char* const kSystem[] = {
-      "libc.so",       "libc-",        "ld-linux",       "libstdc++",
-      "libgcc_s",      "libunwind",    "libpthread",     "libm.so",
-      "libdl.so",      "libpython3",   "libinterpsan",   "libasan",
-      "libtsan",       "linux-vdso",
+      "libc.so",      "libc-",      "ld-linux", "libstdc++",  "libgcc_s",
+      "libunwind",    "libpthread", "libm.so",  "libdl.so",   "libpython3",
+      "libinterpsan", "libasan",    "libtsan",  "linux-vdso",
   };
   for (const char* prefix : kSystem) {
     if (base.compare(0, strlen(prefix), prefix) == 0) return true;
@@ -114,7 +113,8 @@ bool IsMainExecutable(const std::string& path) {
   static const std::string* exe = [] {
     char buf[4096];
     ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-    return new std::string(n > 0 ? std::string(buf, static_cast<size_t>(n)) : "");
+    return new std::string(n > 0 ? std::string(buf, static_cast<size_t>(n))
+                                 : "");
   }();
   if (path.empty()) return false;
   // dladdr names the main program by its argv[0] (glibc), which may be a

@@ -48,7 +48,8 @@ size_t FirstForeignFrame(const std::vector<NativeFrame>& stack);
 // or -1.
 int FindExtensionFrame(const std::vector<NativeFrame>& stack);
 
-// "broken_static_list" for ".../broken_static_list.cpython-312-x86_64-linux-gnu.so".
+// "broken_static_list" for
+// ".../broken_static_list.cpython-312-x86_64-linux-gnu.so".
 std::string ExtensionNameFromPath(const std::string& path);
 
 }  // namespace interpsan

@@ -24,8 +24,9 @@
 namespace {
 
 __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
-    PyObject* op, const char* what, const char* file, int line, const char* function,
-    interpsan::OwnerSlot owner, interpsan::OwnerSlot current) {
+    PyObject* op, const char* what, const char* file, int line,
+    const char* function, interpsan::OwnerSlot owner,
+    interpsan::OwnerSlot current) {
   using namespace interpsan;
   bool counted;
   {
@@ -48,9 +49,10 @@ __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
                 " on a '" + v.object_type + "' owned by " +
                 InterpreterName(owner) + (own.ended ? " (ended)" : "") +
                 ": two GILs now race on its reference count";
-    v.fix = "do not keep objects in C statics or pass them between "
-            "interpreters; keep them in module state (PEP 630), and give each "
-            "interpreter its own objects";
+    v.fix =
+        "do not keep objects in C statics or pass them between "
+        "interpreters; keep them in module state (PEP 630), and give each "
+        "interpreter its own objects";
     counted = ReportViolation(v);  // returns only with --keep-going
   }
   if (counted) MakeImmortal(op);
@@ -59,20 +61,23 @@ __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
 void CheckRefcount(PyObject* op, const char* what, const char* file, int line,
                    const char* function) {
   using namespace interpsan;
-  if (op == nullptr || !(g_enabled_checks & kCheckRefcount) || ReentryGuard::active) {
+  if (op == nullptr || !(g_enabled_checks & kCheckRefcount) ||
+      ReentryGuard::active) {
     return;
   }
   OwnerSlot owner = OwnerOfObject(op);
   if (owner == kNoOwner) return;
   OwnerSlot current = InterpreterRegistry::CurrentSlot();
   if (current == kNoOwner || current == owner) return;
-  ReportCrossInterpreterRefcount(op, what, file, line, function, owner, current);
+  ReportCrossInterpreterRefcount(op, what, file, line, function, owner,
+                                 current);
 }
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) void interpsan_check_refcount_at(
-    PyObject* op, const char* what, const char* file, int line, const char* function) {
+extern "C" __attribute__((visibility("default"))) void
+interpsan_check_refcount_at(PyObject* op, const char* what, const char* file,
+                            int line, const char* function) {
   CheckRefcount(op, what, file, line, function);
 }
 

@@ -20,8 +20,10 @@ extern "C" {
 /* Reports `op` if another interpreter owns it. `what` names the operation;
  * `file`, `line` and `function` the extension's source line that did it
  * (the macro's point of use: the report names that line, not this header). */
-__attribute__((weak)) void interpsan_check_refcount_at(PyObject *op, const char *what,
-                                                       const char *file, int line,
+__attribute__((weak)) void interpsan_check_refcount_at(PyObject *op,
+                                                       const char *what,
+                                                       const char *file,
+                                                       int line,
                                                        const char *function);
 #ifdef __cplusplus
 }
@@ -30,7 +32,8 @@ __attribute__((weak)) void interpsan_check_refcount_at(PyObject *op, const char 
 /* Always inlined, so that the native stack's innermost extension frame is
  * the extension's own function, not this helper. */
 static inline __attribute__((always_inline)) PyObject *interpsan_checked_(
-    PyObject *op, const char *what, const char *file, int line, const char *function) {
+    PyObject *op, const char *what, const char *file, int line,
+    const char *function) {
   if (op != NULL && interpsan_check_refcount_at)
     interpsan_check_refcount_at(op, what, file, line, function);
   return op;
@@ -58,7 +61,8 @@ static inline __attribute__((always_inline)) PyObject *interpsan_checked_(
 #define Py_XDECREF(op) Py_XDECREF(INTERPSAN_CHECKED_(op, "Py_XDECREF"))
 #define Py_NewRef(op) _Py_NewRef(INTERPSAN_CHECKED_(op, "Py_NewRef"))
 #define Py_XNewRef(op) _Py_XNewRef(INTERPSAN_CHECKED_(op, "Py_XNewRef"))
-#define Py_SET_REFCNT(op, n) Py_SET_REFCNT(INTERPSAN_CHECKED_(op, "Py_SET_REFCNT"), (n))
+#define Py_SET_REFCNT(op, n) \
+  Py_SET_REFCNT(INTERPSAN_CHECKED_(op, "Py_SET_REFCNT"), (n))
 /* Py_CLEAR, Py_SETREF and Py_XSETREF expand to Py_DECREF/Py_XDECREF at the
  * point of use, so they are checked through the definitions above. */
 
