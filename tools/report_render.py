@@ -274,6 +274,40 @@ def group_threads(dump):
     return result
 
 
+def _options_text(report):
+    """The run's options as given on the command line ("-n 4 --checks all
+    --keep-going"), the same in the text summary and the HTML page; "" if
+    the report has none."""
+    opts = report.get("options") or {}
+    if not opts:
+        return ""
+    bits = ["-n %s" % opts.get("interpreters", len(report.get("interpreters") or [])),
+            "--checks %s" % opts.get("checks", "all")]
+    if opts.get("keep_going"):
+        bits.append("--keep-going")
+    if opts.get("trace_malloc"):
+        bits.append("--trace-malloc %s" % opts["trace_malloc"])
+    if opts.get("timeout"):
+        bits.append("--timeout %s" % opts["timeout"])
+    return " ".join(bits)
+
+
+def _capitalized(text):
+    return text[0].upper() + text[1:] if text else text
+
+
+def _thread_head(t, current_mark):
+    """"Thread 0x7f.. (tid N)" of a dumped thread, `current_mark` appended
+    if it is the one that was running."""
+    tid = t.get("thread_id")
+    head = "Thread %s" % (("0x%x" % tid) if isinstance(tid, int) else (tid or "?"))
+    if t.get("native_thread_id"):
+        head += " (tid %s)" % t["native_thread_id"]
+    if t.get("current"):
+        head += current_mark
+    return head
+
+
 def tracemalloc_interpreters(report):
     tm = report.get("tracemalloc")
     if not isinstance(tm, dict):
@@ -296,17 +330,9 @@ def render_text(report):
     program = _program_text(report)
     if program:
         w("  %s: %s" % (report.get("command", "run"), program))
-    opts = report.get("options") or {}
-    if opts:
-        bits = ["%s interpreters" % opts.get("interpreters", len(report.get("interpreters") or []))]
-        bits.append("checks: %s" % opts.get("checks", "all"))
-        if opts.get("keep_going"):
-            bits.append("keep-going")
-        if opts.get("trace_malloc"):
-            bits.append("trace-malloc %s" % opts["trace_malloc"])
-        if opts.get("timeout"):
-            bits.append("timeout %ss" % opts["timeout"])
-        w("  " + ", ".join(bits))
+    options = _options_text(report)
+    if options:
+        w("  " + options)
     if status is not None:
         w("  exit status %s%s" % (status, ": " + meaning if meaning else ""))
     w("")
@@ -403,15 +429,9 @@ def render_text(report):
         if dump.get("complete") is False:
             w("  (the dump is incomplete)")
         for label, threads in group_threads(dump):
-            w("  %s:" % (label[0].upper() + label[1:]))
+            w("  %s:" % _capitalized(label))
             for t in threads:
-                tid = t.get("thread_id")
-                head = "    Thread %s" % (("0x%x" % tid) if isinstance(tid, int) else (tid or "?"))
-                if t.get("native_thread_id"):
-                    head += " (tid %s)" % t["native_thread_id"]
-                if t.get("current"):
-                    head += " [current]"
-                w(head + " (most recent call last):")
+                w("    %s (most recent call last):" % _thread_head(t, " [current]"))
                 tb = t.get("python_traceback") or []
                 if not tb:
                     w("      (no Python frame)")
@@ -591,16 +611,9 @@ def _html_header(report):
     program = _program_text(report)
     if program:
         sub.append("%s %s" % (report.get("command", "run"), program))
-    opts = report.get("options") or {}
-    if opts:
-        bits = ["-n %s" % opts.get("interpreters", len(interps)), "--checks %s" % opts.get("checks", "all")]
-        if opts.get("keep_going"):
-            bits.append("--keep-going")
-        if opts.get("trace_malloc"):
-            bits.append("--trace-malloc %s" % opts["trace_malloc"])
-        if opts.get("timeout"):
-            bits.append("--timeout %s" % opts["timeout"])
-        sub.append(" ".join(bits))
+    options = _options_text(report)
+    if options:
+        sub.append(options)
     return '<header><h1>interpsan report</h1><div class="sub">%s</div><div class="badges">%s</div></header>' % (
         _e(" \u00b7 ".join(sub)), "".join(badges))
 
@@ -686,7 +699,7 @@ def _html_violation(report, n, v):
         parts.append('<div class="msg">%s</div>' % _e(v["message"]))
     parts.append('<div class="sides">')
     parts.append('<div class="side acting"><h4>%s \u2014 Python traceback (most recent call last)</h4>%s</div>'
-                 % (_e(acting[0].upper() + acting[1:]), _html_frames(tb, "no Python frame")))
+                 % (_e(_capitalized(acting)), _html_frames(tb, "no Python frame")))
     parts.append('<div class="side owner"><h4>Owner: %s \u2014 allocation traceback</h4>%s</div>'
                  % (_e(owner), _html_frames(atb, _e(_no_allocation_traceback(report)))))
     parts.append("</div>")
@@ -704,14 +717,9 @@ def _html_dump(report, title, dump):
     if dump.get("complete") is False:
         parts.append('<div class="hint">The dump is incomplete.</div>')
     for label, threads in group_threads(dump):
-        parts.append('<div class="group"><h3>%s</h3>' % _e(label[0].upper() + label[1:]))
+        parts.append('<div class="group"><h3>%s</h3>' % _e(_capitalized(label)))
         for t in threads:
-            tid = t.get("thread_id")
-            head = "Thread %s" % (("0x%x" % tid) if isinstance(tid, int) else (tid or "?"))
-            if t.get("native_thread_id"):
-                head += " (tid %s)" % t["native_thread_id"]
-            if t.get("current"):
-                head += " \u2014 current"
+            head = _thread_head(t, " \u2014 current")
             parts.append('<div class="thread%s"><div class="th">%s</div>%s%s</div>' % (
                 " current" if t.get("current") else "", _e(head),
                 _html_frames(t.get("python_traceback") or [], "no Python frame"),
@@ -765,7 +773,7 @@ def _html_memory(report):
                                           human_bytes(i.get("peak_bytes", 0)))
         svg = flame_svg(label, stacks) if stacks else ""
         parts.append('<div class="flame"><h3>%s</h3>%s</div>' % (
-            _e(head[0].upper() + head[1:]), svg or '<div class="empty">no live allocation sites recorded</div>'))
+            _e(_capitalized(head)), svg or '<div class="empty">no live allocation sites recorded</div>'))
     parts.append("</section>")
     return "".join(parts)
 

@@ -131,6 +131,24 @@ def _from_sites(interp_id, index, sites, total_bytes=None, total_blocks=None):
     return prof
 
 
+def _profile_of(entry, full, interp_id, frames, sites, total_bytes, total_blocks, extra_keys):
+    """The Profile of one report.json entry (tracemalloc.interpreters[i] or
+    leaks[i]): from its traces event in `full` (taken out of it), else the
+    traces copied into the entry, else its flat `sites`."""
+    index = entry.get("index")
+    data = full.pop(index, None)
+    if data is None and entry.get("traces") is not None:
+        data = {"traces": entry["traces"], "frames": frames,
+                "other_bytes": entry.get("other_bytes", 0),
+                "other_blocks": entry.get("other_blocks", 0)}
+    if data is not None:
+        prof = _from_traces(interp_id, index, data)
+    else:
+        prof = _from_sites(interp_id, index, sites, total_bytes, total_blocks)
+    prof.extra = {k: entry[k] for k in extra_keys if k in entry}
+    return prof
+
+
 def build_profiles(report, events, what="live"):
     """One Profile per interpreter, in index order, from the best source."""
     full = {}
@@ -141,34 +159,15 @@ def build_profiles(report, events, what="live"):
     if what == "live":
         tm = report.get("tracemalloc") or {}
         for entry in tm.get("interpreters", []):
-            index, interp_id = entry.get("index"), entry.get("id")
-            data = full.pop(index, None) or (
-                {"traces": entry["traces"], "frames": tm.get("frames"),
-                 "other_bytes": entry.get("other_bytes", 0),
-                 "other_blocks": entry.get("other_blocks", 0)}
-                if entry.get("traces") is not None else None)
-            if data is not None:
-                prof = _from_traces(interp_id, index, data)
-            else:
-                prof = _from_sites(interp_id, index, entry.get("top", []),
-                                   entry.get("current_bytes"))
-            prof.extra = {k: entry[k] for k in ("current_bytes", "peak_bytes") if k in entry}
-            profiles.append(prof)
+            profiles.append(_profile_of(entry, full, entry.get("id"), tm.get("frames"),
+                                        entry.get("top", []), entry.get("current_bytes"), None,
+                                        ("current_bytes", "peak_bytes")))
     else:
         for entry in report.get("leaks", []) or []:
-            index, interp_id = entry.get("index"), entry.get("interpreter")
-            data = full.pop(index, None) or (
-                {"traces": entry["traces"], "other_bytes": entry.get("other_bytes", 0),
-                 "other_blocks": entry.get("other_blocks", 0)}
-                if entry.get("traces") is not None else None)
-            if data is not None:
-                prof = _from_traces(interp_id, index, data)
-            else:
-                prof = _from_sites(interp_id, index, entry.get("sites", []),
-                                   entry.get("bytes"), entry.get("blocks"))
-            prof.extra = {k: entry[k] for k in ("blocks", "bytes", "runtime_blocks",
-                                                 "runtime_bytes") if k in entry}
-            profiles.append(prof)
+            profiles.append(_profile_of(entry, full, entry.get("interpreter"), None,
+                                        entry.get("sites", []), entry.get("bytes"),
+                                        entry.get("blocks"),
+                                        ("blocks", "bytes", "runtime_blocks", "runtime_bytes")))
     # Traces events for interpreters report.json does not list (e.g. a run
     # that crashed before the supervisor saw them): still exported.
     for index, data in sorted(full.items(), key=lambda kv: (kv[0] is None, kv[0])):
