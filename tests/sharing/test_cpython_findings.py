@@ -70,9 +70,15 @@ class DefaultSuppressionsTest(unittest.TestCase):
         d = r.describe()
         self.assertEqual(r.status, EXIT_VIOLATION, d)
         self.assertTrue(r.report["violations"], d)
+        kinds = set()
         for v in r.report["violations"]:
-            self.assertEqual(v["kind"], "static-object-reference", d)
+            kinds.add(v["kind"])
             self.assertEqual(v["extension"], "clinic_parsers", d)
+        # The static holding it; and, on 3.12, when the main interpreter
+        # releases it at exit (_PyArg_Fini), that dealloc names the same
+        # static variable as its holder.
+        self.assertIn("static-object-reference", kinds, d)
+        self.assertLessEqual(kinds, {"static-object-reference", "cross-interpreter-dealloc"}, d)
         if VERSION == "3.12":
             self.assertGreater(r.report["suppressed_cpython"], 0, d)  # _bisect, binascii
 
