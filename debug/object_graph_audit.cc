@@ -522,7 +522,10 @@ int Audit(const char* checkpoint, bool full) {
     if (generations < 0) return -1;
     for (int generation = 0; generation < generations; generation++) {
       PyObject* young = GcObjects(generation);
-      if (young == nullptr) return -1;
+      if (young == nullptr) {
+        for (PendingReference& pending : st.pending) Py_DECREF(pending.referrer);
+        return -1;
+      }
       Py_ssize_t from = 0;
       if (generation == 0 && generations == 1 && state->marker != nullptr) {
         for (Py_ssize_t i = PyList_GET_SIZE(young) - 1; i >= 0; i--) {

@@ -259,8 +259,15 @@ def report(m, reps):
     for n in ("n1", "n4"):
         if n + "-all" in res and n + "-none" in res:
             r = med(res, n + "-all", "wall") / med(res, n + "-none", "wall")
-            print("%s: --checks all / --checks none = %.2fx wall (target <= %.2f: %s)" % (
-                n.replace("n", "-n "), r, TARGET, "holds" if r <= TARGET else "DOES NOT HOLD"))
+            # Paired: each repetition's all / none (run next to each other,
+            # under the same neighbours), then the median.
+            pairs = list(zip(res[n + "-all"], res[n + "-none"]))
+            pw = statistics.median(a["wall"] / b["wall"] for a, b in pairs)
+            pc = statistics.median(a["cpu"] / b["cpu"] for a, b in pairs)
+            print("%s: --checks all / --checks none = %.2fx wall (paired %.2fx; cpu paired "
+                  "%.2fx) (target <= %.2f on wall: %s)" % (
+                      n.replace("n", "-n "), r, pw, pc, TARGET,
+                      "holds" if r <= TARGET else "DOES NOT HOLD"))
 
 
 def main(argv):
