@@ -103,34 +103,29 @@ class _Parser(argparse.ArgumentParser):
         (file or sys.stdout).write(USAGE)
 
 
-def _positive_int(text):
+def _number(text, kind, what, accept, rule):
+    """`text` as a `kind` (int, float) for which `accept` holds; else the
+    usage error, naming `what` was expected or the `rule` broken."""
     try:
-        value = int(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("expected a number, got %r" % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1, got %d" % value)
+        raise argparse.ArgumentTypeError("expected %s, got %r" % (what, text))
+    if not accept(value):
+        raise argparse.ArgumentTypeError(
+            "must be %s, got %s" % (rule, value if kind is int else text))
     return value
+
+
+def _positive_int(text):
+    return _number(text, int, "a number", lambda v: v >= 1, "at least 1")
 
 
 def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a number, got %r" % text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more, got %d" % value)
-    return value
+    return _number(text, int, "a number", lambda v: v >= 0, "0 or more")
 
 
 def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected seconds, got %r" % text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be more than 0, got %s" % text)
-    return value
+    return _number(text, float, "seconds", lambda v: v > 0, "more than 0")
 
 
 def _checks(text):
