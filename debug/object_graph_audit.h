@@ -13,18 +13,20 @@
 //
 // The audit after each test (--audit=changed, the default) costs what
 // changed, not the whole heap:
-//   - objects: only the young GC generations (0 and 1), i.e. the objects
-//     allocated since the last collections, which include everything the
-//     test created and kept (generation 1 only when a collection has run
-//     since the last audit: otherwise it holds nothing new);
+//   - objects: only the young GC generations: generation 0 past a marker
+//     object made at the end of the last audit (what was tracked since),
+//     and generation 1 only when a collection has run since the last
+//     audit (otherwise it holds nothing new);
 //   - static memory: only the 8-byte words whose value changed since this
 //     interpreter's last audit (each interpreter keeps a copy of every
 //     imported extension's writable segments; they are small), plus all of
 //     an extension's words when the interpreter imports it.
-// A foreign reference that appears in an old object (generation 2) during
-// a test and is gone again before the program ends is the one thing a
-// per-test full walk (--audit=each-test) sees and this does not; anything
-// still there at the end is found by the final full walk.
+// What a per-test full walk (--audit=each-test) sees and this does not: a
+// foreign reference stored during a test into an old object (generation
+// 2), or held by a new object that a collection of generation 1 or 2
+// (gc.collect()) promoted to generation 2 during the test, when it is gone
+// again before the program ends; anything still there at the end is found
+// by the final full walk.
 //
 // Findings are de-duplicated across audits by (kind, interpreter, holder,
 // object): a static that holds a foreign object is one finding however
