@@ -39,7 +39,6 @@ import cli_testing  # noqa: E402
 
 SUITE = os.path.join(HERE, "suite")
 SRC = os.path.join(HERE, "src")
-SUPPRESSIONS = os.path.join(cli_testing.ROOT, "tools", "suppressions")
 VERSIONS = os.environ.get("INTERPSAN_TEST_VERSIONS", "3.12 3.13").split()
 TIMEOUT = 600
 
@@ -81,7 +80,6 @@ class FrameworkRun:
         args = [cli_testing.LAUNCHER] + python_args + [
             "run", "-n", "4"] + (["--keep-going"] if keep_going else []) + [
             "--report", report_dir, "--timeout", "180",
-            "--suppressions", os.path.join(SUPPRESSIONS, "cpython-%s.supp" % self.version),
             "--", "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(SUITE, test_file)]
         return cli_testing.run(args, env, TIMEOUT, report_dir=report_dir, cwd=SUITE)
 

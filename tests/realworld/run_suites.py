@@ -21,7 +21,6 @@ sys.path.insert(0, os.path.dirname(HERE))  # tests/, for cli_testing
 import cli_testing  # noqa: E402
 from suites import SUITES, args_for  # noqa: E402
 
-SUPPRESSIONS = os.path.join(cli_testing.ROOT, "tools", "suppressions")
 SUMMARY_RE = re.compile(r"^(?:=+ )?(\d+ \w+.*) in [0-9.]+s")
 
 
@@ -63,7 +62,6 @@ def run_project(version, venv_python, name, out_dir, timeout=3600):
     python_args = ["--python", venv_python]
     args = [cli_testing.LAUNCHER] + python_args + [
         "run", "-n", "4", "--keep-going", "--report", report_dir, "--timeout", str(timeout - 60),
-        "--suppressions", os.path.join(SUPPRESSIONS, "cpython-%s.supp" % version),
         "--"] + pytest_args
     result = cli_testing.run(args, env, timeout, report_dir=report_dir, cwd=cwd)
     record = {
