@@ -17,6 +17,7 @@ EXTENSIONS = (os.environ.get("INTERPSAN_TEST_EXTENSIONS")
 
 
 def interpsan(*cli_args, report_dir=None, timeout=120):
+    """`tools/interpsan --python X.Y CLI_ARGS` (a later --python wins)."""
     args = [LAUNCHER, "--python", VERSION] + list(cli_args)
     return cli_testing.run(args, cli_testing.environment(EXTENSIONS), timeout, report_dir)
 

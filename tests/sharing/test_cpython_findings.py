@@ -83,5 +83,35 @@ class DefaultSuppressionsTest(unittest.TestCase):
             self.assertGreater(r.report["suppressed_cpython"], 0, d)  # _bisect, binascii
 
 
+class PytestTest(unittest.TestCase):
+    """pytest (the checkout's pinned test venv, tools/install_prerequisites.sh
+    --tests) on a clean suite: exit 0, nothing but CPython's own findings,
+    counted apart."""
+
+    def test_clean_suite_reports_only_cpython_findings(self):
+        import os
+
+        checkout = os.path.dirname(os.path.dirname(os.path.realpath(sharing_lib.LAUNCHER)))
+        python = os.path.join(checkout, ".venvs", "tests-" + VERSION, "bin", "python")
+        self.assertTrue(os.path.exists(python),
+                        "%s is missing: run tools/install_prerequisites.sh --tests" % python)
+        report_dir = sharing_lib.scratch_dir("report-pytest-")
+        r = sharing_lib.interpsan(
+            "--python", python, "run", "-n", "4", "--keep-going", "--report", report_dir, "--",
+            "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            program(os.path.join("pytest_clean", "test_clean.py")), report_dir=report_dir,
+            timeout=600)
+        d = r.describe()
+        self.assertEqual(r.status, EXIT_OK, d)
+        self.assertEqual(r.report["violations"], [], d)
+        self.assertEqual(r.report["suppressed"], 0, d)
+        for interp in r.report["interpreters"]:
+            self.assertEqual(interp["tests"]["run"], 2, d)
+            self.assertEqual(interp["tests"]["failed"], 0, d)
+        if VERSION == "3.12":
+            self.assertGreater(r.report["suppressed_cpython"], 0, d)
+            self.assertIn("findings in CPython itself suppressed", r.stderr, d)
+
+
 if __name__ == "__main__":
     sharing_lib.main()
