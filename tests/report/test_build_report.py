@@ -9,6 +9,8 @@ contract (debug/events_schema.json).
     bazel test --config=py312 //tests/report:build_report_test
 """
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -115,6 +117,22 @@ class BuildReportFromTruncatedStream(unittest.TestCase):
         _, (report, _) = self.build(text)
         v = report["violations"][0]
         self.assertEqual((v["count"], v["interpreter_indexes"]), (8, [0, 1]))
+
+    def test_runner_of_another_schema_version(self):
+        # A runner built from other sources: the report is still built, and
+        # the supervisor says why it may be wrong; its own version is silent.
+        for version, warned in ((interpsan_events.SCHEMA_VERSION + 1, True),
+                                (interpsan_events.SCHEMA_VERSION, False)):
+            events = [dict(start_event(), schema_version=version)] + COMPLETE[1:]
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                report, _ = interpsan.build_report(args(), events, 0, False, "3.12")
+            self.assertEqual(report["schema_version"], interpsan_events.SCHEMA_VERSION)
+            self.assertEqual(len(report["violations"]), 1)
+            self.assertEqual(
+                "interpsan: warning: the checked process wrote events of schema version %d; "
+                "this supervisor reads version %d (rebuild the runner)\n"
+                % (version, interpsan_events.SCHEMA_VERSION) if warned else "", err.getvalue())
 
     def test_cut_at_every_byte(self):
         # Wherever the kill cuts the stream, the report is built from the
