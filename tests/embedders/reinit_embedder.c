@@ -13,6 +13,9 @@
 //                                     (a cross-interpreter deallocation, on
 //                                     purpose); `correct`: each works on its
 //                                     own objects only.
+//   reinit_embedder subinterpreters-each N
+//                                     N rounds, each running 2 correct own-GIL
+//                                     subinterpreters beside its main one
 //
 // Prints "round K ok" per round and "embedder done" at the end; exits 1 on
 // any CPython error.
@@ -147,7 +150,9 @@ static int SubinterpreterRound(int round) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s rounds N | config N | subinterpreters correct|broken\n",
+    fprintf(stderr,
+            "usage: %s rounds N | config N | subinterpreters correct|broken | "
+            "subinterpreters-each N\n",
             argv[0]);
     return 2;
   }
@@ -158,6 +163,11 @@ int main(int argc, char** argv) {
       int rc = strcmp(mode, "rounds") == 0 ? PlainRound(round)
                                            : ConfigRound(round, argv[0]);
       if (rc < 0) return 1;
+    }
+  } else if (strcmp(mode, "subinterpreters-each") == 0) {
+    int rounds = atoi(argv[2]);
+    for (int round = 1; round <= rounds; round++) {
+      if (SubinterpreterRound(round) < 0) return 1;
     }
   } else if (strcmp(mode, "subinterpreters") == 0) {
     g_broken = strcmp(argv[2], "broken") == 0;

@@ -61,6 +61,14 @@ class ReinitTest(unittest.TestCase):
         own_gil = [i for i in r.report["interpreters"] if i.get("own_gil")]
         self.assertEqual(len(own_gil), 2, r.describe())
 
+    def test_subinterpreters_in_every_round(self):
+        # Each runtime's subinterpreters end with it; the next runtime's may
+        # reuse their addresses and ids.
+        r = run_embedder("subinterpreters-each", "3")
+        self.assertCleanRounds(r, 3)
+        own_gil = [i for i in r.report["interpreters"] if i.get("own_gil")]
+        self.assertEqual(len(own_gil), 6, r.describe())
+
     def test_subinterpreters_in_second_round_broken(self):
         r = run_embedder("subinterpreters", "broken")
         d = r.describe()
