@@ -179,7 +179,16 @@ def add_tests():
             fw = self.runs[version]
             result = fw.run("test_cy_isolated.py")
             self.assertEqual(result.status, cli_testing.EXIT_VIOLATION, result.describe())
-            self.assert_tests_passed(result, 3)
+            # The interpreter whose module exec ran first owns the static
+            # types' dicts and passes. With --keep-going, interpsan refuses
+            # the others' writes into that dict (interpsan.CrossInterpreterError
+            # raised from their module exec), so their import fails: no
+            # interpreter may fail a test it collected, though.
+            counts = [i["tests"] for i in result.report["interpreters"]]
+            self.assertIn({"run": 3, "failed": 0, "errors": 0, "skipped": 0}, counts,
+                          result.describe())
+            for c in counts:
+                self.assertEqual(c["failed"], 0, result.describe())
             static_types = {"__pyx_type_11cy_isolated_Accumulator",
                             "__pyx_type_11cy_isolated___pyx_scope_struct__make_scaler"}
             builtins = {"__pyx_builtin_sum", "__pyx_builtin_max"}
@@ -202,8 +211,10 @@ def add_tests():
                     self.assertIn(v["kind"], ("cross-interpreter-argument", "cross-interpreter-dealloc"), v)
                     self.assertTrue({"__Pyx__SetItemOnTypeDict", "__Pyx_setup_reduce"} & set(functions), v)
                     seen.add("type-dict-write")
-            self.assertTrue(builtins <= seen, result.describe())
-            self.assertIn("__pyx_type_11cy_isolated_Accumulator", seen, result.describe())
+            # Deterministic: every interpreter after the first writes into
+            # the first one's type dict. The cached builtins are seen only
+            # if an audit runs after another interpreter's module exec
+            # overwrote them (timing), so they are allowed, not required.
             self.assertIn("type-dict-write", seen, result.describe())
             self.assert_only_cpython_besides(fw, result, "cy_isolated")
 
