@@ -152,7 +152,11 @@ def _install_pytest_plugin(argv):
     """For `-m pytest`: load the result recorder as a plugin."""
     import types
 
-    module = types.ModuleType("_interpsan_pytest_plugin")
+    # PYTEST_DONT_REWRITE: pytest warns (PytestAssertRewriteWarning) about a
+    # -p plugin that is already imported unless its docstring says this, and
+    # suites that turn warnings into errors (filterwarnings = error) would
+    # then fail before their first test.
+    module = types.ModuleType("_interpsan_pytest_plugin", "PYTEST_DONT_REWRITE")
     module.plugin = _PytestPlugin()
     module.pytest_runtest_logreport = module.plugin.pytest_runtest_logreport
     module.pytest_runtest_logstart = module.plugin.pytest_runtest_logstart
