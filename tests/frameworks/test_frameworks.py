@@ -74,7 +74,8 @@ class FrameworkRun:
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
         # Bytecode is written (into the venv at set-up, suite/__pycache__
-        # here): see README.md on 3.12 runs that compile everything afresh.
+        # here), as a user's runs do: 4 interpreters each compiling all of
+        # pytest afresh is not what is tested here.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         python_args = ["--python", self.venv_python]
         args = [cli_testing.LAUNCHER] + python_args + [
