@@ -504,30 +504,59 @@ def symbolize_frames(frame_lists):
         # an exact pc (the faulting instruction) is looked up as is.
         queries = ["0x%x" % max(int(o, 16) - (0 if exact else 1), 0) for o, exact in offsets]
         try:
+            # -i: a pc inside inlined code also names the functions it was
+            # inlined into (innermost first); -a starts each pc's group with
+            # the address, so groups of any length can be told apart.
             out = subprocess.run(
-                ["addr2line", "-C", "-f", "-e", module] + queries,
+                ["addr2line", "-C", "-f", "-i", "-a", "-e", module] + queries,
                 capture_output=True, text=True, timeout=60,
             ).stdout.splitlines()
         except (OSError, subprocess.SubprocessError):
             continue
-        for i, (offset, exact) in enumerate(offsets):
-            if 2 * i + 1 >= len(out):
-                break
-            function, location = out[2 * i], out[2 * i + 1]
-            # Bazel compiles with the sandbox's /proc/self/cwd as the source
-            # root: show the path relative to the workspace instead.
-            location = location.replace("/proc/self/cwd/", "")
-            names[(module, offset, exact)] = (
-                None if function == "??" else function,
-                None if location.startswith("??") else location,
-            )
+        groups = []
+        for line in out:
+            if line.startswith("0x") and (not groups or len(groups[-1][1]) % 2 == 0):
+                groups.append((line, []))
+            elif groups:
+                groups[-1][1].append(line)
+        for (offset, exact), (_, lines) in zip(offsets, groups):
+            chain = []
+            for function, location in zip(lines[0::2], lines[1::2]):
+                # Bazel compiles with the sandbox's /proc/self/cwd as the
+                # source root: show the path relative to the workspace.
+                location = location.replace("/proc/self/cwd/", "")
+                chain.append((None if function == "??" else function,
+                              None if location.startswith("??") else location))
+            if chain:
+                names[(module, offset, exact)] = chain
     for frames in frame_lists:
         for f in frames:
-            function, location = names.get(
-                (f.get("module"), f.get("offset"), bool(f.get("exact"))), (None, None))
+            chain = names.get((f.get("module"), f.get("offset"), bool(f.get("exact"))))
+            function, location = chain[0] if chain else (None, None)
             f["function"] = f.get("symbol") or function or "??"
             if location:
                 f["location"] = location
+            if chain and len(chain) > 1:
+                # The functions this pc's code was inlined into, innermost
+                # first: where a header's inline function (Py_DECREF,
+                # pybind11's pytypes.h) was called from.
+                f["inlined_into"] = [{"function": fn or "??", "location": loc}
+                                     for fn, loc in chain[1:]]
+
+
+_HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".inc")
+
+
+def own_source_frame(frame):
+    """(function, location) of the first function in `frame`'s inline chain
+    whose code is in a source file rather than a header: the extension's own
+    line, not the Py_DECREF or pybind11 helper inlined into it."""
+    chain = [(frame.get("function"), frame.get("location"))]
+    chain += [(i.get("function"), i.get("location")) for i in frame.get("inlined_into", [])]
+    for function, location in chain:
+        if location and not location.split(":")[0].endswith(_HEADER_SUFFIXES):
+            return function, location
+    return chain[0]
 
 
 def format_native_stack(frames):
@@ -601,9 +630,10 @@ def symbolize(violations, dumps):
         if ext_path and not v.get("extension_function"):
             for f in frames:
                 if f.get("module") == ext_path:
-                    v["extension_function"] = f.get("function")
-                    if f.get("location") and not v.get("source_file"):
-                        v["extension_location"] = f["location"]
+                    function, location = own_source_frame(f)
+                    v["extension_function"] = function
+                    if location and not v.get("source_file"):
+                        v["extension_location"] = location
                     break
     for dump in dumps:
         dump["native_stack"] = format_native_stack(dump.get("native_frames", []))

@@ -49,6 +49,11 @@ class QueueTest(E2ETestCase):
         if "owner_ended" in v:
             self.assertIs(v["owner_ended"], False, r.describe())
         self.assertIn(kind, v["message"], r.describe())
+        # The Py_DECREF that frees it is inlined into drain(): the report
+        # names the extension's own function and line, not object.h's.
+        self.assertEqual(v["extension_function"], "drain", r.describe())
+        self.assertRegex(v["extension_location"],
+                         r"^tests/extensions/broken_queue\.c:\d+$", r.describe())
 
     def test_float(self):  # floats go to a per-interpreter freelist
         self.check("float")
