@@ -24,7 +24,7 @@ Ratios printed (targets are printed, never asserted):
 
   tracing 1 frame / off          target <= 2.0
   tracing 25 frames / off        target <= 3.5
-  stock tracemalloc=1 / stock    (PRODUCT.md: about 9x)
+  stock tracemalloc=1 / stock    (the product brief: about 9x)
   stock tracemalloc=25 / stock   (about 19x)
   2 interpreters / 1, tracing on (wall time) target <= 1.15
   memray / stock, memray --trace-python-allocators / stock, and interpsan

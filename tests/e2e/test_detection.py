@@ -50,7 +50,7 @@ class QueueTest(E2ETestCase):
             self.assertIs(v["owner_ended"], False, r.describe())
         self.assertIn(kind, v["message"], r.describe())
         # The Py_DECREF that frees it is inlined into drain(): the report
-        # names the extension's own function and line, not object.h's.
+        # names the extension's own function and line, not CPython's Include/object.h.
         self.assertEqual(v["extension_function"], "drain", r.describe())
         self.assertRegex(v["extension_location"],
                          r"^tests/extensions/broken_queue\.c:\d+$", r.describe())
