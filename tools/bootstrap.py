@@ -161,7 +161,14 @@ def _install_pytest_plugin(argv):
     module.pytest_runtest_logreport = module.plugin.pytest_runtest_logreport
     module.pytest_runtest_logstart = module.plugin.pytest_runtest_logstart
     sys.modules["_interpsan_pytest_plugin"] = module
-    return list(argv) + ["-p", "_interpsan_pytest_plugin"]
+    extra = ["-p", "_interpsan_pytest_plugin"]
+    # pytest's default capture (fd) points the process's descriptors 1 and 2
+    # at a file around every test; all interpreters share them, so each
+    # would capture, and lose, the others' output. sys-level capture is per
+    # interpreter. A -s or --capture of the user's own wins.
+    if not any(a == "-s" or a.startswith("--capture") for a in argv):
+        extra.append("--capture=sys")
+    return list(argv) + extra
 
 
 def _private_tempdir(index):

@@ -81,6 +81,26 @@ class PytestTest(FaulthandlerTestCase):
             self.assertEqual(version, pinned_pytest_version(), d)
             self.assertEqual(prefix, VENV, d)
 
+    def test_no_interpreter_loses_its_output(self):
+        # Without -s: pytest's default fd capture would point descriptors 1
+        # and 2, which the 4 interpreters share, at one interpreter's file
+        # around each of its tests, swallowing the others' output. interpsan
+        # makes it capture per interpreter (sys), so every interpreter's
+        # result lines and summary reach stdout.
+        report_dir = cli_testing.scratch_dir("report-pytest-capture-")
+        args = [LAUNCHER, "--python", VENV_PYTHON, "run", "-n", str(fh_lib.N), "--keep-going",
+                "--report", report_dir,
+                "--", "-m", "pytest", "-v", "-p", "no:cacheprovider", SAMPLE]
+        r = cli_testing.run(args, fh_lib.environment(),
+                            fh_lib.RUN_TIMEOUT, report_dir, os.path.dirname(SAMPLE))
+        d = r.describe()
+        self.assertStatus(r, EXIT_FAILED)
+        # (-v writes a test's name and its result in two writes, which other
+        # interpreters' lines may separate: count the results alone.)
+        self.assertEqual(len(re.findall(r"\bPASSED\b", r.stdout)), fh_lib.N, d)
+        self.assertEqual(len(re.findall(r"\bSKIPPED\b", r.stdout)), fh_lib.N, d)
+        self.assertEqual(len(re.findall(r"1 failed, 1 passed, 1 skipped", r.stdout)), fh_lib.N, d)
+
 
 if __name__ == "__main__":
     fh_lib.main()
