@@ -62,6 +62,10 @@ run_script() {  # run_script LABEL COMMAND...
 }
 # No comment or document names a file that is not in the repository.
 run_script references python3 tests/check_references.py
+# Cython (own_gil) and pybind11 (per_interpreter_gil) modules, correct and
+# broken, built in venvs from pinned PyPI packages (tests/frameworks: set up
+# on first use, cached), run with pytest in 4 interpreters through the CLI.
+run_script frameworks tests/frameworks/run_tests.sh
 # Wheels built from this checkout, installed into fresh venvs, run with no
 # Bazel or compiler on PATH (both versions).
 run_script wheel tests/wheel/wheel_test.sh
