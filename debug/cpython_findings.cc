@@ -8,10 +8,14 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <sstream>
+#include <string>
 
 #include "debug/cpython_findings_list.h"  // kCPythonFindings: the .supp text
 #include "debug/event_log.h"
+#include "debug/json_writer.h"
+#include "debug/native_stack.h"
 #include "debug/report.h"
 #include "runtime/python_shim.h"
 #include "runtime/static_memory_map.h"
@@ -128,6 +132,32 @@ CPythonFinding ClassifyCPythonFinding(const Violation& v,
   if (!IsSuppressed(d.list, v, traceback, stack, extension_frame) ||
       !AttributedToCPython(d, v, stack, extension_frame)) {
     return CPythonFinding::kNo;
+  }
+  // Each distinct site once, as facts (the report lists CPython's findings
+  // apart from the user's; --no-default-suppressions shows them in full).
+  // The report path only: a mutex is fine here.
+  {
+    std::string extension = extension_frame >= 0
+                                ? ExtensionNameFromPath(stack[extension_frame].module)
+                                : v.extension_hint;
+    std::string key = std::string(v.kind) + '\0' + extension + '\0' + v.object_type;
+    static std::mutex* sites_mu = new std::mutex;
+    static std::set<std::string>* sites = new std::set<std::string>;
+    bool first;
+    {
+      std::lock_guard<std::mutex> lock(*sites_mu);
+      first = sites->insert(key).second;
+    }
+    if (first) {
+      std::string out;
+      JsonObject o(&out);
+      o.Str("event", "cpython_finding")
+          .Str("kind", v.kind)
+          .Str("extension", extension)
+          .Str("object_type", v.object_type);
+      o.End();
+      EventLog::Write(out);
+    }
   }
   int count = g_count.fetch_add(1, std::memory_order_relaxed) + 1;
   // As it changes, rate-limited (a crash keeps the last power of two); the

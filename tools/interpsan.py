@@ -422,6 +422,9 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
         # CPython's own known findings (debug/cpython_findings.h), apart.
         "suppressed_cpython": max([e.get("count", 0) for e in events
                                    if e.get("event") == "suppressed_cpython"] or [0]),
+        # Which of CPython's own known findings those were: one entry per site.
+        "cpython_findings": [{k: e[k] for k in ("kind", "extension", "object_type")}
+                             for e in events if e.get("event") == "cpython_finding"],
     }
     if args.trace_malloc:
         by_index = {e["index"]: e for e in events if e.get("event") == "tracemalloc"}
@@ -750,9 +753,11 @@ def summarize(report, report_path):
     if not report.get("counts_exact", True):
         line += " (occurrence counts are lower bounds: the checked process was killed)"
     if report.get("suppressed_cpython"):
-        line += ("; %d findings in CPython itself suppressed (see README, \"Known findings"
+        modules = sorted({f["extension"] or "libpython" for f in report.get("cpython_findings", [])})
+        line += ("; %d findings in CPython itself suppressed%s (see README, \"Known findings"
                  " in CPython itself\"; --no-default-suppressions shows them)"
-                 % report["suppressed_cpython"])
+                 % (report["suppressed_cpython"],
+                    " [%s]" % ", ".join(modules) if modules else ""))
     if report_path:
         line += "; report: %s" % report_path
     # The native frames printed by the checked process could not name static

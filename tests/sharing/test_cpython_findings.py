@@ -27,6 +27,11 @@ class DefaultSuppressionsTest(unittest.TestCase):
         self.assertEqual(r.status, EXIT_OK, d)
         self.assertEqual(r.report["violations"], [], d)
         self.assertGreater(r.report["suppressed_cpython"], 0, d)
+        # Shown apart, by site: every one of them is _datetime's.
+        self.assertTrue(r.report["cpython_findings"], d)
+        self.assertEqual({f["extension"] for f in r.report["cpython_findings"]},
+                         {"_datetime"}, d)
+        self.assertIn("findings in CPython itself suppressed [_datetime]", r.stderr, d)
         r = self.run_exec_datetime("--no-default-suppressions")
         d = r.describe()
         self.assertEqual(r.status, EXIT_VIOLATION, d)
@@ -47,6 +52,13 @@ class DefaultSuppressionsTest(unittest.TestCase):
         if VERSION == "3.12":
             self.assertGreater(r.report["suppressed_cpython"], 0, d)
             self.assertIn("findings in CPython itself suppressed", r.stderr, d)
+            # Listed apart, by site: the stdlib's keyword tuples among them.
+            held = {f["extension"] for f in r.report["cpython_findings"]
+                    if f["kind"] == "static-object-reference"}
+            self.assertTrue({"_bisect", "binascii"} <= held, d)
+        else:
+            self.assertEqual(r.report["suppressed_cpython"], 0, d)
+            self.assertEqual(r.report["cpython_findings"], [], d)
         self.assertEqual(r.stdout.count("cpython_findings ok"), 4, d)
         for interp in r.report["interpreters"]:
             self.assertEqual(interp["status"], "ok", d)
