@@ -441,6 +441,14 @@ def print_perf(pf):
 
 
 def callgrind_run(cmd, env, outfile):
+    # runner_cmd's `env VAR=... runner ...`: valgrind would measure `env`
+    # (it does not follow the exec), so the variables go in the environment.
+    if cmd and cmd[0] == "env":
+        env = dict(env)
+        cmd = list(cmd[1:])
+        while cmd and "=" in cmd[0] and not cmd[0].startswith("/"):
+            name, value = cmd.pop(0).split("=", 1)
+            env[name] = value
     p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + outfile] + cmd,
                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                        cwd=ROOT)
