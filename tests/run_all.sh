@@ -66,6 +66,12 @@ run_script references python3 tests/check_references.py
 # broken, built in venvs from pinned PyPI packages (tests/frameworks: set up
 # on first use, cached), run with pytest in 4 interpreters through the CLI.
 run_script frameworks tests/frameworks/run_tests.sh
+# Real PyPI extensions' own suites in 4 interpreters (tests/realworld). The
+# test command runs the three quick ones; multidict's suite (about 30
+# minutes for both versions here) runs with
+# INTERPSAN_TEST_PROJECTS=multidict tests/realworld/run_tests.sh.
+run_script realworld env INTERPSAN_TEST_PROJECTS="${INTERPSAN_TEST_PROJECTS:-markupsafe crc32c xxhash}" \
+  tests/realworld/run_tests.sh
 # Wheels built from this checkout, installed into fresh venvs, run with no
 # Bazel or compiler on PATH (both versions).
 run_script wheel tests/wheel/wheel_test.sh
