@@ -17,6 +17,7 @@
 #include <atomic>
 #include <string>
 
+#include "debug/check_table.h"
 #include "debug/cross_interpreter_error.h"
 #include "debug/report.h"
 #include "runtime/anomaly.h"
@@ -74,10 +75,12 @@ __attribute__((noinline, cold)) bool ReportCapiArgument(
     const char* function, int index, PyObject* arg, bool is_callable,
     Refusal refusal, OwnerSlot owner, OwnerSlot current) {
   InterpreterInfo own = InterpreterRegistry::Info(owner);
+  const KindInfo& kind = is_callable ? kinds::kCrossInterpreterCall
+                                     : kinds::kCrossInterpreterArgument;
   Violation v;
-  v.kind =
-      is_callable ? "cross-interpreter-call" : "cross-interpreter-argument";
-  v.check = "capi";
+  v.kind = kind.kind;
+  v.check = kind.check;
+  v.fix = kind.fix;
   v.current = current;
   v.owner = owner;
   v.object_type = TypeName(arg);
@@ -93,15 +96,6 @@ __attribute__((noinline, cold)) bool ReportCapiArgument(
   if (is_callable) {
     v.message += ": " + InterpreterName(owner) + "'s code is about to run in " +
                  InterpreterName(current);
-    v.fix =
-        "callbacks are per interpreter: register them in module state "
-        "(PEP 630) and call each interpreter's own callback from that "
-        "interpreter";
-  } else {
-    v.fix =
-        "an extension must only pass objects of the calling interpreter "
-        "to the C API; keep shared objects in module state (PEP 630) "
-        "instead of C globals";
   }
   v.resolution = refusal == Refusal::kRaise      ? "refused"
                  : refusal == Refusal::kAnswerNo ? "refused-answer-no"

@@ -5,19 +5,6 @@
 namespace interpsan {
 namespace {
 
-struct CheckName {
-  const char* name;
-  uint32_t bits;
-};
-constexpr CheckName kChecks[] = {
-    {"free", kCheckFree},
-    {"domain", kCheckDomain},
-    {"dealloc", kCheckDealloc},
-    {"capi", kCheckCapi},
-    {"refcount", kCheckRefcount},
-    {"audit", kCheckAudit},
-};
-
 Resolution Dispatch(const BlockAnomaly& a) {
   switch (a.kind) {
     case AnomalyKind::kCrossInterpreterFree:
@@ -50,9 +37,9 @@ bool ParseChecks(const std::string& list, uint32_t* bits, std::string* error) {
   std::string item;
   while (std::getline(in, item, ',')) {
     bool found = false;
-    for (const CheckName& c : kChecks) {
+    for (const CheckInfo& c : kCheckTable) {
       if (item == c.name) {
-        result |= c.bits;
+        result |= c.bit;
         found = true;
       }
     }
@@ -66,7 +53,13 @@ bool ParseChecks(const std::string& list, uint32_t* bits, std::string* error) {
 }
 
 const char* CheckNames() {
-  return "all, none, free, domain, dealloc, capi, refcount, audit";
+  // Built once (thread-safe static initialization), from the table.
+  static const std::string* names = [] {
+    auto* s = new std::string("all, none");
+    for (const CheckInfo& c : kCheckTable) *s += std::string(", ") + c.name;
+    return s;
+  }();
+  return names->c_str();
 }
 
 void InstallChecks() { SetAnomalyHandler(&Dispatch); }

@@ -14,8 +14,8 @@ namespace interpsan {
 Resolution ReportCrossInterpreterDealloc(const BlockAnomaly& a) {
   InterpreterInfo owner = InterpreterRegistry::Info(a.owner);
   Violation v;
-  v.kind = "cross-interpreter-dealloc";
-  v.check = "dealloc";
+  v.kind = kinds::kCrossInterpreterDealloc.kind;
+  v.check = kinds::kCrossInterpreterDealloc.check;
   v.current = a.current;
   v.owner = a.owner;
   v.object_type = ObjectTypeName(a.object);
@@ -26,10 +26,7 @@ Resolution ReportCrossInterpreterDealloc(const BlockAnomaly& a) {
               InterpreterName(a.owner) + (owner.ended ? " (ended)" : "") +
               " was deallocated by " + InterpreterName(a.current) +
               ": an object crossed between interpreters";
-  v.fix = "objects must not be passed between interpreters through C "
-          "globals (queues, registries, caches, callbacks); keep them in "
-          "module state (PEP 630) and pass data, not objects, between "
-          "interpreters (e.g. bytes copied per interpreter)";
+  v.fix = kinds::kCrossInterpreterDealloc.fix;
   v.resolution = "made-immortal";  // dealloc_hook.cc keeps the object
   ReportViolation(v);
   return Resolution::kLeak;

@@ -11,9 +11,11 @@ namespace interpsan {
 Resolution ReportCrossInterpreterFree(const BlockAnomaly& a) {
   bool realloc = a.kind == AnomalyKind::kCrossInterpreterRealloc;
   InterpreterInfo owner = InterpreterRegistry::Info(a.owner);
+  const KindInfo& kind =
+      realloc ? kinds::kCrossInterpreterRealloc : kinds::kCrossInterpreterFree;
   Violation v;
-  v.kind = realloc ? "cross-interpreter-realloc" : "cross-interpreter-free";
-  v.check = "free";
+  v.kind = kind.kind;
+  v.check = kind.check;
   v.current = a.current;
   v.owner = a.owner;
   v.object_type = DescribeBlock(a.block_domain, a.size);
@@ -23,10 +25,7 @@ Resolution ReportCrossInterpreterFree(const BlockAnomaly& a) {
               v.object_type + " owned by " + InterpreterName(a.owner) +
               (owner.ended ? " (ended)" : "") + ", done by " +
               InterpreterName(a.current);
-  v.fix = "each interpreter must free and resize only memory it allocated: "
-          "keep the buffer (and the object holding it) in per-interpreter "
-          "module state (PEP 630, PyModule_GetState) instead of a C static "
-          "shared by all interpreters";
+  v.fix = kind.fix;
   v.resolution = realloc ? "copied" : "leaked";
   ReportViolation(v);
   // The block stays with its owner; a realloc gets a fresh copy.

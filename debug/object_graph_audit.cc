@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "debug/check_table.h"
 #include "debug/native_stack.h"
 #include "debug/report.h"
 #include "debug/sanctioned_sharing.h"
@@ -221,8 +222,8 @@ void ReportPending(AuditState* st, const char* checkpoint, PyObject* all_objects
   for (PendingReference& p : st->pending) {
     InterpreterInfo own = InterpreterRegistry::Info(p.owner);
     Violation v;
-    v.kind = "foreign-reference";
-    v.check = "audit";
+    v.kind = kinds::kForeignReference.kind;
+    v.check = kinds::kForeignReference.check;
     v.current = st->current;
     v.owner = p.owner;
     v.object_type = p.ref_type;
@@ -235,9 +236,7 @@ void ReportPending(AuditState* st, const char* checkpoint, PyObject* all_objects
                 InterpreterName(st->current) + " references a '" + v.object_type +
                 "' owned by " + InterpreterName(p.owner) +
                 (own.ended ? " (ended: the reference dangles)" : "");
-    v.fix = "each interpreter must build its own objects; keep per-interpreter "
-            "data in module state (PEP 630) and never store another "
-            "interpreter's objects";
+    v.fix = kinds::kForeignReference.fix;
     st->findings++;
     ReportViolation(v);
     Py_DECREF(p.referrer);
@@ -279,8 +278,8 @@ void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
     other = it->second;
   }
   Violation v;
-  v.kind = "shared-static-type";
-  v.check = "audit";
+  v.kind = kinds::kSharedStaticType.kind;
+  v.check = kinds::kSharedStaticType.check;
   v.current = current;
   v.owner = other;
   v.object_type = type->tp_name;
@@ -292,8 +291,7 @@ void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
               " is used by " + InterpreterName(other) + " and " +
               InterpreterName(current) +
               ": its dict, subclasses list and refcount are shared between GILs";
-  v.fix = "create the type per interpreter with PyType_FromModuleAndSpec and "
-          "keep it in module state (PEP 630, PEP 687)";
+  v.fix = kinds::kSharedStaticType.fix;
   st->findings++;
   ReportViolation(v);
 }
@@ -433,8 +431,8 @@ int CheckStaticWord(uintptr_t a, const void* value, const StaticRange& r,
   }
   InterpreterInfo own = InterpreterRegistry::Info(owner);
   Violation v;
-  v.kind = "static-object-reference";
-  v.check = "audit";
+  v.kind = kinds::kStaticObjectReference.kind;
+  v.check = kinds::kStaticObjectReference.check;
   v.current = current;
   v.owner = owner;
   v.object_type = ObjectTypeName(obj);
@@ -451,8 +449,7 @@ int CheckStaticWord(uintptr_t a, const void* value, const StaticRange& r,
               InterpreterName(current) +
               " imported the extension: a static PyObject* shared by "
               "interpreters (found at " + checkpoint + ")";
-  v.fix = "move the cached object from the C static into module state "
-          "(PEP 630: PyModule_GetState), one per interpreter";
+  v.fix = kinds::kStaticObjectReference.fix;
   ReportViolation(v);
   return 1;
 }

@@ -16,6 +16,7 @@
 
 #include <string>
 
+#include "debug/check_table.h"
 #include "debug/report.h"
 #include "runtime/anomaly.h"
 #include "runtime/interpreter_registry.h"
@@ -33,8 +34,8 @@ __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
     ReentryGuard guard;
     InterpreterInfo own = InterpreterRegistry::Info(owner);
     Violation v;
-    v.kind = "cross-interpreter-refcount";
-    v.check = "refcount";
+    v.kind = kinds::kCrossInterpreterRefcount.kind;
+    v.check = kinds::kCrossInterpreterRefcount.check;
     v.current = current;
     v.owner = owner;
     v.object_type = ObjectTypeName(op);
@@ -49,10 +50,7 @@ __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
                 " on a '" + v.object_type + "' owned by " +
                 InterpreterName(owner) + (own.ended ? " (ended)" : "") +
                 ": two GILs now race on its reference count";
-    v.fix =
-        "do not keep objects in C statics or pass them between "
-        "interpreters; keep them in module state (PEP 630), and give each "
-        "interpreter its own objects";
+    v.fix = kinds::kCrossInterpreterRefcount.fix;
     counted = ReportViolation(v);  // returns only with --keep-going
   }
   if (counted) MakeImmortal(op);

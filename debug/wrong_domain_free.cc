@@ -26,39 +26,45 @@ const char* FreeName(Domain d, bool realloc) {
 Resolution ReportWrongDomainFree(const BlockAnomaly& a) {
   bool realloc = a.kind == AnomalyKind::kWrongDomainRealloc;
   Violation v;
-  v.check = "domain";
   v.current = a.current;
   v.owner = a.owner;
   v.address = a.block;
   v.size = a.size;
   switch (a.kind) {
     case AnomalyKind::kInvalidFree:
-      v.kind = "invalid-free";
+      v.kind = kinds::kInvalidFree.kind;
+      v.check = kinds::kInvalidFree.check;
       v.object_type = "unknown pointer";
       v.message = std::string(FreeName(a.call_domain, false)) +
                   " of a pointer that no Python allocator handed out";
-      v.fix = "free memory with the function matching the allocator it came "
-              "from (free() for malloc(), PyMem_Free for PyMem_Malloc, ...)";
+      v.fix = kinds::kInvalidFree.fix;
       break;
     case AnomalyKind::kDoubleFree:
-      v.kind = "double-free";
+      v.kind = kinds::kDoubleFree.kind;
+      v.check = kinds::kDoubleFree.check;
       v.object_type = "freed block";
       v.message = std::string(FreeName(a.call_domain, false)) +
                   " of a block that was already freed";
-      v.fix = "clear the pointer after freeing it (Py_CLEAR for objects)";
+      v.fix = kinds::kDoubleFree.fix;
       break;
-    default:
-      v.kind = realloc ? "wrong-domain-realloc" : "wrong-domain-free";
+    default: {
+      const KindInfo& kind =
+          realloc ? kinds::kWrongDomainRealloc : kinds::kWrongDomainFree;
+      v.kind = kind.kind;
+      v.check = kind.check;
       v.object_type = DescribeBlock(a.block_domain, a.size);
       v.message = std::string(FreeName(a.call_domain, realloc)) + " on a " +
                   v.object_type + "; it must be released with " +
                   FreeName(a.block_domain, realloc);
+      // More precise than the table's fix (kind.fix): the exact function.
       v.fix = std::string("use ") + FreeName(a.block_domain, realloc) +
               " for memory from " + DomainApi(a.block_domain) +
               " (PEP 445: the domains must not be mixed)";
       break;
+    }
   }
-  v.resolution = (a.kind == AnomalyKind::kInvalidFree || a.kind == AnomalyKind::kDoubleFree)
+  v.resolution = (a.kind == AnomalyKind::kInvalidFree ||
+                  a.kind == AnomalyKind::kDoubleFree)
                      ? "ignored"
                      : "released-correctly";
   ReportViolation(v);

@@ -98,6 +98,7 @@ for version in "${VERSIONS[@]}"; do
   cp "$ROOT/tools/example/demo.py" "$pkg/tools/example/"
   cp "$ROOT/debug/include/Python.h" "$pkg/debug/include/"
   cp "$ROOT/debug/events_schema.json" "$pkg/debug/"
+  cp "$ROOT/debug/checks.inc" "$pkg/debug/"
   install -m 0755 "$bin/tools/interpsan_runner" "$bin/tools/libinterpsan_preload.so" "$pkg/tools/"
   install -m 0755 "$bin/tools/example/fastcache.so" "$pkg/tools/example/"
   "$python" - "$pkg/_build_info.json" "$package_version" "$version" "$commit" <<'EOF'

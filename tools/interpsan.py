@@ -26,6 +26,7 @@ status is 130 / 143.
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -41,7 +42,43 @@ EXIT_TIMEOUT = 5
 # Stopped by a signal: 128 + its number, as a shell reports it.
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
-CHECK_NAMES = ("free", "domain", "dealloc", "capi", "refcount", "audit")
+CHECKS_INC = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))),
+                          "debug", "checks.inc")
+
+
+def load_check_table(path=CHECKS_INC):
+    """The one table of checks and violation kinds (debug/checks.inc, the
+    X-macro list the C++ side compiles): ([{name, doc, where}], [{kind,
+    check, fix}]), in the file's order. Parsed here, not duplicated: adding
+    a check or kind there adds it to --checks and to README's test."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    # Drop comment lines and the #define lines that name the macros'
+    # parameters (whole lines only: a "//" inside a string stays).
+    text = re.sub(r"^\s*//.*$", "", text, flags=re.M)
+    text = re.sub(r"^#.*$", "", text, flags=re.M)
+    literals = r'((?:\s*"(?:[^"\\]|\\.)*")+)'
+
+    def joined(group):
+        return "".join(m.encode().decode("unicode_escape")
+                       for m in re.findall(r'"((?:[^"\\]|\\.)*)"', group))
+
+    checks = [{"name": joined(m.group(1)), "doc": joined(m.group(2)),
+               "where": joined(m.group(3))}
+              for m in re.finditer(r"INTERPSAN_CHECK\(" + literals + r",\s*\w+,"
+                                   + literals + "," + literals + r"\s*\)", text)]
+    kinds = [{"kind": joined(m.group(1)), "check": joined(m.group(2)),
+              "fix": joined(m.group(3))}
+             for m in re.finditer(r"INTERPSAN_KIND\(\s*\w+," + literals + ","
+                                  + literals + "," + literals + r"\s*\)", text)]
+    if (not checks or len(checks) != text.count("INTERPSAN_CHECK(")
+            or len(kinds) != text.count("INTERPSAN_KIND(")):
+        raise RuntimeError("%s: an entry this parser does not understand" % path)
+    return checks, kinds
+
+
+CHECK_TABLE, KIND_TABLE = load_check_table()
+CHECK_NAMES = tuple(c["name"] for c in CHECK_TABLE)
 AUDIT_MODES = ("changed", "each-test", "end")
 
 USAGE = """\
@@ -406,6 +443,10 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
         "coverage": {
             "dealloc_interposed": start.get("dealloc_interposed"),
             "new_reference_interposed": start.get("new_reference_interposed"),
+            # Degraded modes (tools/process_setup.h, SetupResult): false
+            # means that part of the checking is blind in this run.
+            "interpreter_lifecycle_interposed": start.get("interpreter_lifecycle_interposed"),
+            "arena_map": start.get("arena_map"),
             "fast_thread_state": start.get("fast_thread_state"),
             "shim": start.get("shim"),
             # CPython 3.12's own single-phase extensions refused before their
