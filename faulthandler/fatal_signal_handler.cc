@@ -61,6 +61,48 @@ void RestoreAndRaise(int sig) {
   raise(sig);
 }
 
+// How the process ends if the dump under way overruns its time limit: the
+// fatal signal to re-raise (crash), or the exit status (timeout,
+// interrupted; also the crash's status should the re-raised signal not end
+// the process). Written before alarm() is armed, read by the SIGALRM
+// handler.
+std::atomic<int> g_deadline_signal{0};
+std::atomic<int> g_deadline_exit_status{0};
+std::atomic<const char*> g_deadline_reason{"crash"};
+
+void DumpDeadlineHandler(int, siginfo_t*, void*) {
+  static const char kMsg[] =
+      "\n==interpsan== the dump did not finish within its time limit; "
+      "ending the process with what was written\n";
+  WriteAll(g_options.text_fd, kMsg, sizeof(kMsg) - 1);
+  if (g_options.events_fd >= 0) {
+    char buf[128];
+    SignalSafeWriter json(buf, sizeof(buf), g_options.events_fd);
+    json.Str("{\"event\":\"dump_end\",\"reason\":\"");
+    json.Str(g_deadline_reason.load());
+    json.Str("\",\"complete\":false}\n");
+    json.Flush();
+  }
+  int sig = g_deadline_signal.load();
+  if (sig != 0) RestoreAndRaise(sig);
+  _exit(g_deadline_exit_status.load());
+}
+
+// Arms the time limit of a dump that ends the process (see the header).
+// Async-signal-safe: sigaction and alarm are.
+void ArmDumpDeadline(const char* reason, int sig, int exit_status) {
+  if (g_options.dump_time_limit_seconds == 0) return;
+  g_deadline_reason.store(reason);
+  g_deadline_signal.store(sig);
+  g_deadline_exit_status.store(exit_status);
+  struct sigaction action = {};
+  action.sa_sigaction = &DumpDeadlineHandler;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGALRM, &action, nullptr);
+  alarm(g_options.dump_time_limit_seconds);
+}
+
 // `ends_process`: the process ends after this dump (crash, watchdog,
 // interrupt), so the epilogue writes what a normal exit would have.
 void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
@@ -75,6 +117,9 @@ void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
   DumpHeader(&text, json_ptr, reason, sig, info, current);
   if (g_options.fault_inside_dump_for_testing && sig != SIGUSR1) {
     *static_cast<volatile int*>(nullptr) = 1;
+  }
+  if (g_options.hang_inside_dump_for_testing && sig != SIGUSR1) {
+    for (;;) SleepMs(1000);
   }
   DumpPythonThreads(&text, json_ptr, reason, current, /*all_threads=*/true,
                     &g_scratch);
@@ -130,6 +175,7 @@ void FatalHandler(int sig, siginfo_t* info, void* ucontext) {
     errno = saved_errno;
     return;
   }
+  ArmDumpDeadline("crash", sig, 128 + sig);
   Dump("crash", sig, info, ucontext, /*all_native=*/false,
        /*ends_process=*/true);
   RestoreAndRaise(sig);
@@ -159,6 +205,8 @@ void DumpRequestHandler(int sig, siginfo_t* info, void* ucontext) {
                        : watchdog  ? "timeout"
                                    : "request";
   g_native_reason.store(reason);
+  if (interrupted) ArmDumpDeadline(reason, 0, interrupted);
+  if (watchdog) ArmDumpDeadline(reason, 0, g_options.timeout_exit_code);
   Dump(reason, sig, info, ucontext, /*all_native=*/watchdog || interrupted,
        /*ends_process=*/watchdog || interrupted);
   if (interrupted) _exit(interrupted);

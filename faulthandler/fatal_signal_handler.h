@@ -22,6 +22,16 @@
 // and concurrent faults in several threads are resolved by a
 // compare-and-swap on the dumping thread's id; either way the process ends
 // with what was already written.
+//
+// A dump that ends the process (crash, timeout, interrupted) runs under a
+// time limit, as Abseil's failure signal handler does: alarm(2) is armed
+// (async-signal-safe) before the dump starts, with interpsan's own SIGALRM
+// handler installed in place of any the program had. If the dump hangs (a
+// lock held by a frozen thread, a read that blocks), SIGALRM ends the
+// process anyway: a line on stderr, dump_end with complete=false, then the
+// original signal re-raised (crash) or the same exit status (timeout,
+// interrupted). An on-demand dump (SIGUSR1 from elsewhere, dump_traceback)
+// keeps the process alive and has no limit.
 #ifndef INTERPSAN_FAULTHANDLER_FATAL_SIGNAL_HANDLER_H_
 #define INTERPSAN_FAULTHANDLER_FATAL_SIGNAL_HANDLER_H_
 
@@ -39,6 +49,13 @@ struct FaultHandlerOptions {
   // For tests only: fault deliberately inside the crash dump, after the
   // header, to prove that such a fault still ends with what was written.
   bool fault_inside_dump_for_testing = false;
+  // Seconds a dump that ends the process may take before SIGALRM ends it
+  // (0: no limit). The slowest measured dump (tools/bench_dump.md) takes
+  // well under a second; the watchdog's SIGUSR2 round adds at most 1 s.
+  unsigned dump_time_limit_seconds = 10;
+  // For tests only: hang deliberately inside the crash dump, after the
+  // header, to prove that the time limit still ends the process.
+  bool hang_inside_dump_for_testing = false;
 };
 
 // Installs the handlers (idempotent) and an alternate stack for the

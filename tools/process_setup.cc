@@ -17,11 +17,13 @@
 #include "faulthandler/faulthandler_module.h"
 #include "runtime/allocator_hooks.h"
 #include "runtime/anomaly.h"
+#include "runtime/arena_map.h"
 #include "runtime/current_thread_state.h"
 #include "runtime/dealloc_hook.h"
 #include "runtime/interpreter_lifecycle_hook.h"
 #include "runtime/new_reference_hook.h"
 #include "runtime/python_shim.h"
+#include "runtime/symbol_interposition.h"
 #include "tools/interpsan_module.h"
 #include "tracemalloc/tracemalloc_module.h"
 #include "tracemalloc/tracer.h"
@@ -74,6 +76,13 @@ SetupResult SetUpProcess(const ProcessOptions& opt) {
   const char* fault_test = getenv("INTERPSAN_TEST_FAULT_IN_HANDLER");
   faults.fault_inside_dump_for_testing =
       fault_test != nullptr && *fault_test == '1';
+  // Test hook (tests/faulthandler): a crash dump that hangs, ended by the
+  // dump's time limit, shortened to 1 s so that the test is quick.
+  const char* hang_test = getenv("INTERPSAN_TEST_HANG_IN_HANDLER");
+  if (hang_test != nullptr && *hang_test == '1') {
+    faults.hang_inside_dump_for_testing = true;
+    faults.dump_time_limit_seconds = 1;
+  }
   // A crash, watchdog stop or interrupt keeps the exact violation counts.
   faults.dump_epilogue = &WriteViolationCountsSignalSafe;
   InstallFaultHandler(faults);
@@ -84,7 +93,16 @@ SetupResult SetUpProcess(const ProcessOptions& opt) {
   SetAuditMode(opt.audit);
   InstallChecks();
 
-  InitInterpreterLifecycleHook();
+  result.interpreter_lifecycle_interposed =
+      InitInterpreterLifecycleHook() &&
+      ProcessBindsTo("PyInterpreterState_Delete",
+                     reinterpret_cast<void*>(&PyInterpreterState_Delete));
+  if (!result.interpreter_lifecycle_interposed) {
+    fprintf(stderr,
+            "interpsan: warning: PyInterpreterState_Delete is not interposed; "
+            "interpreters that end are not retired (identities may be "
+            "reused, tracemalloc misses their end)\n");
+  }
   if (opt.checks != 0) {
     InitDeallocHook();
     result.dealloc_interposed = DeallocHookActive();
@@ -102,6 +120,12 @@ SetupResult SetUpProcess(const ProcessOptions& opt) {
   Tracer::Install(/*report_leaks=*/opt.trace_frames > 0);
   if (opt.checks != 0 || opt.trace_frames > 0) {
     AllocatorHooks::Install(opt.checks);
+    result.arena_map = ArenaMap::Active();
+    if (!result.arena_map) {
+      fprintf(stderr,
+              "interpsan: warning: the arena ownership table could not be "
+              "mapped; checks on pymalloc blocks see no owner\n");
+    }
   }
   InitCallerRanges();  // after g_enabled_checks is set
   Tracer::SetDefaultFrames(opt.trace_frames);
@@ -133,6 +157,9 @@ void EmitStartEvent(const ProcessOptions& opt, const SetupResult& result,
       .Bool("keep_going", opt.keep_going)
       .Bool("dealloc_interposed", result.dealloc_interposed)
       .Bool("new_reference_interposed", result.new_reference_interposed)
+      .Bool("interpreter_lifecycle_interposed",
+            result.interpreter_lifecycle_interposed)
+      .Bool("arena_map", result.arena_map)
       .Bool("fast_thread_state", CurrentThreadState::fast_path_enabled())
       .Int("trace_malloc", opt.trace_frames);
   o.End();

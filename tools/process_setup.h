@@ -19,6 +19,14 @@ struct SetupResult {
   bool dealloc_interposed = false;
   // Freelist reuse is retraced (tracemalloc).
   bool new_reference_interposed = false;
+  // Ending interpreters retire their registry slot (PyInterpreterState_Delete
+  // interposed): otherwise a new interpreter at a reused address inherits
+  // the old one's identity, and tracemalloc's leak report misses the end.
+  bool interpreter_lifecycle_interposed = false;
+  // The arena ownership table is mapped (runtime/arena_map.h): otherwise
+  // every pymalloc block looks ownerless and block checks see nothing.
+  // Only meaningful when checks or tracing installed the allocator hooks.
+  bool arena_map = false;
 };
 
 // Call once, before Py_Initialize (from main, or a preload constructor).

@@ -7,6 +7,10 @@ line, in runs of 4 own-GIL interpreters:
     (INTERPSAN_TEST_FAULT_IN_HANDLER=1, a test hook of the runner): still
     status 4 and a report.json whose crash names the original signal, with
     crash.complete == false;
+  - the handler hangs after writing its header
+    (INTERPSAN_TEST_HANG_IN_HANDLER=1, which also shortens the dump's time
+    limit to 1 s): the alarm still ends the process with the original
+    signal, status 4, crash.complete == false;
   - a fault during interpreter teardown (an atexit handler, which runs
     inside Py_EndInterpreter): status 4, attributed to that interpreter."""
 
@@ -65,6 +69,39 @@ class FaultInHandlerTest(FaulthandlerTestCase):
         self.assertIn("fault inside the crash handler", r.stderr, d)
         # Nothing after the header was written.
         self.assertEqual(crash.get("threads"), [], d)
+
+
+class HangInHandlerTest(FaulthandlerTestCase):
+    def test_hanging_crash_dump_is_ended_by_its_time_limit(self):
+        # The program faults with SIGFPE; the handler then sleeps forever
+        # right after writing the dump's header. Without the alarm the run
+        # would hang until the test's own timeout.
+        r = run_program("fatal_signal.py", "fpe", scratch_dir("markers-"), "3",
+                        env={"INTERPSAN_TEST_HANG_IN_HANDLER": "1"})
+        d = r.describe()
+        self.assertStatus(r, EXIT_CRASH)
+        crash = r.report.get("crash")
+        self.assertIsInstance(crash, dict, d)
+        # Ended by the original signal, re-raised from the SIGALRM handler.
+        self.assertEqual(crash.get("signal"), "SIGFPE", d)
+        self.assertEqual(crash.get("interpreter_index"), 3, d)
+        self.assertIs(crash.get("complete"), False, d)
+        self.assertEqual(crash.get("threads"), [], d)
+        self.assertIn("the dump did not finish within its time limit", r.stderr, d)
+        # 1 s of limit; the run itself takes a few seconds at most.
+        self.assertLess(r.elapsed, 20, d)
+
+    def test_a_dump_that_finishes_is_not_cut_short(self):
+        # The same crash without the hook: the alarm armed for the dump
+        # never fires, the dump is complete.
+        r = run_program("fatal_signal.py", "fpe", scratch_dir("markers-"), "3")
+        d = r.describe()
+        self.assertStatus(r, EXIT_CRASH)
+        crash = r.report.get("crash")
+        self.assertIsInstance(crash, dict, d)
+        self.assertEqual(crash.get("signal"), "SIGFPE", d)
+        self.assertIs(crash.get("complete"), True, d)
+        self.assertNotIn("time limit", r.stderr, d)
 
 
 class TeardownCrashTest(FaulthandlerTestCase):
