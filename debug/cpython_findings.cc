@@ -13,10 +13,10 @@
 #include <string>
 
 #include "debug/cpython_findings_list.h"  // kCPythonFindings: the .supp text
-#include "debug/event_log.h"
-#include "debug/json_writer.h"
 #include "debug/native_stack.h"
 #include "debug/report.h"
+#include "runtime/event_log.h"
+#include "runtime/json_writer.h"
 #include "runtime/python_shim.h"
 #include "runtime/static_memory_map.h"
 

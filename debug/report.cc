@@ -16,11 +16,11 @@
 #include <mutex>
 
 #include "debug/cpython_findings.h"
-#include "debug/event_log.h"
-#include "debug/json_writer.h"
-#include "runtime/interpreter_registry.h"
 #include "runtime/allocation_tracer.h"
 #include "runtime/allocator_hooks.h"
+#include "runtime/event_log.h"
+#include "runtime/interpreter_registry.h"
+#include "runtime/json_writer.h"
 #include "runtime/python_shim.h"
 
 namespace interpsan {

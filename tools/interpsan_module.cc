@@ -1,9 +1,9 @@
 #include "tools/interpsan_module.h"
 
 #include "debug/cross_interpreter_error.h"
-#include "debug/event_log.h"
 #include "debug/object_graph_audit.h"
 #include "debug/report.h"
+#include "runtime/event_log.h"
 #include "runtime/interpreter_registry.h"
 #include "tracemalloc/tracemalloc_module.h"
 

@@ -20,11 +20,11 @@
 #include <string>
 
 #include "debug/checks.h"
-#include "debug/event_log.h"
-#include "debug/json_writer.h"
 #include "debug/report.h"
+#include "runtime/event_log.h"
 #include "runtime/interpreter_lifecycle_hook.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/json_writer.h"
 #include "runtime/python_shim.h"
 #include "tools/process_setup.h"
 

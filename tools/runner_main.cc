@@ -31,11 +31,11 @@
 #include <vector>
 
 #include "debug/checks.h"
-#include "debug/event_log.h"
-#include "debug/json_writer.h"
 #include "debug/report.h"
 #include "faulthandler/fatal_signal_handler.h"
+#include "runtime/event_log.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/json_writer.h"
 #include "tools/bootstrap_py.h"
 #include "tools/options.h"
 #include "tools/process_setup.h"

@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "debug/event_log.h"
-#include "debug/json_writer.h"
 #include "runtime/allocation_tracer.h"
 #include "runtime/anomaly.h"
+#include "runtime/event_log.h"
 #include "runtime/interpreter_lifecycle_hook.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/json_writer.h"
 
 namespace interpsan {
 namespace {

@@ -1,6 +1,6 @@
 // The JSON writer behind report.json events: exact output for escapes,
 // control characters, UTF-8, and object building.
-#include "debug/json_writer.h"
+#include "runtime/json_writer.h"
 
 #include <gtest/gtest.h>
 

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "debug/event_log.h"
 #include "debug/native_stack.h"
 #include "debug/report.h"
+#include "runtime/event_log.h"
 #include "runtime/interpreter_registry.h"
 #include "tests/unit/python_test_env.h"
 

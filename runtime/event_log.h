@@ -9,8 +9,8 @@
 // on an allocation's fast path). Not async-signal-safe: the fatal-signal
 // handler writes to fd() with write(2) itself, through a stack buffer
 // (faulthandler/signal_safe_writer.h's SignalSafeWriter).
-#ifndef INTERPSAN_DEBUG_EVENT_LOG_H_
-#define INTERPSAN_DEBUG_EVENT_LOG_H_
+#ifndef INTERPSAN_RUNTIME_EVENT_LOG_H_
+#define INTERPSAN_RUNTIME_EVENT_LOG_H_
 
 #include <string>
 
@@ -32,4 +32,4 @@ class EventLog {
 
 }  // namespace interpsan
 
-#endif  // INTERPSAN_DEBUG_EVENT_LOG_H_
+#endif  // INTERPSAN_RUNTIME_EVENT_LOG_H_

@@ -1,4 +1,4 @@
-#include "debug/event_log.h"
+#include "runtime/event_log.h"
 
 #include <fcntl.h>
 #include <unistd.h>

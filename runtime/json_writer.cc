@@ -1,4 +1,4 @@
-#include "debug/json_writer.h"
+#include "runtime/json_writer.h"
 
 #include <cstdio>
 
@@ -6,7 +6,8 @@ namespace interpsan {
 
 void AppendJsonString(std::string* out, const char* s) {
   out->push_back('"');
-  for (const unsigned char* p = reinterpret_cast<const unsigned char*>(s ? s : "");
+  for (const unsigned char* p =
+           reinterpret_cast<const unsigned char*>(s ? s : "");
        *p; p++) {
     unsigned char c = *p;
     switch (c) {

@@ -3,8 +3,8 @@
 // Used on the report path only (never in a signal handler): it appends to a
 // std::string, which allocates with the C library's malloc, not with the
 // Python allocators interpsan hooks.
-#ifndef INTERPSAN_DEBUG_JSON_WRITER_H_
-#define INTERPSAN_DEBUG_JSON_WRITER_H_
+#ifndef INTERPSAN_RUNTIME_JSON_WRITER_H_
+#define INTERPSAN_RUNTIME_JSON_WRITER_H_
 
 #include <cstdint>
 #include <string>
@@ -37,4 +37,4 @@ class JsonObject {
 
 }  // namespace interpsan
 
-#endif  // INTERPSAN_DEBUG_JSON_WRITER_H_
+#endif  // INTERPSAN_RUNTIME_JSON_WRITER_H_
