@@ -16,8 +16,10 @@ void ArenaMap::Init() {
                  PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
-    return;  // Lookup then says "not an arena" everywhere: checks degrade,
-             // nothing breaks. AllocArena still works.
+    // Lookup then says "not an arena" everywhere, so the allocator hooks
+    // cannot tell pymalloc's blocks from their own: the caller must not
+    // install them (tools/process_setup.cc checks Active()).
+    return;
   }
   table_ = static_cast<OwnerSlot*>(p);
 }

@@ -33,9 +33,10 @@ class ArenaMap {
  public:
   // Reserves the table. Idempotent; must run before the first Set.
   static void Init();
-  // False if the table could not be mapped (or Install never ran): Lookup
-  // then answers "not an arena" everywhere, so block ownership checks are
-  // blind. Reported as coverage.arena_map in report.json.
+  // False if the table could not be mapped (or Init never ran): Lookup then
+  // answers "not an arena" everywhere, so the allocator hooks would take
+  // every pymalloc block for a headed one of theirs: do not install them
+  // then. Reported as coverage.arena_map in report.json.
   static bool Active() { return table_ != nullptr; }
 
   // The owner of the arena containing `p`, or kNoOwner if `p` is not in a

@@ -119,12 +119,22 @@ SetupResult SetUpProcess(const ProcessOptions& opt) {
   // One hook layer serves both clients: the checks and tracemalloc.
   Tracer::Install(/*report_leaks=*/opt.trace_frames > 0);
   if (opt.checks != 0 || opt.trace_frames > 0) {
-    AllocatorHooks::Install(opt.checks);
+    // The allocator hooks tell pymalloc's blocks from their own (headed)
+    // ones by the arena table: without it every pymalloc block would look
+    // headerless and its free an invalid-free (a false alarm on every
+    // program). So no table, no allocator hooks: those checks and tracing
+    // are off, and coverage says so.
+    // Test hook (tests/faulthandler): behave as if the table's mmap failed.
+    const char* no_arena_map = getenv("INTERPSAN_TEST_NO_ARENA_MAP");
+    if (no_arena_map == nullptr || *no_arena_map != '1') ArenaMap::Init();
     result.arena_map = ArenaMap::Active();
-    if (!result.arena_map) {
+    if (result.arena_map) {
+      AllocatorHooks::Install(opt.checks);
+    } else {
       fprintf(stderr,
               "interpsan: warning: the arena ownership table could not be "
-              "mapped; checks on pymalloc blocks see no owner\n");
+              "mapped (mmap failed); allocator checks (wrong-domain, "
+              "cross-interpreter free) and tracemalloc are off in this run\n");
     }
   }
   InitCallerRanges();  // after g_enabled_checks is set

@@ -11,6 +11,9 @@ line, in runs of 4 own-GIL interpreters:
     (INTERPSAN_TEST_HANG_IN_HANDLER=1, which also shortens the dump's time
     limit to 1 s): the alarm still ends the process with the original
     signal, status 4, crash.complete == false;
+  - the arena ownership table missing (INTERPSAN_TEST_NO_ARENA_MAP=1, as
+    when its mmap fails): the run says so in report.json's coverage and on
+    stderr, and raises no false invalid-free (the allocator hooks stay out);
   - a fault during interpreter teardown (an atexit handler, which runs
     inside Py_EndInterpreter): status 4, attributed to that interpreter."""
 
@@ -151,6 +154,35 @@ class AllocatorSwapRaceTest(FaulthandlerTestCase):
             self.assertNotIn("crash", r.report or {}, d)
             self.assertStatus(r, EXIT_OK)
             self.assertEqual(r.report["violations"], [], d)
+
+class DegradedModeTest(FaulthandlerTestCase):
+    PROGRAM = ["-c", "import json\nd = {i: str(i) * 5 for i in range(20000)}\n"
+                     "assert len(json.dumps(d)) > 0"]
+    WARNING = "the arena ownership table could not be mapped"
+
+    def test_missing_arena_map_is_in_coverage_and_raises_no_false_alarm(self):
+        # Before the hooks were kept out, every pymalloc free in this mode
+        # was reported as invalid-free (from Py_Initialize on).
+        r = run_program(None, n=4, env={"INTERPSAN_TEST_NO_ARENA_MAP": "1"},
+                        python_args=self.PROGRAM)
+        d = r.describe()
+        self.assertStatus(r, EXIT_OK)
+        self.assertEqual(r.report["violations"], [], d)
+        coverage = r.report["coverage"]
+        self.assertIs(coverage["arena_map"], False, d)
+        self.assertIs(coverage["interpreter_lifecycle_interposed"], True, d)
+        self.assertEqual(r.stderr.count(self.WARNING), 1, d)
+
+    def test_full_coverage_is_reported_as_such(self):
+        r = run_program(None, n=4, python_args=self.PROGRAM)
+        d = r.describe()
+        self.assertStatus(r, EXIT_OK)
+        coverage = r.report["coverage"]
+        for fact in ("arena_map", "interpreter_lifecycle_interposed", "dealloc_interposed",
+                     "new_reference_interposed"):
+            self.assertIs(coverage[fact], True, fact + d)
+        self.assertNotIn(self.WARNING, r.stderr, d)
+
 
 if __name__ == "__main__":
     fh_lib.main()
