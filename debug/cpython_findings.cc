@@ -26,8 +26,8 @@ namespace {
 struct Defaults {
   bool enabled = false;
   std::vector<Suppression> list;
-  std::string libpython;     // realpath
-  std::string lib_dynload;   // realpath, with a trailing '/'
+  std::string libpython;    // realpath
+  std::string lib_dynload;  // realpath, with a trailing '/'
 };
 
 std::once_flag g_once;
@@ -137,10 +137,12 @@ CPythonFinding ClassifyCPythonFinding(const Violation& v,
   // apart from the user's; --no-default-suppressions shows them in full).
   // The report path only: a mutex is fine here.
   {
-    std::string extension = extension_frame >= 0
-                                ? ExtensionNameFromPath(stack[extension_frame].module)
-                                : v.extension_hint;
-    std::string key = std::string(v.kind) + '\0' + extension + '\0' + v.object_type;
+    std::string extension =
+        extension_frame >= 0
+            ? ExtensionNameFromPath(stack[extension_frame].module)
+            : v.extension_hint;
+    std::string key =
+        std::string(v.kind) + '\0' + extension + '\0' + v.object_type;
     static std::mutex* sites_mu = new std::mutex;
     static std::set<std::string>* sites = new std::set<std::string>;
     bool first;
@@ -166,7 +168,8 @@ CPythonFinding ClassifyCPythonFinding(const Violation& v,
     EventLog::Write("{\"event\":\"suppressed_cpython\",\"count\":" +
                     std::to_string(count) + "}");
   }
-  return v.capi_function != nullptr ? CPythonFinding::kProceed : CPythonFinding::kContain;
+  return v.capi_function != nullptr ? CPythonFinding::kProceed
+                                    : CPythonFinding::kContain;
 }
 
 int CPythonFindingCount() { return g_count.load(std::memory_order_relaxed); }

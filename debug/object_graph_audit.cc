@@ -28,7 +28,8 @@
 namespace interpsan {
 namespace {
 
-// ---- findings seen by earlier audits ------------------------------------------
+// ---- findings seen by earlier audits
+// ------------------------------------------
 
 enum FindingKind { kForeignReference, kStaticObjectReference };
 
@@ -45,12 +46,14 @@ bool FirstSighting(FindingKind kind, int64_t interpreter, const void* holder,
   std::lock_guard<std::mutex> lock(g_seen_mu);
   if (g_seen == nullptr) g_seen = new std::set<FindingKey>();
   return g_seen
-      ->insert(FindingKey(kind, interpreter, reinterpret_cast<uintptr_t>(holder),
+      ->insert(FindingKey(kind, interpreter,
+                          reinterpret_cast<uintptr_t>(holder),
                           reinterpret_cast<uintptr_t>(object)))
       .second;
 }
 
-// ---- what each interpreter saw at its last audit ------------------------------
+// ---- what each interpreter saw at its last audit
+// ------------------------------
 
 struct InterpreterAuditState {
   // Range start -> the range's 8-byte words at the last audit (zero before
@@ -92,7 +95,8 @@ InterpreterAuditState* StateOf(int64_t interpreter) {
   if (t_interpreter == interpreter) return t_state;
   std::lock_guard<std::mutex> lock(g_states_mu);
   t_interpreter = interpreter;
-  if (g_states == nullptr) g_states = new std::map<int64_t, InterpreterAuditState>();
+  if (g_states == nullptr)
+    g_states = new std::map<int64_t, InterpreterAuditState>();
   t_state = &(*g_states)[interpreter];
   return t_state;
 }
@@ -102,13 +106,16 @@ std::string RealPath(const std::string& path) {
   return realpath(path.c_str(), resolved) ? resolved : path;
 }
 
-const std::string& RealPathOf(InterpreterAuditState* state, const std::string& path) {
+const std::string& RealPathOf(InterpreterAuditState* state,
+                              const std::string& path) {
   auto it = state->real.find(path);
-  if (it == state->real.end()) it = state->real.emplace(path, RealPath(path)).first;
+  if (it == state->real.end())
+    it = state->real.emplace(path, RealPath(path)).first;
   return it->second;
 }
 
-// ---- the object graph ------------------------------------------------------------
+// ---- the object graph
+// ------------------------------------------------------------
 
 // A foreign reference found during a walk, reported after the walk (so that
 // nothing runs Python code, or allocates objects, in the middle of
@@ -165,7 +172,8 @@ int Visit(PyObject* ref, void* arg) {
   OwnerSlot owner = OwnerOfObject(ref);
   if (owner == kNoOwner || owner == st->current) return 0;
   // Seen by an earlier audit (or earlier in this one): already reported.
-  if (!FirstSighting(kForeignReference, st->interpreter_id, st->referrer, ref)) {
+  if (!FirstSighting(kForeignReference, st->interpreter_id, st->referrer,
+                     ref)) {
     return 0;
   }
   auto key = std::make_pair(static_cast<const void*>(Py_TYPE(st->referrer)),
@@ -205,8 +213,10 @@ std::string DescribeHolder(PyObject* referrer, PyObject** objects,
     if (PyModule_Check(o) && PyModule_GetDict(o) == referrer) {
       return "__dict__ of module " + ModuleNameOf(o);
     }
-    if (PyType_Check(o) && reinterpret_cast<PyTypeObject*>(o)->tp_dict == referrer) {
-      return std::string("__dict__ of type ") + reinterpret_cast<PyTypeObject*>(o)->tp_name;
+    if (PyType_Check(o) &&
+        reinterpret_cast<PyTypeObject*>(o)->tp_dict == referrer) {
+      return std::string("__dict__ of type ") +
+             reinterpret_cast<PyTypeObject*>(o)->tp_name;
     }
     if (t->tp_dict == referrer) {
       return std::string("__dict__ of type ") + t->tp_name +
@@ -216,7 +226,8 @@ std::string DescribeHolder(PyObject* referrer, PyObject** objects,
   return holder;
 }
 
-void ReportPending(AuditState* st, const char* checkpoint, PyObject* all_objects) {
+void ReportPending(AuditState* st, const char* checkpoint,
+                   PyObject* all_objects) {
   PyObject* objects = all_objects;
   Py_XINCREF(objects);
   for (PendingReference& p : st->pending) {
@@ -230,11 +241,12 @@ void ReportPending(AuditState* st, const char* checkpoint, PyObject* all_objects
     v.address = p.ref;
     v.size = 0;
     v.is_object = true;
-    std::string holder = DescribeHolder(p.referrer, &objects, &v.extension_hint);
+    std::string holder =
+        DescribeHolder(p.referrer, &objects, &v.extension_hint);
     if (v.extension_hint.empty()) v.extension_hint = ModuleNameOf(p.referrer);
     v.message = "at " + std::string(checkpoint) + ", a '" + holder + "' of " +
-                InterpreterName(st->current) + " references a '" + v.object_type +
-                "' owned by " + InterpreterName(p.owner) +
+                InterpreterName(st->current) + " references a '" +
+                v.object_type + "' owned by " + InterpreterName(p.owner) +
                 (own.ended ? " (ended: the reference dangles)" : "");
     v.fix = kinds::kForeignReference.fix;
     st->findings++;
@@ -287,10 +299,10 @@ void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
   v.size = 0;
   v.is_object = true;
   v.extension_hint = ExtensionNameFromPath(*module);
-  v.message = "static type '" + v.object_type + "' of " + *module +
-              " is used by " + InterpreterName(other) + " and " +
-              InterpreterName(current) +
-              ": its dict, subclasses list and refcount are shared between GILs";
+  v.message =
+      "static type '" + v.object_type + "' of " + *module + " is used by " +
+      InterpreterName(other) + " and " + InterpreterName(current) +
+      ": its dict, subclasses list and refcount are shared between GILs";
   v.fix = kinds::kSharedStaticType.fix;
   st->findings++;
   ReportViolation(v);
@@ -321,7 +333,8 @@ void WalkObjects(PyObject* objects, AuditState* st, Py_ssize_t from = 0) {
 // Returns -1 with a Python error set.
 int YoungGenerationsToWalk(InterpreterAuditState* state) {
   PyObject* gc = PyImport_ImportModule("gc");
-  PyObject* counts = gc ? PyObject_CallMethod(gc, "get_count", nullptr) : nullptr;
+  PyObject* counts =
+      gc ? PyObject_CallMethod(gc, "get_count", nullptr) : nullptr;
   Py_XDECREF(gc);
   if (counts == nullptr) return -1;
   long count1 = -1, count2 = -1;
@@ -331,7 +344,8 @@ int YoungGenerationsToWalk(InterpreterAuditState* state) {
   }
   Py_DECREF(counts);
   if (PyErr_Occurred()) return -1;
-  bool unchanged = count1 >= 0 && count1 == state->gc_count1 && count2 == state->gc_count2;
+  bool unchanged =
+      count1 >= 0 && count1 == state->gc_count1 && count2 == state->gc_count2;
   state->gc_count1 = count1;
   state->gc_count2 = count2;
   return unchanged ? 1 : 2;
@@ -341,14 +355,15 @@ int YoungGenerationsToWalk(InterpreterAuditState* state) {
 PyObject* GcObjects(int generation) {
   PyObject* gc = PyImport_ImportModule("gc");
   if (gc == nullptr) return nullptr;
-  PyObject* objects = generation < 0
-                          ? PyObject_CallMethod(gc, "get_objects", nullptr)
-                          : PyObject_CallMethod(gc, "get_objects", "i", generation);
+  PyObject* objects =
+      generation < 0 ? PyObject_CallMethod(gc, "get_objects", nullptr)
+                     : PyObject_CallMethod(gc, "get_objects", "i", generation);
   Py_DECREF(gc);
   return objects;
 }
 
-// ---- extensions' static memory ------------------------------------------------
+// ---- extensions' static memory
+// ------------------------------------------------
 
 // Extension files this interpreter imported (sys.modules' __file__), real
 // paths. Recomputed only when sys.modules grew or shrank or objects were
@@ -377,14 +392,17 @@ const std::set<std::string>& ImportedExtensions(InterpreterAuditState* state) {
     // __getattr__ hook of the user's) needed.
     if (!PyModule_Check(item)) continue;
     PyObject* dict = PyModule_GetDict(item);
-    PyObject* file = dict ? PyDict_GetItemString(dict, "__file__") : nullptr;  // borrowed
-    const char* path = (file && PyUnicode_Check(file)) ? PyUnicode_AsUTF8(file) : nullptr;
+    PyObject* file =
+        dict ? PyDict_GetItemString(dict, "__file__") : nullptr;  // borrowed
+    const char* path =
+        (file && PyUnicode_Check(file)) ? PyUnicode_AsUTF8(file) : nullptr;
     if (path == nullptr) {
       PyErr_Clear();
       continue;
     }
     size_t n = strlen(path);
-    if (n > 3 && strcmp(path + n - 3, ".so") == 0) state->imported.insert(RealPathOf(state, path));
+    if (n > 3 && strcmp(path + n - 3, ".so") == 0)
+      state->imported.insert(RealPathOf(state, path));
   }
   Py_DECREF(values);
   return state->imported;
@@ -395,12 +413,15 @@ const std::set<std::string>& ImportedExtensions(InterpreterAuditState* state) {
 bool LooksLikeObject(const void* p) {
   const void* type = nullptr;
   if (interpsan_shim_safe_copy(&type, &static_cast<const PyObject*>(p)->ob_type,
-                               sizeof(type)) < 0 || type == nullptr) {
+                               sizeof(type)) < 0 ||
+      type == nullptr) {
     return false;
   }
   const void* meta = nullptr;
-  if (interpsan_shim_safe_copy(&meta, &static_cast<const PyObject*>(type)->ob_type,
-                               sizeof(meta)) < 0 || meta == nullptr) {
+  if (interpsan_shim_safe_copy(&meta,
+                               &static_cast<const PyObject*>(type)->ob_type,
+                               sizeof(meta)) < 0 ||
+      meta == nullptr) {
     return false;
   }
   if (meta == &PyType_Type) return true;
@@ -448,7 +469,8 @@ int CheckStaticWord(uintptr_t a, const void* value, const StaticRange& r,
               (own.ended ? " (ended: the pointer dangles)" : "") + ", and " +
               InterpreterName(current) +
               " imported the extension: a static PyObject* shared by "
-              "interpreters (found at " + checkpoint + ")";
+              "interpreters (found at " +
+              checkpoint + ")";
   v.fix = kinds::kStaticObjectReference.fix;
   ReportViolation(v);
   return 1;
@@ -458,7 +480,8 @@ int CheckStaticWord(uintptr_t a, const void* value, const StaticRange& r,
 // imported. `full`: every word; else only the words that changed since
 // this interpreter's last scan (the copy is updated either way).
 int ScanStatics(OwnerSlot current, int64_t interpreter_id,
-                InterpreterAuditState* state, bool full, const char* checkpoint) {
+                InterpreterAuditState* state, bool full,
+                const char* checkpoint) {
   const StaticMemorySnapshot* snap = StaticMemoryMap::Current();
   if (snap == nullptr) return 0;
   const std::set<std::string>& imported = ImportedExtensions(state);
@@ -477,14 +500,16 @@ int ScanStatics(OwnerSlot current, int64_t interpreter_id,
     constexpr size_t kBlock = 64;
     for (size_t b = 0; b < words; b += kBlock) {
       size_t n = words - b < kBlock ? words - b : kBlock;
-      if (!full && memcmp(&seen[b], live + b, n * sizeof(uintptr_t)) == 0) continue;
+      if (!full && memcmp(&seen[b], live + b, n * sizeof(uintptr_t)) == 0)
+        continue;
       for (size_t w = b; w < b + n; w++) {
         uintptr_t value = live[w];
         if (!full && value == seen[w]) continue;
         seen[w] = value;
         if (value == 0) continue;
-        findings += CheckStaticWord(start + w * 8, reinterpret_cast<const void*>(value),
-                                    r, module, current, interpreter_id, checkpoint);
+        findings +=
+            CheckStaticWord(start + w * 8, reinterpret_cast<const void*>(value),
+                            r, module, current, interpreter_id, checkpoint);
       }
     }
   }
@@ -497,7 +522,8 @@ int Audit(const char* checkpoint, bool full) {
   if (!(g_enabled_checks & kCheckAudit) || ReentryGuard::active) return 0;
   OwnerSlot current = InterpreterRegistry::CurrentSlot();
   if (current == kNoOwner) return 0;
-  StaticMemoryMap::RefreshIfChanged();  // extensions imported since the last look
+  StaticMemoryMap::RefreshIfChanged();  // extensions imported since the last
+                                        // look
   int64_t interpreter_id = PyInterpreterState_GetID(PyInterpreterState_Get());
   InterpreterAuditState* state = StateOf(interpreter_id);
   AuditState st{current, interpreter_id, nullptr, {}, {}, 0};
@@ -520,7 +546,8 @@ int Audit(const char* checkpoint, bool full) {
     for (int generation = 0; generation < generations; generation++) {
       PyObject* young = GcObjects(generation);
       if (young == nullptr) {
-        for (PendingReference& pending : st.pending) Py_DECREF(pending.referrer);
+        for (PendingReference& pending : st.pending)
+          Py_DECREF(pending.referrer);
         return -1;
       }
       Py_ssize_t from = 0;
@@ -538,7 +565,8 @@ int Audit(const char* checkpoint, bool full) {
   }
   ReportPending(&st, checkpoint, all);
   Py_XDECREF(all);
-  int findings = st.findings + ScanStatics(current, interpreter_id, state, full, checkpoint);
+  int findings = st.findings +
+                 ScanStatics(current, interpreter_id, state, full, checkpoint);
   if (!full) {
     // Made last, so that it follows everything the audit itself tracked.
     PyObject* marker = PyList_New(0);
@@ -563,7 +591,9 @@ void SetAuditMode(const std::string& word) {
 
 AuditMode CurrentAuditMode() { return g_mode.load(std::memory_order_relaxed); }
 
-int AuditCurrentInterpreter(const char* checkpoint) { return Audit(checkpoint, true); }
+int AuditCurrentInterpreter(const char* checkpoint) {
+  return Audit(checkpoint, true);
+}
 
 int AuditAfterTest(const char* checkpoint) {
   switch (CurrentAuditMode()) {

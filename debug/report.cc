@@ -1,7 +1,6 @@
 #include "debug/report.h"
 
 #include <Python.h>
-
 #include <fnmatch.h>
 #include <unistd.h>
 
@@ -11,9 +10,9 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
-#include <mutex>
 
 #include "debug/cpython_findings.h"
 #include "runtime/allocation_tracer.h"
@@ -84,7 +83,8 @@ std::string TracebackJson(const std::vector<PythonFrame>& tb) {
   for (size_t i = 0; i < tb.size(); i++) {
     if (i) out += ",";
     JsonObject o(&out);
-    o.Str("filename", tb[i].filename).Int("lineno", tb[i].lineno)
+    o.Str("filename", tb[i].filename)
+        .Int("lineno", tb[i].lineno)
         .Str("name", tb[i].name);
     o.End();
   }
@@ -160,7 +160,8 @@ bool LoadSuppressions(const std::string& path, std::vector<Suppression>* out,
     std::string term;
     while (terms >> term) {
       size_t colon = term.find(':');
-      std::string field = colon == std::string::npos ? "" : term.substr(0, colon);
+      std::string field =
+          colon == std::string::npos ? "" : term.substr(0, colon);
       if (field != "kind" && field != "extension" && field != "type" &&
           field != "function" && field != "file") {
         *error = path + ":" + std::to_string(lineno) + ": '" + term +
@@ -189,9 +190,10 @@ bool IsSuppressed(const std::vector<Suppression>& suppressions,
     if (t.field == "kind") return match(t.pattern, v.kind);
     if (t.field == "type") return match(t.pattern, v.object_type);
     if (t.field == "extension") {
-      std::string name = extension_frame >= 0
-                             ? ExtensionNameFromPath(stack[extension_frame].module)
-                             : v.extension_hint;
+      std::string name =
+          extension_frame >= 0
+              ? ExtensionNameFromPath(stack[extension_frame].module)
+              : v.extension_hint;
       return !name.empty() && match(t.pattern, name);
     }
     if (t.field == "function") {
@@ -264,7 +266,8 @@ std::string FormatViolationJson(const Violation& v,
   std::string native = "[";
   for (size_t i = 0; i < stack.size(); i++) {
     if (i) native += ",";
-    AppendJsonString(&native, FormatNativeFrame(static_cast<int>(i), stack[i]).c_str());
+    AppendJsonString(&native,
+                     FormatNativeFrame(static_cast<int>(i), stack[i]).c_str());
   }
   native += "]";
   // The same frames, machine-readable, so the supervisor can symbolize them
@@ -276,7 +279,8 @@ std::string FormatViolationJson(const Violation& v,
     snprintf(offset, sizeof(offset), "0x%lx",
              static_cast<unsigned long>(stack[i].module_offset));
     JsonObject f(&frames);
-    f.Str("module", stack[i].module).Str("offset", offset)
+    f.Str("module", stack[i].module)
+        .Str("offset", offset)
         .Str("symbol", stack[i].symbol);
     f.End();
   }
@@ -307,20 +311,24 @@ std::string FormatViolationJson(const Violation& v,
   }
   if (!v.static_module.empty()) {
     char off[32];
-    snprintf(off, sizeof(off), "0x%lx", static_cast<unsigned long>(v.static_offset));
+    snprintf(off, sizeof(off), "0x%lx",
+             static_cast<unsigned long>(v.static_offset));
     o.Str("static_module", v.static_module).Str("static_offset", off);
   }
   if (t_current_test != nullptr && !t_current_test->empty()) {
     o.Str("test", *t_current_test);
   }
   if (v.capi_function != nullptr) {
-    o.Str("capi_function", v.capi_function).Int("capi_argument", v.capi_argument);
+    o.Str("capi_function", v.capi_function)
+        .Int("capi_argument", v.capi_argument);
   }
   if (v.source_file != nullptr) {
     o.Str("source_file", v.source_file).Int("source_line", v.source_line);
-    if (v.source_function != nullptr) o.Str("source_function", v.source_function);
+    if (v.source_function != nullptr)
+      o.Str("source_function", v.source_function);
   }
-  if (!g_options.fatal && v.resolution != nullptr) o.Str("resolution", v.resolution);
+  if (!g_options.fatal && v.resolution != nullptr)
+    o.Str("resolution", v.resolution);
   if (v.holder.found()) {
     std::string holder;
     JsonObject h(&holder);
@@ -331,7 +339,8 @@ std::string FormatViolationJson(const Violation& v,
     if (!v.holder.slot.empty()) h.Str("slot", v.holder.slot);
     if (v.holder.kind == "static-variable") {
       char off[32];
-      snprintf(off, sizeof(off), "0x%lx", static_cast<unsigned long>(v.holder.static_offset));
+      snprintf(off, sizeof(off), "0x%lx",
+               static_cast<unsigned long>(v.holder.static_offset));
       h.Str("static_offset", off);
     }
     h.End();
@@ -364,12 +373,13 @@ std::string FormatViolationText(const Violation& v,
     out += "  extension: " + v.extension_hint + "\n";
   }
   if (extension_frame >= 0) {
-    out += "  extension: " +
-           ExtensionNameFromPath(stack[extension_frame].module) + " (" +
-           stack[extension_frame].module + ", in " +
-           (stack[extension_frame].symbol.empty() ? "??"
-                                                  : stack[extension_frame].symbol) +
-           ")\n";
+    out +=
+        "  extension: " + ExtensionNameFromPath(stack[extension_frame].module) +
+        " (" + stack[extension_frame].module + ", in " +
+        (stack[extension_frame].symbol.empty()
+             ? "??"
+             : stack[extension_frame].symbol) +
+        ")\n";
   }
   out += "  Python traceback (most recent call last), " +
          InterpreterLabel(v.current) + ":\n";
@@ -377,7 +387,8 @@ std::string FormatViolationText(const Violation& v,
     out += "    File \"" + f.filename + "\", line " + std::to_string(f.lineno) +
            ", in " + f.name + "\n";
   }
-  if (traceback.empty() && v.check != nullptr && strcmp(v.check, "audit") == 0) {
+  if (traceback.empty() && v.check != nullptr &&
+      strcmp(v.check, "audit") == 0) {
     out += "    (none: an audit finding";
     if (t_current_test != nullptr && !t_current_test->empty()) {
       out += ", in test " + *t_current_test;
@@ -391,8 +402,8 @@ std::string FormatViolationText(const Violation& v,
     out += "  Allocated by " + InterpreterLabel(v.owner) +
            " (most recent call last):\n";
     for (const PythonFrame& f : allocated) {
-      out += "    File \"" + f.filename + "\", line " + std::to_string(f.lineno) +
-             ", in " + f.name + "\n";
+      out += "    File \"" + f.filename + "\", line " +
+             std::to_string(f.lineno) + ", in " + f.name + "\n";
     }
   }
   out += "  Native stack:\n";
@@ -425,7 +436,8 @@ bool ReportViolation(Violation v) {
     holder_looked_up = true;
     v.extension_hint = v.holder.module;
   }
-  CPythonFinding own = ClassifyCPythonFinding(v, traceback, stack, ext);  // cpython_findings.h
+  CPythonFinding own =
+      ClassifyCPythonFinding(v, traceback, stack, ext);  // cpython_findings.h
   if (own != CPythonFinding::kNo) return own == CPythonFinding::kContain;
   if (g_suppressions != nullptr &&
       IsSuppressed(*g_suppressions, v, traceback, stack, ext)) {
@@ -441,8 +453,10 @@ bool ReportViolation(Violation v) {
 
   std::lock_guard<std::mutex> lock(g_report_mu);
   g_total.fetch_add(1, std::memory_order_relaxed);
-  if (g_sites == nullptr) g_sites = new std::map<std::string, std::pair<int, int>>();
-  if (g_site_interpreters == nullptr) g_site_interpreters = new std::map<int, std::set<int>>();
+  if (g_sites == nullptr)
+    g_sites = new std::map<std::string, std::pair<int, int>>();
+  if (g_site_interpreters == nullptr)
+    g_site_interpreters = new std::map<int, std::set<int>>();
   int acting_index = InterpreterRegistry::Info(v.current).index;
   auto it = g_sites->find(key);
   if (it != g_sites->end()) {
@@ -458,7 +472,8 @@ bool ReportViolation(Violation v) {
     if (id < kSignalSafeSites) {
       g_site_counts[id].store(count, std::memory_order_relaxed);
     }
-    bool new_interpreter = (*g_site_interpreters)[id].insert(acting_index).second;
+    bool new_interpreter =
+        (*g_site_interpreters)[id].insert(acting_index).second;
     if (new_interpreter || IsPowerOfTwo(count)) WriteCountEvent(id, count);
     return true;
   }
@@ -482,8 +497,9 @@ bool ReportViolation(Violation v) {
   EventLog::Write(event);
   std::string text = FormatViolationText(v, traceback, stack, ext);
   if (g_options.fatal) {
-    text += "==interpsan== ABORTING on the first violation (use --keep-going "
-            "to report all of them and continue)\n";
+    text +=
+        "==interpsan== ABORTING on the first violation (use --keep-going "
+        "to report all of them and continue)\n";
   }
   fputs(text.c_str(), stderr);
   fflush(stderr);
@@ -503,7 +519,8 @@ void FlushViolationCounts() {
   }
   if (g_sites != nullptr) {
     for (const auto& site : *g_sites) {
-      if (site.second.second > 1) WriteCountEvent(site.second.first, site.second.second);
+      if (site.second.second > 1)
+        WriteCountEvent(site.second.first, site.second.second);
     }
   }
   // The counts above are final: the supervisor reports them as exact.

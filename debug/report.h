@@ -89,7 +89,7 @@ std::string ObjectTypeName(const void* object);
 void SetCurrentTest(const std::string& test);
 
 struct ReportOptions {
-  bool fatal = true;       // false with --keep-going
+  bool fatal = true;  // false with --keep-going
   int fatal_exit_code = 3;
 };
 

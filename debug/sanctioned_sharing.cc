@@ -35,17 +35,20 @@ bool IsMainInterpreterKeywordTuple(const void* word, PyObject* value,
   if (!interpsan_shim_kwtuple_created_in_main()) return false;  // 3.12
   // Owned by the running main interpreter (slot 1 is always the main
   // interpreter; a re-initialised runtime's main keeps it).
-  if (owner != kMainSlot || InterpreterRegistry::Info(owner).ended) return false;
+  if (owner != kMainSlot || InterpreterRegistry::Info(owner).ended)
+    return false;
   InterpsanArgParser parser;
   if (!interpsan_shim_arg_parser_of_kwtuple_field(word, &parser)) return false;
   if (parser.kwtuple != value || !parser.kwtuple_owned) return false;
   // The whole parser lies in the static memory of the module holding the
   // word (a Clinic `static _PyArg_Parser _parser`).
   const std::string* module = StaticMemoryMap::ModuleOf(word);
-  if (module == nullptr || StaticMemoryMap::ModuleOf(parser.parser) != module) return false;
+  if (module == nullptr || StaticMemoryMap::ModuleOf(parser.parser) != module)
+    return false;
   // The tuple is exactly the parser's keyword names after the positional-
   // only ones, as new_kwtuple(keywords, len, pos) builds it.
-  if (!PyTuple_CheckExact(value) || parser.keywords == nullptr || parser.pos < 0) {
+  if (!PyTuple_CheckExact(value) || parser.keywords == nullptr ||
+      parser.pos < 0) {
     return false;
   }
   int len = 0;
@@ -53,7 +56,8 @@ bool IsMainInterpreterKeywordTuple(const void* word, PyObject* value,
   if (len > kMaxKeywords || parser.pos > len) return false;
   if (PyTuple_GET_SIZE(value) != len - parser.pos) return false;
   for (int i = parser.pos; i < len; i++) {
-    if (!IsImmortalName(PyTuple_GET_ITEM(value, i - parser.pos), parser.keywords[i])) {
+    if (!IsImmortalName(PyTuple_GET_ITEM(value, i - parser.pos),
+                        parser.keywords[i])) {
       return false;
     }
   }

@@ -140,7 +140,8 @@ void Dump(const char* reason, int sig, siginfo_t* info, void* ucontext,
       if (tid <= 0 || tid == self) continue;
       if (syscall(SYS_tgkill, getpid(), tid, SIGUSR2) == 0) asked++;
     }
-    for (int waited = 0; waited < 200 && g_native_acks.load() < asked; waited++) {
+    for (int waited = 0; waited < 200 && g_native_acks.load() < asked;
+         waited++) {
       SleepMs(5);
     }
   }
@@ -256,8 +257,9 @@ void UserSignalHandler(int sig, siginfo_t* info, void* ucontext) {
   long expected = 0;
   if (fd >= 0 && g_dumping_tid.compare_exchange_strong(expected, tid)) {
     SignalSafeWriter text(g_text_buf, sizeof(g_text_buf), fd);
-    DumpPythonThreads(&text, nullptr, "request", interpsan_shim_current_tstate(),
-                      user.all_threads.load(), &g_scratch);
+    DumpPythonThreads(&text, nullptr, "request",
+                      interpsan_shim_current_tstate(), user.all_threads.load(),
+                      &g_scratch);
     g_dumping_tid.store(0);
   }
   if (user.chain.load()) {

@@ -3,13 +3,13 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <climits>
-#include <string>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "faulthandler/fatal_signal_handler.h"
@@ -27,8 +27,8 @@ struct Watchdog {
 };
 
 struct State {
-  PyObject* file;   // kept alive while enabled, as stock faulthandler does
-  int extra_slot;   // slot in the handler's extra descriptors, or -1
+  PyObject* file;  // kept alive while enabled, as stock faulthandler does
+  int extra_slot;  // slot in the handler's extra descriptors, or -1
   bool all_threads;
   Watchdog* watchdog;
   PyObject* watchdog_file;
@@ -162,15 +162,14 @@ void StopWatchdog(State* st) {
     st->watchdog->cancel = true;
   }
   st->watchdog->cv.notify_all();
-  Py_BEGIN_ALLOW_THREADS
-  st->watchdog->thread.join();
-  Py_END_ALLOW_THREADS
-  delete st->watchdog;
+  Py_BEGIN_ALLOW_THREADS st->watchdog->thread.join();
+  Py_END_ALLOW_THREADS delete st->watchdog;
   st->watchdog = nullptr;
   Py_CLEAR(st->watchdog_file);
 }
 
-PyObject* DumpTracebackLater(PyObject* module, PyObject* args, PyObject* kwargs) {
+PyObject* DumpTracebackLater(PyObject* module, PyObject* args,
+                             PyObject* kwargs) {
   static const char* kwlist[] = {"timeout", "repeat", "file", "exit", nullptr};
   double timeout;
   int repeat = 0, exit_after = 0;
@@ -202,7 +201,8 @@ PyObject* DumpTracebackLater(PyObject* module, PyObject* args, PyObject* kwargs)
     do {
       auto deadline = std::chrono::steady_clock::now() +
                       std::chrono::duration<double>(timeout);
-      if (wd->cv.wait_until(lock, deadline, [wd] { return wd->cancel; })) return;
+      if (wd->cv.wait_until(lock, deadline, [wd] { return wd->cancel; }))
+        return;
       interpsan::DumpTracebacksNow(fd, true, text.c_str());
       if (exit_after) _exit(1);
     } while (repeat);
@@ -216,7 +216,8 @@ PyObject* CancelDumpTracebackLater(PyObject* module, PyObject*) {
 }
 
 PyObject* Register(PyObject* module, PyObject* args, PyObject* kwargs) {
-  static const char* kwlist[] = {"signum", "file", "all_threads", "chain", nullptr};
+  static const char* kwlist[] = {"signum", "file", "all_threads", "chain",
+                                 nullptr};
   int signum;
   PyObject* file = nullptr;
   int all_threads = 1, chain = 0;
@@ -228,13 +229,15 @@ PyObject* Register(PyObject* module, PyObject* args, PyObject* kwargs) {
   if (signum == SIGSEGV || signum == SIGBUS || signum == SIGFPE ||
       signum == SIGILL || signum == SIGABRT) {
     PyErr_Format(PyExc_RuntimeError,
-                 "signal %i cannot be registered, use enable() instead", signum);
+                 "signal %i cannot be registered, use enable() instead",
+                 signum);
     return nullptr;
   }
   PyObject* keep;
   int fd = FileDescriptor(file, &keep);
   if (fd < 0) return nullptr;
-  if (!interpsan::RegisterDumpSignal(signum, fd, all_threads != 0, chain != 0)) {
+  if (!interpsan::RegisterDumpSignal(signum, fd, all_threads != 0,
+                                     chain != 0)) {
     Py_XDECREF(keep);
     PyErr_SetString(PyExc_ValueError, "signal number out of range");
     return nullptr;
@@ -254,25 +257,33 @@ PyObject* Unregister(PyObject* module, PyObject* arg) {
   State* st = GetState(module);
   bool was = interpsan::UnregisterDumpSignal(signum);
   PyObject* key = PyLong_FromLong(signum);
-  if (PyDict_Contains(st->registered, key) == 1) PyDict_DelItem(st->registered, key);
+  if (PyDict_Contains(st->registered, key) == 1)
+    PyDict_DelItem(st->registered, key);
   Py_DECREF(key);
   return PyBool_FromLong(was);
 }
 
 PyMethodDef kMethods[] = {
-    {"enable", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(Enable)),
+    {"enable",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(Enable)),
      METH_VARARGS | METH_KEYWORDS,
-     "enable(file=sys.stderr, all_threads=True): also write fatal dumps to file."},
-    {"disable", DisablePy, METH_NOARGS, "disable(): stop writing dumps to the file."},
+     "enable(file=sys.stderr, all_threads=True): also write fatal dumps to "
+     "file."},
+    {"disable", DisablePy, METH_NOARGS,
+     "disable(): stop writing dumps to the file."},
     {"is_enabled", IsEnabled, METH_NOARGS, "is_enabled() -> bool"},
     {"dump_traceback",
-     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(DumpTraceback)),
+     reinterpret_cast<PyCFunction>(
+         reinterpret_cast<void (*)(void)>(DumpTraceback)),
      METH_VARARGS | METH_KEYWORDS,
-     "dump_traceback(file=sys.stderr, all_threads=True): every interpreter's threads."},
+     "dump_traceback(file=sys.stderr, all_threads=True): every interpreter's "
+     "threads."},
     {"dump_traceback_later",
-     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(DumpTracebackLater)),
+     reinterpret_cast<PyCFunction>(
+         reinterpret_cast<void (*)(void)>(DumpTracebackLater)),
      METH_VARARGS | METH_KEYWORDS,
-     "dump_traceback_later(timeout, repeat=False, file=sys.stderr, exit=False)"},
+     "dump_traceback_later(timeout, repeat=False, file=sys.stderr, "
+     "exit=False)"},
     {"cancel_dump_traceback_later", CancelDumpTracebackLater, METH_NOARGS,
      "Cancels dump_traceback_later()."},
     {"register",

@@ -37,7 +37,8 @@ SignalSafeWriter& SignalSafeWriter::Str(const char* s) {
 SignalSafeWriter& SignalSafeWriter::Dec(int64_t v) {
   char tmp[24];
   int n = 0;
-  uint64_t u = v < 0 ? static_cast<uint64_t>(-(v + 1)) + 1 : static_cast<uint64_t>(v);
+  uint64_t u =
+      v < 0 ? static_cast<uint64_t>(-(v + 1)) + 1 : static_cast<uint64_t>(v);
   do {
     tmp[n++] = static_cast<char>('0' + u % 10);
     u /= 10;
@@ -63,7 +64,8 @@ SignalSafeWriter& SignalSafeWriter::Hex(uint64_t v) {
 SignalSafeWriter& SignalSafeWriter::JsonStr(const char* s) {
   static const char kDigits[] = "0123456789abcdef";
   Char('"');
-  for (const unsigned char* p = reinterpret_cast<const unsigned char*>(s ? s : "");
+  for (const unsigned char* p =
+           reinterpret_cast<const unsigned char*>(s ? s : "");
        *p; p++) {
     unsigned char c = *p;
     if (c == '"' || c == '\\') {

@@ -30,7 +30,10 @@ class SignalSafeWriter {
   // fit was dropped, and the output says "[truncated]".
   void Flush();
   // Empties the buffer without writing.
-  void Reset() { pos_ = 0; truncated_ = false; }
+  void Reset() {
+    pos_ = 0;
+    truncated_ = false;
+  }
   size_t size() const { return pos_; }
   const char* data() const { return buf_; }
   int fd() const { return fd_; }

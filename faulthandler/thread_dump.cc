@@ -31,9 +31,9 @@ int TrimRunnerFrames(const InterpsanFrame* frames, int n) {
 }
 
 int Capture(PyThreadState* tstate, DumpScratch* s) {
-  return TrimRunnerFrames(
-      s->frames, interpsan_shim_capture_traceback_safe(
-                     tstate, s->frames, DumpScratch::kMaxFrames));
+  return TrimRunnerFrames(s->frames,
+                          interpsan_shim_capture_traceback_safe(
+                              tstate, s->frames, DumpScratch::kMaxFrames));
 }
 
 void InterpreterTitle(SignalSafeWriter* text, int64_t id, bool is_main) {
@@ -52,10 +52,12 @@ void ThreadJson(SignalSafeWriter* json, const char* reason,
                 const InterpsanFrame* frames, int n) {
   json->Str("{\"event\":\"dump_thread\",\"reason\":").JsonStr(reason);
   json->Str(",\"interpreter\":").Dec(t.interp_id);
-  json->Str(",\"interpreter_index\":").Dec(InterpreterRegistry::IndexOfId(t.interp_id));
+  json->Str(",\"interpreter_index\":")
+      .Dec(InterpreterRegistry::IndexOfId(t.interp_id));
   json->Str(",\"main_interpreter\":").Str(t.is_main_interp ? "true" : "false");
   json->Str(",\"thread_id\":").Dec(static_cast<int64_t>(t.thread_id));
-  json->Str(",\"native_thread_id\":").Dec(static_cast<int64_t>(t.native_thread_id));
+  json->Str(",\"native_thread_id\":")
+      .Dec(static_cast<int64_t>(t.native_thread_id));
   json->Str(",\"current\":").Str(current ? "true" : "false");
   json->Str(",\"python_traceback\":[");
   // Most recent call last, like report.json's other tracebacks.
@@ -78,8 +80,13 @@ void ThreadText(SignalSafeWriter* text, const InterpsanThreadInfo& t,
       .Str(") (most recent call first):\n");
   if (n == 0) text->Str("    <no Python frame>\n");
   for (int i = 0; i < n; i++) {
-    text->Str("    File \"").Str(frames[i].filename).Str("\", line ")
-        .Dec(frames[i].lineno).Str(" in ").Str(frames[i].name).Char('\n');
+    text->Str("    File \"")
+        .Str(frames[i].filename)
+        .Str("\", line ")
+        .Dec(frames[i].lineno)
+        .Str(" in ")
+        .Str(frames[i].name)
+        .Char('\n');
   }
   text->Flush();
 }
@@ -88,27 +95,43 @@ void ThreadText(SignalSafeWriter* text, const InterpsanThreadInfo& t,
 
 const char* SignalName(int sig) {
   switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    default: return "signal";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGILL:
+      return "SIGILL";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    default:
+      return "signal";
   }
 }
 
 const char* SignalDescription(int sig) {
   switch (sig) {
-    case SIGSEGV: return "Segmentation fault";
-    case SIGBUS: return "Bus error";
-    case SIGFPE: return "Floating-point exception";
-    case SIGILL: return "Illegal instruction";
-    case SIGABRT: return "Aborted";
-    default: return "Signal";
+    case SIGSEGV:
+      return "Segmentation fault";
+    case SIGBUS:
+      return "Bus error";
+    case SIGFPE:
+      return "Floating-point exception";
+    case SIGILL:
+      return "Illegal instruction";
+    case SIGABRT:
+      return "Aborted";
+    default:
+      return "Signal";
   }
 }
 
@@ -129,21 +152,30 @@ void DumpHeader(SignalSafeWriter* text, SignalSafeWriter* json,
   }
   int64_t tid = syscall(SYS_gettid);
   // si_addr means something only for faults raised by the CPU.
-  bool fault = sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE;
-  uint64_t address =
-      (info != nullptr && fault) ? reinterpret_cast<uint64_t>(info->si_addr) : 0;
+  bool fault =
+      sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE;
+  uint64_t address = (info != nullptr && fault)
+                         ? reinterpret_cast<uint64_t>(info->si_addr)
+                         : 0;
   int index = InterpreterRegistry::IndexOfId(interp_id);
   if (text != nullptr) {
     text->Str("\n==interpsan== ");
     if (sig == SIGUSR1 || sig == 0) {
       text->Str(reason).Str(": dumping every interpreter's threads\n");
     } else {
-      text->Str("FATAL: ").Str(SignalName(sig)).Str(" (")
-          .Str(SignalDescription(sig)).Str(")");
-      if (sig == SIGSEGV || sig == SIGBUS) text->Str(" at address ").Hex(address);
+      text->Str("FATAL: ")
+          .Str(SignalName(sig))
+          .Str(" (")
+          .Str(SignalDescription(sig))
+          .Str(")");
+      if (sig == SIGSEGV || sig == SIGBUS)
+        text->Str(" at address ").Hex(address);
       text->Char('\n');
     }
-    text->Str("==interpsan== in thread ").Hex(thread_id).Str(" (tid ").Dec(tid)
+    text->Str("==interpsan== in thread ")
+        .Hex(thread_id)
+        .Str(" (tid ")
+        .Dec(tid)
         .Str(")");
     if (interp_id >= 0) {
       text->Str(" of interpreter ").Dec(interp_id);
@@ -170,10 +202,12 @@ void DumpHeader(SignalSafeWriter* text, SignalSafeWriter* json,
 void DumpPythonThreads(SignalSafeWriter* text, SignalSafeWriter* json,
                        const char* reason, PyThreadState* current,
                        bool all_threads, DumpScratch* s) {
-  int n = interpsan_shim_list_threads_safe(s->threads, DumpScratch::kMaxThreads);
+  int n =
+      interpsan_shim_list_threads_safe(s->threads, DumpScratch::kMaxThreads);
   int64_t current_interp = -2;
   for (int i = 0; i < n; i++) {
-    if (s->threads[i].tstate == current) current_interp = s->threads[i].interp_id;
+    if (s->threads[i].tstate == current)
+      current_interp = s->threads[i].interp_id;
   }
   // Pass 0: the current interpreter (current thread first); pass 1: the
   // others, in CPython's order.
@@ -194,7 +228,8 @@ void DumpPythonThreads(SignalSafeWriter* text, SignalSafeWriter* json,
               if (s->threads[j].tstate != current) continue;
               int nf = Capture(current, s);
               ThreadText(text, s->threads[j], true, s->frames, nf);
-              if (json) ThreadJson(json, reason, s->threads[j], true, s->frames, nf);
+              if (json)
+                ThreadJson(json, reason, s->threads[j], true, s->frames, nf);
             }
           }
         }
@@ -203,7 +238,8 @@ void DumpPythonThreads(SignalSafeWriter* text, SignalSafeWriter* json,
       int nf = Capture(t.tstate, s);
       bool is_current = t.tstate == current;
       if (text != nullptr) ThreadText(text, t, is_current, s->frames, nf);
-      if (json != nullptr) ThreadJson(json, reason, t, is_current, s->frames, nf);
+      if (json != nullptr)
+        ThreadJson(json, reason, t, is_current, s->frames, nf);
     }
     if (text != nullptr && shown != -3) {
       text->Char('\n');
@@ -254,7 +290,9 @@ void DumpNativeStack(SignalSafeWriter* text, SignalSafeWriter* json,
     }
     if (json != nullptr) {
       if (i > 0) json->Char(',');
-      json->Str("{\"pc\":\"").Hex(pc).Str("\",\"module\":")
+      json->Str("{\"pc\":\"")
+          .Hex(pc)
+          .Str("\",\"module\":")
           .JsonStr(resolved ? path : "");
       json->Str(",\"offset\":\"").Hex(offset).Char('"');
       // Frame #0 of an interrupted context is the faulting instruction

@@ -7,6 +7,8 @@ std::atomic<bool> g_traced_ever{false};
 AllocationTracer g_tracer = {nullptr, nullptr, nullptr, nullptr};
 std::atomic<uint32_t> g_code_epoch{1};
 
-void InstallAllocationTracer(const AllocationTracer& tracer) { g_tracer = tracer; }
+void InstallAllocationTracer(const AllocationTracer& tracer) {
+  g_tracer = tracer;
+}
 
 }  // namespace interpsan

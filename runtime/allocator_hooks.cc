@@ -59,7 +59,8 @@ inline void ForgetLastTraced(const void* p) {
 // A small block just came from pymalloc: trace it by its size class, the
 // size its free will report.
 inline void TraceSmall(void* p) {
-  if (__builtin_expect(!g_tracing.load(std::memory_order_relaxed), 1) || p == nullptr) {
+  if (__builtin_expect(!g_tracing.load(std::memory_order_relaxed), 1) ||
+      p == nullptr) {
     return;
   }
   uint32_t id = TraceNew(Domain::kObj, InterpreterRegistry::CurrentSlot(),
@@ -71,7 +72,8 @@ inline void TraceSmall(void* p) {
 }
 
 inline void UntraceSmall(void* p) {
-  if (__builtin_expect(!g_traced_ever.load(std::memory_order_relaxed), 1)) return;
+  if (__builtin_expect(!g_traced_ever.load(std::memory_order_relaxed), 1))
+    return;
   ForgetLastTraced(p);
   uint32_t id = SmallBlockTraces::Take(p);
   if (id != 0) TraceGone(id, interpsan_shim_small_block_size(p));
@@ -111,8 +113,9 @@ void ReleaseHeader(BlockHeader* header) {
 
 void* HeaderAlloc(Domain domain, size_t n, bool zero) {
   if (n > kMaxHeaderBlockSize - sizeof(BlockHeader)) return nullptr;
-  void* raw = zero ? g_orig.raw.calloc(g_orig.raw.ctx, 1, n + sizeof(BlockHeader))
-                   : g_orig.raw.malloc(g_orig.raw.ctx, n + sizeof(BlockHeader));
+  void* raw =
+      zero ? g_orig.raw.calloc(g_orig.raw.ctx, 1, n + sizeof(BlockHeader))
+           : g_orig.raw.malloc(g_orig.raw.ctx, n + sizeof(BlockHeader));
   if (INTERPSAN_UNLIKELY(raw == nullptr)) return nullptr;
   auto* header = static_cast<BlockHeader*>(raw);
   header->magic = kLiveMagic;
@@ -147,15 +150,16 @@ bool HeaderIsBad(Domain call, const void* p, bool realloc) {
 
 // One report of a bad free or realloc: by another interpreter than the
 // block's owner (`cross`), or through the wrong domain.
-Resolution ReportBadFree(bool cross, bool realloc, Domain call, Domain block_domain,
-                         const void* block, size_t size, OwnerSlot owner,
-                         OwnerSlot current) {
+Resolution ReportBadFree(bool cross, bool realloc, Domain call,
+                         Domain block_domain, const void* block, size_t size,
+                         OwnerSlot owner, OwnerSlot current) {
   BlockAnomaly a{};
   if (cross) {
     a.kind = realloc ? AnomalyKind::kCrossInterpreterRealloc
                      : AnomalyKind::kCrossInterpreterFree;
   } else {
-    a.kind = realloc ? AnomalyKind::kWrongDomainRealloc : AnomalyKind::kWrongDomainFree;
+    a.kind = realloc ? AnomalyKind::kWrongDomainRealloc
+                     : AnomalyKind::kWrongDomainFree;
   }
   a.call_domain = call;
   a.block_domain = block_domain;
@@ -167,21 +171,24 @@ Resolution ReportBadFree(bool cross, bool realloc, Domain call, Domain block_dom
 }
 
 // The reports behind CheckHeader, out of line (see ReportSmall).
-__attribute__((noinline, cold)) bool ReportHeader(Domain call, BlockHeader* header,
-                                                  bool realloc, OwnerSlot current,
-                                                  bool cross, bool wrong_domain) {
+__attribute__((noinline, cold)) bool ReportHeader(Domain call,
+                                                  BlockHeader* header,
+                                                  bool realloc,
+                                                  OwnerSlot current, bool cross,
+                                                  bool wrong_domain) {
   Domain block_domain = header->block_domain();
   OwnerSlot owner = static_cast<OwnerSlot>(header->owner);
-  if (cross && ReportBadFree(true, realloc, call, block_domain, header->user(),
-                             header->size, owner, current) == Resolution::kLeak) {
+  if (cross &&
+      ReportBadFree(true, realloc, call, block_domain, header->user(),
+                    header->size, owner, current) == Resolution::kLeak) {
     return false;
   }
   // The block is ours and malloc-backed whatever its domain: freeing it
   // correctly is always safe, so the handler's answer only matters for the
   // report.
   if (wrong_domain) {
-    ReportBadFree(false, realloc, call, block_domain, header->user(), header->size, owner,
-                  InterpreterRegistry::CurrentSlot());
+    ReportBadFree(false, realloc, call, block_domain, header->user(),
+                  header->size, owner, InterpreterRegistry::CurrentSlot());
   }
   return true;
 }
@@ -231,8 +238,8 @@ void* HeaderRealloc(Domain call, void* p, size_t n) {
   moved->size = n;  // owner and domain stay: the block is still the owner's
   // Like stock tracemalloc: a resized block is traced anew, here.
   TraceGone(old_trace, old_size);
-  moved->trace_id = TraceNew(moved->block_domain(),
-                             static_cast<OwnerSlot>(moved->owner), n);
+  moved->trace_id =
+      TraceNew(moved->block_domain(), static_cast<OwnerSlot>(moved->owner), n);
   return moved->user();
 }
 
@@ -240,11 +247,13 @@ void* HeaderRealloc(Domain call, void* p, size_t n) {
 
 // The reports behind CheckSmall, out of line so that the check itself
 // stays a few instructions with no stack frame.
-__attribute__((noinline, cold)) bool ReportSmall(Domain call, void* p, OwnerSlot owner,
-                                                 bool realloc, OwnerSlot current,
-                                                 bool cross, bool wrong_domain) {
+__attribute__((noinline, cold)) bool ReportSmall(Domain call, void* p,
+                                                 OwnerSlot owner, bool realloc,
+                                                 OwnerSlot current, bool cross,
+                                                 bool wrong_domain) {
   size_t size = interpsan_shim_small_block_size(p);
-  if (cross) ReportBadFree(true, realloc, call, Domain::kObj, p, size, owner, current);
+  if (cross)
+    ReportBadFree(true, realloc, call, Domain::kObj, p, size, owner, current);
   if (wrong_domain) {
     ReportBadFree(false, realloc, call, Domain::kObj, p, size, owner,
                   InterpreterRegistry::CurrentSlot());

@@ -24,14 +24,16 @@
 
 #include "runtime/allocator_hooks.h"
 
-extern "C" __attribute__((visibility("default"))) int _PyMem_SetDefaultAllocator(
-    PyMemAllocatorDomain domain, PyMemAllocatorEx* old_alloc) {
+extern "C" __attribute__((visibility("default"))) int
+_PyMem_SetDefaultAllocator(PyMemAllocatorDomain domain,
+                           PyMemAllocatorEx* old_alloc) {
   if (interpsan::AllocatorHooks::installed()) {
     if (old_alloc != nullptr) PyMem_GetAllocator(domain, old_alloc);
     return 0;
   }
   using Fn = int (*)(PyMemAllocatorDomain, PyMemAllocatorEx*);
-  static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "_PyMem_SetDefaultAllocator"));
+  static Fn real =
+      reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "_PyMem_SetDefaultAllocator"));
   if (real == nullptr) return -1;
   return real(domain, old_alloc);
 }

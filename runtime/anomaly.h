@@ -22,8 +22,9 @@ typedef struct _object PyObject;
 namespace interpsan {
 
 enum class AnomalyKind : uint8_t {
-  kCrossInterpreterFree,     // block freed by an interpreter that does not own it
-  kCrossInterpreterRealloc,  // block resized by an interpreter that does not own it
+  kCrossInterpreterFree,  // block freed by an interpreter that does not own it
+  kCrossInterpreterRealloc,  // block resized by an interpreter that does not
+                             // own it
   kCrossInterpreterDealloc,  // object deallocated by a non-owner interpreter
   kWrongDomainFree,          // block freed through another domain's API
   kWrongDomainRealloc,       // block resized through another domain's API

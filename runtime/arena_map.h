@@ -50,7 +50,9 @@ class ArenaMap {
   }
 
   static void Set(const void* start, size_t size, OwnerSlot owner);
-  static void Clear(const void* start, size_t size) { Set(start, size, kNoOwner); }
+  static void Clear(const void* start, size_t size) {
+    Set(start, size, kNoOwner);
+  }
 
   // The PyObjectArenaAllocator callbacks (ctx is unused).
   static void* AllocArena(void* ctx, size_t size);

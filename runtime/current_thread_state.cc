@@ -38,11 +38,13 @@ bool CurrentThreadState::Discover(PyThreadState* tstate) {
   // libpython is the module that exports CPython's accessor.
   Dl_info info;
   void* accessor = dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");
-  if (accessor == nullptr) accessor = dlsym(RTLD_DEFAULT, "_PyThreadState_UncheckedGet");
+  if (accessor == nullptr)
+    accessor = dlsym(RTLD_DEFAULT, "_PyThreadState_UncheckedGet");
   if (accessor == nullptr || dladdr(accessor, &info) == 0) return false;
   TlsSearch search{reinterpret_cast<uintptr_t>(info.dli_fbase), nullptr, 0};
   dl_iterate_phdr(&FindPythonTls, &search);
-  if (search.tls_block == nullptr || search.tls_size < sizeof(void*)) return false;
+  if (search.tls_block == nullptr || search.tls_size < sizeof(void*))
+    return false;
   // Exactly one pointer-sized slot of libpython's (small) TLS block must
   // hold this thread's state.
   auto* slots = static_cast<PyThreadState**>(search.tls_block);

@@ -24,9 +24,8 @@ namespace {
 
 // Reports a cross-interpreter deallocation (out of line: the hook's fast
 // path stays frameless). Returns true if tp_dealloc must not run.
-__attribute__((noinline, cold)) bool ReportCrossDealloc(PyObject* op,
-                                                        interpsan::OwnerSlot owner,
-                                                        interpsan::OwnerSlot current) {
+__attribute__((noinline, cold)) bool ReportCrossDealloc(
+    PyObject* op, interpsan::OwnerSlot owner, interpsan::OwnerSlot current) {
   using namespace interpsan;
   BlockAnomaly a{};
   a.kind = AnomalyKind::kCrossInterpreterDealloc;

@@ -18,8 +18,8 @@ std::atomic<interpsan::InterpreterEndListener> g_listeners[kMaxListeners];
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) void PyInterpreterState_Delete(
-    PyInterpreterState* interp) {
+extern "C" __attribute__((visibility("default"))) void
+PyInterpreterState_Delete(PyInterpreterState* interp) {
   using interpsan::InterpreterRegistry;
   if (g_real_delete.load(std::memory_order_acquire) == nullptr) {
     interpsan::InitInterpreterLifecycleHook();

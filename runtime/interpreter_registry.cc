@@ -23,7 +23,8 @@ Slot g_slots[kMaxSlots];
 std::atomic<int> g_next_slot{kMainSlot + 1};
 
 std::mutex g_register_mu;
-std::atomic<InterpreterRegistry::NewInterpreterListener> g_new_listener{nullptr};
+std::atomic<InterpreterRegistry::NewInterpreterListener> g_new_listener{
+    nullptr};
 
 // Checked once: the inline tstate->interp read in the header relies on it.
 static_assert(offsetof(PyThreadState, interp) == 2 * sizeof(void*),

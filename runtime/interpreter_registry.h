@@ -33,8 +33,8 @@ constexpr int kMaxSlots = 1 << 16;
 constexpr OwnerSlot kMainSlot = 1;
 
 struct InterpreterInfo {
-  int64_t id;     // PyInterpreterState_GetID, or -1 before it is known
-  int index;      // place in the run (interpsan.index), -1 if not run by us
+  int64_t id;  // PyInterpreterState_GetID, or -1 before it is known
+  int index;   // place in the run (interpsan.index), -1 if not run by us
   bool own_gil;
   bool ended;
 };
@@ -48,9 +48,10 @@ class InterpreterRegistry {
     if (tstate == nullptr) return kNoOwner;
     PyInterpreterState* interp = InterpreterOf(tstate);
     ThreadCache& cache = t_cache_;
-    if (__builtin_expect(interp == cache.interp &&
-                             cache.epoch == epoch_.load(std::memory_order_acquire),
-                         1)) {
+    if (__builtin_expect(
+            interp == cache.interp &&
+                cache.epoch == epoch_.load(std::memory_order_acquire),
+            1)) {
       return cache.slot;
     }
     return SlowCurrentSlot(interp);
@@ -107,7 +108,8 @@ class InterpreterRegistry {
 
 // tstate->interp without including CPython's headers here: PyThreadState's
 // first fields are public and stable (prev, next, interp) on 3.12 and 3.13.
-inline PyInterpreterState* InterpreterRegistry::InterpreterOf(PyThreadState* tstate) {
+inline PyInterpreterState* InterpreterRegistry::InterpreterOf(
+    PyThreadState* tstate) {
   return reinterpret_cast<PyInterpreterState* const*>(tstate)[2];
 }
 

@@ -25,7 +25,8 @@ extern "C" __attribute__((visibility("default"))) void _Py_NewReference(
     interpsan::InitNewReferenceHook();
     real = g_real_new_reference.load(std::memory_order_acquire);
   }
-  if (__builtin_expect(!interpsan::g_tracing.load(std::memory_order_relaxed), 1)) {
+  if (__builtin_expect(!interpsan::g_tracing.load(std::memory_order_relaxed),
+                       1)) {
     return real(op);  // a tail call: this hook's whole cost when not tracing
   }
   real(op);
@@ -41,7 +42,8 @@ bool InitNewReferenceHook() {
 }
 
 bool NewReferenceHookActive() {
-  return ProcessBindsTo("_Py_NewReference", reinterpret_cast<void*>(&_Py_NewReference)) &&
+  return ProcessBindsTo("_Py_NewReference",
+                        reinterpret_cast<void*>(&_Py_NewReference)) &&
          g_real_new_reference.load() != nullptr;
 }
 

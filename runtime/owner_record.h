@@ -49,8 +49,7 @@ struct alignas(16) BlockHeader {
   uint64_t domain : 2;
 
   static BlockHeader* FromUser(const void* user) {
-    return reinterpret_cast<BlockHeader*>(
-               const_cast<void*>(user)) - 1;
+    return reinterpret_cast<BlockHeader*>(const_cast<void*>(user)) - 1;
   }
   void* user() { return this + 1; }
   Domain block_domain() const { return static_cast<Domain>(domain); }

@@ -48,8 +48,8 @@ size_t interpsan_shim_small_request_threshold(void);
 
 // Copies up to `max` frames of `tstate`'s Python stack, most recent call
 // first. Returns the number written. Reads frame memory only.
-int interpsan_shim_capture_traceback(PyThreadState* tstate,
-                                     InterpsanFrame* out, int max);
+int interpsan_shim_capture_traceback(PyThreadState* tstate, InterpsanFrame* out,
+                                     int max);
 
 // ---- Fast frame positions (for tracemalloc) --------------------------------
 // The calling thread's innermost `max` Python frames as (code object,
@@ -63,7 +63,8 @@ int interpsan_shim_frame_positions(PyThreadState* tstate, void** codes,
                                    int* instrs, int max, int* depth);
 
 // Resolves one position to file, function and line (allocation-free).
-void interpsan_shim_resolve_position(void* code, int instr, InterpsanFrame* out);
+void interpsan_shim_resolve_position(void* code, int instr,
+                                     InterpsanFrame* out);
 
 // True if `op` is a code object (for invalidating position caches).
 int interpsan_shim_is_code(PyObject* op);
@@ -96,12 +97,12 @@ int interpsan_shim_capture_traceback_safe(PyThreadState* tstate,
 // What CPython's getargs.c recorded in one static _PyArg_Parser, copied out
 // so that callers need no internal headers.
 typedef struct InterpsanArgParser {
-  const void* parser;            // the _PyArg_Parser itself
-  const char* const* keywords;   // NULL-terminated; "" marks positional-only
+  const void* parser;           // the _PyArg_Parser itself
+  const char* const* keywords;  // NULL-terminated; "" marks positional-only
   const char* fname;
-  PyObject* kwtuple;             // tuple of the keyword names, or NULL
-  int pos;                       // number of positional-only parameters
-  int kwtuple_owned;             // getargs.c created kwtuple (Clinic did not)
+  PyObject* kwtuple;  // tuple of the keyword names, or NULL
+  int pos;            // number of positional-only parameters
+  int kwtuple_owned;  // getargs.c created kwtuple (Clinic did not)
 } InterpsanArgParser;
 
 // If `kwtuple_field` is the address of the `kwtuple` field of a parser that

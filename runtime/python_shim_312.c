@@ -21,7 +21,8 @@ static inline _PyInterpreterFrame* ShimCurrentFrameSafe(PyThreadState* tstate) {
   _PyInterpreterFrame* frame = NULL;
   if (interpsan_shim_safe_copy(&cframe, &tstate->cframe, sizeof(cframe)) < 0 ||
       cframe == NULL ||
-      interpsan_shim_safe_copy(&frame, &cframe->current_frame, sizeof(frame)) < 0) {
+      interpsan_shim_safe_copy(&frame, &cframe->current_frame, sizeof(frame)) <
+          0) {
     return NULL;
   }
   return frame;

@@ -17,7 +17,8 @@
 int interpsan_shim_safe_copy(void* dst, const void* src, size_t n);
 static inline _PyInterpreterFrame* ShimCurrentFrameSafe(PyThreadState* tstate) {
   _PyInterpreterFrame* frame = NULL;
-  if (interpsan_shim_safe_copy(&frame, &tstate->current_frame, sizeof(frame)) < 0) {
+  if (interpsan_shim_safe_copy(&frame, &tstate->current_frame, sizeof(frame)) <
+      0) {
     return NULL;
   }
   return frame;

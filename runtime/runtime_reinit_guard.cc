@@ -34,9 +34,10 @@ std::atomic<InitPreConfigFn> g_real_init_preconfig{nullptr};
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) void PyPreConfig_InitPythonConfig(
-    PyPreConfig* config) {
-  if (!interpsan::ResolveNext(&g_real_init_preconfig, "PyPreConfig_InitPythonConfig")) {
+extern "C" __attribute__((visibility("default"))) void
+PyPreConfig_InitPythonConfig(PyPreConfig* config) {
+  if (!interpsan::ResolveNext(&g_real_init_preconfig,
+                              "PyPreConfig_InitPythonConfig")) {
     return;  // cannot happen in a process that links libpython
   }
   g_real_init_preconfig.load(std::memory_order_acquire)(config);

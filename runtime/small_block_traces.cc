@@ -12,7 +12,8 @@ namespace {
 
 constexpr size_t kEntriesPerArena = (size_t{1} << kArenaShift) >> 4;
 constexpr size_t kTableBytes = kEntriesPerArena * sizeof(uint32_t);
-constexpr size_t kDirectoryBytes = kArenaTableEntries * sizeof(std::atomic<uint32_t*>);
+constexpr size_t kDirectoryBytes =
+    kArenaTableEntries * sizeof(std::atomic<uint32_t*>);
 
 }  // namespace
 
@@ -24,7 +25,8 @@ uint32_t* SmallBlockTraces::CreateTable(const void* p) {
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) return nullptr;
     auto* fresh = static_cast<std::atomic<uint32_t*>*>(mem);
-    if (tables_.compare_exchange_strong(tables, fresh, std::memory_order_acq_rel)) {
+    if (tables_.compare_exchange_strong(tables, fresh,
+                                        std::memory_order_acq_rel)) {
       tables = fresh;
     } else {
       munmap(mem, kDirectoryBytes);  // another thread won; use its directory
@@ -49,7 +51,8 @@ void SmallBlockTraces::DropArena(const void* arena, size_t size) {
   std::atomic<uint32_t*>* tables = tables_.load(std::memory_order_acquire);
   if (tables == nullptr) return;
   for (uintptr_t a = reinterpret_cast<uintptr_t>(arena);
-       a < reinterpret_cast<uintptr_t>(arena) + size; a += uintptr_t{1} << kArenaShift) {
+       a < reinterpret_cast<uintptr_t>(arena) + size;
+       a += uintptr_t{1} << kArenaShift) {
     size_t index = a >> kArenaShift;
     if (index >= kArenaTableEntries) break;
     uint32_t* table = tables[index].exchange(nullptr);

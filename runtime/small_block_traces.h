@@ -59,7 +59,9 @@ class SmallBlockTraces {
     return tables[index].load(std::memory_order_acquire);
   }
   static inline size_t Entry(const void* p) {
-    return (reinterpret_cast<uintptr_t>(p) & ((uintptr_t{1} << kArenaShift) - 1)) >> 4;
+    return (reinterpret_cast<uintptr_t>(p) &
+            ((uintptr_t{1} << kArenaShift) - 1)) >>
+           4;
   }
   // The table of `p`'s arena, created if missing (null if out of memory).
   static uint32_t* CreateTable(const void* p);

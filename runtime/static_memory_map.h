@@ -20,13 +20,13 @@ namespace interpsan {
 
 struct StaticRange {
   uintptr_t start;
-  uintptr_t end;  // exclusive
-  int module;     // index into Snapshot::modules
+  uintptr_t end;         // exclusive
+  int module;            // index into Snapshot::modules
   uintptr_t file_vaddr;  // the segment's address in the ELF file (for nm)
 };
 
 struct StaticMemorySnapshot {
-  std::vector<StaticRange> ranges;  // sorted by start, disjoint
+  std::vector<StaticRange> ranges;   // sorted by start, disjoint
   std::vector<std::string> modules;  // file paths ("" = main executable)
   unsigned long long adds = 0;       // dl_phdr_info::dlpi_adds at build time
   // The snapshot this one replaced: readers may still hold it, so it is

@@ -22,7 +22,8 @@ namespace interpsan {
 template <typename Fn>
 bool ResolveNext(std::atomic<Fn>* real, const char* name) {
   if (real->load(std::memory_order_acquire) != nullptr) return true;
-  real->store(reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name)), std::memory_order_release);
+  real->store(reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name)),
+              std::memory_order_release);
   return real->load(std::memory_order_acquire) != nullptr;
 }
 

@@ -62,6 +62,8 @@ run_script() {  # run_script LABEL COMMAND...
 }
 # No comment or document names a file that is not in the repository.
 run_script references python3 tests/check_references.py
+# Our C/C++ is formatted as .clang-format says.
+run_script format tests/check_format.sh
 # Cython (own_gil) and pybind11 (per_interpreter_gil) modules, correct and
 # broken, built in venvs from pinned PyPI packages (tests/frameworks: set up
 # on first use, cached), run with pytest in 4 interpreters through the CLI.

@@ -89,10 +89,14 @@ void RunInterpreter(int index, const Options& opt, int ready_w, int release_r,
   PyObject* globals = PyDict_New();
   PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
   PyObject* v;
-  v = PyLong_FromLong(ready_w), PyDict_SetItemString(globals, "READY", v), Py_DECREF(v);
-  v = PyLong_FromLong(release_r), PyDict_SetItemString(globals, "RELEASE", v), Py_DECREF(v);
-  v = PyLong_FromLong(opt.depth), PyDict_SetItemString(globals, "DEPTH", v), Py_DECREF(v);
-  v = PyLong_FromLong(opt.threads), PyDict_SetItemString(globals, "THREADS", v), Py_DECREF(v);
+  v = PyLong_FromLong(ready_w), PyDict_SetItemString(globals, "READY", v),
+  Py_DECREF(v);
+  v = PyLong_FromLong(release_r), PyDict_SetItemString(globals, "RELEASE", v),
+  Py_DECREF(v);
+  v = PyLong_FromLong(opt.depth), PyDict_SetItemString(globals, "DEPTH", v),
+  Py_DECREF(v);
+  v = PyLong_FromLong(opt.threads), PyDict_SetItemString(globals, "THREADS", v),
+  Py_DECREF(v);
   PyObject* result = PyRun_String(kProgram, Py_file_input, globals, globals);
   if (result == nullptr) {
     PyErr_Print();
@@ -120,8 +124,8 @@ void DumpOnce(Dump* d, int text_fd, int json_fd, bool with_native) {
                                /*all_threads=*/true, &d->scratch);
   if (with_native) {
     interpsan::DumpNativeStack(&text, &json, "request", d->maps_buf,
-                               sizeof(d->maps_buf), "Native stack of the dumping thread",
-                               nullptr);
+                               sizeof(d->maps_buf),
+                               "Native stack of the dumping thread", nullptr);
   }
   interpsan::DumpEnd(&json, "request", true);
 }
@@ -140,7 +144,8 @@ std::string ReadAll(int fd) {
   lseek(fd, 0, SEEK_SET);
   char buf[65536];
   ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  while ((n = read(fd, buf, sizeof(buf))) > 0)
+    out.append(buf, static_cast<size_t>(n));
   return out;
 }
 
@@ -189,7 +194,8 @@ int main(int argc, char** argv) {
   config.parse_argv = 0;
   config.install_signal_handlers = 0;
   PyConfig_SetBytesString(&config, &config.home, INTERPSAN_PYTHON_HOME);
-  PyConfig_SetBytesString(&config, &config.executable, INTERPSAN_PYTHON_EXECUTABLE);
+  PyConfig_SetBytesString(&config, &config.executable,
+                          INTERPSAN_PYTHON_EXECUTABLE);
   PyStatus status = Py_InitializeFromConfig(&config);
   PyConfig_Clear(&config);
   if (PyStatus_Exception(status)) Py_ExitStatusException(status);
@@ -205,14 +211,15 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   std::vector<int> oks(opt.interpreters, 1);
   for (int i = 0; i < opt.interpreters; i++) {
-    threads.emplace_back(RunInterpreter, i, std::cref(opt), ready[1], release[0],
-                         &oks[i]);
+    threads.emplace_back(RunInterpreter, i, std::cref(opt), ready[1],
+                         release[0], &oks[i]);
   }
   // Every thread of every interpreter sits deep and blocks.
   int expected = opt.interpreters * opt.threads;
   for (int got = 0; got < expected;) {
     char buf[64];
-    ssize_t n = read(ready[0], buf, std::min<size_t>(sizeof(buf), expected - got));
+    ssize_t n =
+        read(ready[0], buf, std::min<size_t>(sizeof(buf), expected - got));
     if (n <= 0) {
       perror("read");
       return 1;
@@ -233,7 +240,8 @@ int main(int argc, char** argv) {
   size_t dumped_threads = CountOccurrences(json, "\"event\":\"dump_thread\"");
   size_t dumped_frames = CountOccurrences(json, "{\"filename\":");
   size_t native_frames = CountOccurrences(json, "{\"pc\":");
-  size_t truncated = CountOccurrences(text, "[truncated]") + CountOccurrences(json, "[truncated]");
+  size_t truncated = CountOccurrences(text, "[truncated]") +
+                     CountOccurrences(json, "[truncated]");
 
   // Warm-up, then the timed runs.
   DumpOnce(&dump, text_null, json_null, true);
@@ -244,29 +252,39 @@ int main(int argc, char** argv) {
     auto t1 = std::chrono::steady_clock::now();
     DumpOnce(&dump, text_null, json_null, false);
     auto t2 = std::chrono::steady_clock::now();
-    full_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    threads_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    full_ms.push_back(
+        std::chrono::duration<double, std::milli>(t1 - t0).count());
+    threads_ms.push_back(
+        std::chrono::duration<double, std::milli>(t2 - t1).count());
   }
 
-  printf("bench_dump: CPython %s, shim %s\n", Py_GetVersion(), interpsan_shim_version());
-  printf("  process: %d own-GIL interpreters x %d threads, ~%d Python frames each (+ main)\n",
-         opt.interpreters, opt.threads, opt.depth);
-  printf("  one dump: %zu threads, %zu Python frames, %zu native frames; "
-         "%zu bytes text, %zu bytes JSON%s\n",
-         dumped_threads, dumped_frames, native_frames, text.size(), json.size(),
-         truncated ? " (TRUNCATED output)" : "");
-  printf("  full dump (header + every thread + native stack + end), %d runs: "
-         "min %.3f ms, median %.3f ms, max %.3f ms\n",
-         opt.repeats, *std::min_element(full_ms.begin(), full_ms.end()),
-         Median(full_ms), *std::max_element(full_ms.begin(), full_ms.end()));
-  printf("  Python threads only (header + threads + end), %d runs: "
-         "min %.3f ms, median %.3f ms\n",
-         opt.repeats, *std::min_element(threads_ms.begin(), threads_ms.end()),
-         Median(threads_ms));
+  printf("bench_dump: CPython %s, shim %s\n", Py_GetVersion(),
+         interpsan_shim_version());
+  printf(
+      "  process: %d own-GIL interpreters x %d threads, ~%d Python frames each "
+      "(+ main)\n",
+      opt.interpreters, opt.threads, opt.depth);
+  printf(
+      "  one dump: %zu threads, %zu Python frames, %zu native frames; "
+      "%zu bytes text, %zu bytes JSON%s\n",
+      dumped_threads, dumped_frames, native_frames, text.size(), json.size(),
+      truncated ? " (TRUNCATED output)" : "");
+  printf(
+      "  full dump (header + every thread + native stack + end), %d runs: "
+      "min %.3f ms, median %.3f ms, max %.3f ms\n",
+      opt.repeats, *std::min_element(full_ms.begin(), full_ms.end()),
+      Median(full_ms), *std::max_element(full_ms.begin(), full_ms.end()));
+  printf(
+      "  Python threads only (header + threads + end), %d runs: "
+      "min %.3f ms, median %.3f ms\n",
+      opt.repeats, *std::min_element(threads_ms.begin(), threads_ms.end()),
+      Median(threads_ms));
   double median = Median(full_ms);
   printf("  per Python frame: %.2f us (median full dump / frames)\n",
-         dumped_frames ? median * 1000.0 / static_cast<double>(dumped_frames) : 0.0);
-  printf("  target: under 10 ms per dump: %s\n", median < 10.0 ? "met" : "NOT met");
+         dumped_frames ? median * 1000.0 / static_cast<double>(dumped_frames)
+                       : 0.0);
+  printf("  target: under 10 ms per dump: %s\n",
+         median < 10.0 ? "met" : "NOT met");
 
   // Where the time goes: every read of CPython memory in the dump is an
   // interpsan_shim_safe_copy (process_vm_readv on the own process, plus a
@@ -275,16 +293,23 @@ int main(int argc, char** argv) {
     constexpr int kCalls = 20000;
     char src[64] = {0}, dst[64];
     auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < kCalls; i++) interpsan_shim_safe_copy(dst, src, sizeof(dst));
+    for (int i = 0; i < kCalls; i++)
+      interpsan_shim_safe_copy(dst, src, sizeof(dst));
     auto t1 = std::chrono::steady_clock::now();
     for (int i = 0; i < kCalls; i++) (void)getpid();
     auto t2 = std::chrono::steady_clock::now();
-    double copy_us = std::chrono::duration<double, std::micro>(t1 - t0).count() / kCalls;
-    double pid_us = std::chrono::duration<double, std::micro>(t2 - t1).count() / kCalls;
-    printf("  interpsan_shim_safe_copy: %.2f us per call (of which getpid: %.2f us); "
-           "%.1f calls per Python frame would account for the dump\n",
-           copy_us, pid_us,
-           dumped_frames ? median * 1000.0 / static_cast<double>(dumped_frames) / copy_us : 0.0);
+    double copy_us =
+        std::chrono::duration<double, std::micro>(t1 - t0).count() / kCalls;
+    double pid_us =
+        std::chrono::duration<double, std::micro>(t2 - t1).count() / kCalls;
+    printf(
+        "  interpsan_shim_safe_copy: %.2f us per call (of which getpid: %.2f "
+        "us); "
+        "%.1f calls per Python frame would account for the dump\n",
+        copy_us, pid_us,
+        dumped_frames
+            ? median * 1000.0 / static_cast<double>(dumped_frames) / copy_us
+            : 0.0);
   }
 
   // Release every thread (EOF on the release pipe) and end cleanly.

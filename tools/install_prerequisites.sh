@@ -5,7 +5,7 @@
 # tests/run_all.sh and .ci/run.
 #
 #   tools/install_prerequisites.sh          Debian's packages
-#   tools/install_prerequisites.sh --tests  and the test venvs: one per
+#   tools/install_prerequisites.sh --tests  and clang-format, and the test venvs: one per
 #       CPython (3.12, 3.13: $INTERPSAN_PYTHON3XX or pyenv's newest) in
 #       .venvs/tests-3.X of the checkout, with tests/requirements.txt's
 #       pinned packages from PyPI. Re-created when the requirements or the
@@ -21,6 +21,8 @@ case "${1:-}" in
 esac
 
 PACKAGES=(bazel-bootstrap libunwind-dev libgtest-dev libbenchmark-dev g++ binutils)
+# The test command also checks the C/C++ formatting (tests/check_format.sh).
+[[ $with_tests -eq 1 ]] && PACKAGES+=(clang-format)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

@@ -23,7 +23,8 @@ PyObject* ViolationCount(PyObject*, PyObject*) {
 // PEP 562: interpsan.tracemalloc is built on first use (it compiles the
 // stdlib's tracemalloc.py), not in every interpreter at start-up.
 PyObject* ModuleGetattr(PyObject* module, PyObject* name) {
-  if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "tracemalloc") == 0) {
+  if (PyUnicode_Check(name) &&
+      PyUnicode_CompareWithASCIIString(name, "tracemalloc") == 0) {
     PyObject* api = interpsan::CreateTracemallocApiModule();
     if (api == nullptr) return nullptr;
     if (PyObject_SetAttr(module, name, api) < 0) {
@@ -32,7 +33,8 @@ PyObject* ModuleGetattr(PyObject* module, PyObject* name) {
     }
     return api;
   }
-  PyErr_Format(PyExc_AttributeError, "module 'interpsan' has no attribute '%U'", name);
+  PyErr_Format(PyExc_AttributeError, "module 'interpsan' has no attribute '%U'",
+               name);
   return nullptr;
 }
 
@@ -117,4 +119,6 @@ PyModuleDef kModule = {
 
 }  // namespace
 
-extern "C" PyObject* PyInit_interpsan(void) { return PyModuleDef_Init(&kModule); }
+extern "C" PyObject* PyInit_interpsan(void) {
+  return PyModuleDef_Init(&kModule);
+}

@@ -12,7 +12,8 @@
 namespace interpsan {
 namespace {
 
-// ---- append-only chunked storage ---------------------------------------------
+// ---- append-only chunked storage
+// ---------------------------------------------
 
 template <typename T, int kChunkBits, int kMaxChunks>
 class ChunkedArray {
@@ -20,8 +21,8 @@ class ChunkedArray {
   static constexpr uint32_t kChunk = 1u << kChunkBits;
   // Lock-free; `index` must have been made available by Reserve.
   T& at(uint32_t index) {
-    return chunks_[index >> kChunkBits].load(std::memory_order_acquire)
-        [index & (kChunk - 1)];
+    return chunks_[index >> kChunkBits].load(
+        std::memory_order_acquire)[index & (kChunk - 1)];
   }
   // Caller holds the table mutex. Returns false when full.
   bool Reserve(uint32_t index) {
@@ -43,8 +44,8 @@ class ChunkedArray {
 };
 
 std::mutex g_mu;  // guards the maps and appends below
-ChunkedArray<InterpsanFrame, 12, 4096> g_frames;        // up to 16M frames
-ChunkedArray<TraceRecord, 14, 4096> g_traces;           // up to 64M traces
+ChunkedArray<InterpsanFrame, 12, 4096> g_frames;  // up to 16M frames
+ChunkedArray<TraceRecord, 14, 4096> g_traces;     // up to 64M traces
 ChunkedArray<TraceStats, 14, 4096> g_stats;
 std::atomic<uint32_t> g_frame_count{0};  // ids 0..count-1
 // Highest trace id reserved; ids in 1..count without a record are unused.
@@ -57,7 +58,8 @@ std::unordered_map<std::string, TraceId>* g_trace_ids = nullptr;
 // allocation and free of one interpreter never share a line with another
 // interpreter's (false sharing would make own-GIL interpreters contend).
 constexpr uint32_t kIdsPerBlock = 64 / sizeof(TraceStats);
-static_assert(kIdsPerBlock * sizeof(TraceStats) == 64, "a block is one cache line");
+static_assert(kIdsPerBlock * sizeof(TraceStats) == 64,
+              "a block is one cache line");
 struct IdBlock {
   TraceId next = 0;
   TraceId end = 0;
@@ -67,11 +69,13 @@ std::unordered_map<OwnerSlot, IdBlock>* g_id_blocks = nullptr;
 // The next free id of `slot`'s block, starting a block if needed (0 when
 // the tables are full). Caller holds g_mu.
 TraceId NextTraceId(OwnerSlot slot) {
-  if (g_id_blocks == nullptr) g_id_blocks = new std::unordered_map<OwnerSlot, IdBlock>();
+  if (g_id_blocks == nullptr)
+    g_id_blocks = new std::unordered_map<OwnerSlot, IdBlock>();
   IdBlock& block = (*g_id_blocks)[slot];
   if (block.next == block.end) {
     uint32_t count = g_trace_count.load(std::memory_order_relaxed);
-    TraceId first = (count / kIdsPerBlock + 1) * kIdsPerBlock;  // id 0 stays unused
+    TraceId first =
+        (count / kIdsPerBlock + 1) * kIdsPerBlock;  // id 0 stays unused
     if (!g_traces.Reserve(first) || !g_stats.Reserve(first)) return 0;
     block.next = first;
     block.end = first + kIdsPerBlock;
@@ -81,7 +85,8 @@ TraceId NextTraceId(OwnerSlot slot) {
 }
 size_t g_frame_storage = 0;
 
-// ---- thread-local caches -------------------------------------------------------
+// ---- thread-local caches
+// -------------------------------------------------------
 
 constexpr int kFrameCacheSize = 4096;  // power of two
 constexpr int kTraceCacheSize = 4096;
@@ -98,7 +103,8 @@ struct FrameCacheEntry {
 };
 
 inline uint64_t TagCode(const void* code, uint32_t epoch) {
-  return reinterpret_cast<uintptr_t>(code) | (static_cast<uint64_t>(epoch & 0xFFFF) << 48);
+  return reinterpret_cast<uintptr_t>(code) |
+         (static_cast<uint64_t>(epoch & 0xFFFF) << 48);
 }
 // Everything but the frames of a trace's identity in one word, so that
 // caches compare it at once: slot 16 | generation 16 | depth 16 |
@@ -196,7 +202,8 @@ __attribute__((noinline, cold)) FrameId InternFrameSlow(void* code, int instr) {
   key.push_back('\0');
   key += std::to_string(frame.lineno);
   std::lock_guard<std::mutex> lock(g_mu);
-  if (g_frame_ids == nullptr) g_frame_ids = new std::unordered_map<std::string, FrameId>();
+  if (g_frame_ids == nullptr)
+    g_frame_ids = new std::unordered_map<std::string, FrameId>();
   auto it = g_frame_ids->find(key);
   if (it != g_frame_ids->end()) return it->second;
   FrameId id = g_frame_count.load(std::memory_order_relaxed);
@@ -209,10 +216,12 @@ __attribute__((noinline, cold)) FrameId InternFrameSlow(void* code, int instr) {
 }
 
 inline FrameId FrameOf(ThreadCaches* c, void* code, int instr) {
-  uint64_t h = Mix(reinterpret_cast<uintptr_t>(code) >> 4, static_cast<uint64_t>(instr));
+  uint64_t h =
+      Mix(reinterpret_cast<uintptr_t>(code) >> 4, static_cast<uint64_t>(instr));
   FrameCacheEntry& e = c->frames[h & (kFrameCacheSize - 1)];
   uint64_t tagged = TagCode(code, c->code_epoch);
-  if (__builtin_expect(e.tagged_code == tagged && e.instr == instr, 1)) return e.id;
+  if (__builtin_expect(e.tagged_code == tagged && e.instr == instr, 1))
+    return e.id;
   FrameId id = InternFrameSlow(code, instr);
   e.tagged_code = tagged;
   e.instr = instr;
@@ -222,14 +231,16 @@ inline FrameId FrameOf(ThreadCaches* c, void* code, int instr) {
 
 __attribute__((noinline)) TraceId InternSlow(Domain domain, OwnerSlot slot,
                                              uint16_t generation,
-                   const FrameId* frames, int n, uint16_t depth) {
+                                             const FrameId* frames, int n,
+                                             uint16_t depth) {
   std::string key(reinterpret_cast<const char*>(frames), n * sizeof(FrameId));
   key.push_back(static_cast<char>(domain));
   key.append(reinterpret_cast<const char*>(&slot), sizeof(slot));
   key.append(reinterpret_cast<const char*>(&generation), sizeof(generation));
   key.append(reinterpret_cast<const char*>(&depth), sizeof(depth));
   std::lock_guard<std::mutex> lock(g_mu);
-  if (g_trace_ids == nullptr) g_trace_ids = new std::unordered_map<std::string, TraceId>();
+  if (g_trace_ids == nullptr)
+    g_trace_ids = new std::unordered_map<std::string, TraceId>();
   auto it = g_trace_ids->find(key);
   if (it != g_trace_ids->end()) return it->second;
   TraceId id = NextTraceId(slot);
@@ -255,26 +266,27 @@ __attribute__((noinline)) TraceId InternSlow(Domain domain, OwnerSlot slot,
 namespace {
 
 inline uint16_t ClampDepth(int depth, int nframes) {
-  return static_cast<uint16_t>(depth < nframes ? nframes : (depth > 65535 ? 65535 : depth));
+  return static_cast<uint16_t>(
+      depth < nframes ? nframes : (depth > 65535 ? 65535 : depth));
 }
 
 // Multiply-xor over the key; the cache index is taken from the top bits,
 // which every input bit reaches.
-inline uint32_t TraceCacheIndex(uint64_t header, const FrameId* frames, int nframes) {
+inline uint32_t TraceCacheIndex(uint64_t header, const FrameId* frames,
+                                int nframes) {
   uint64_t h = header * 0x9e3779b97f4a7c15ull;
   for (int i = 0; i < nframes; i++) h = (h ^ frames[i]) * 0xff51afd7ed558ccdull;
   static_assert(kTraceCacheSize == 1 << 12, "index is 12 bits");
   return static_cast<uint32_t>(h >> 52);
 }
 
-__attribute__((always_inline)) inline TraceId InternPacked(ThreadCaches* c, uint64_t header, Domain domain, OwnerSlot slot,
-                     uint16_t generation, const FrameId* frames, int nframes,
-                     uint16_t depth) {
+__attribute__((always_inline)) inline TraceId InternPacked(
+    ThreadCaches* c, uint64_t header, Domain domain, OwnerSlot slot,
+    uint16_t generation, const FrameId* frames, int nframes, uint16_t depth) {
   if (__builtin_expect(c == nullptr, 0)) {
     return InternSlow(domain, slot, generation, frames, nframes, depth);
   }
-  TraceCacheEntry& e =
-      c->traces[TraceCacheIndex(header, frames, nframes)];
+  TraceCacheEntry& e = c->traces[TraceCacheIndex(header, frames, nframes)];
   if (__builtin_expect(e.header == header && e.id != 0, 1)) {
     int inline_n = nframes < kInlineFrames ? nframes : kInlineFrames;
     bool same = true;
@@ -293,7 +305,8 @@ __attribute__((always_inline)) inline TraceId InternPacked(ThreadCaches* c, uint
   TraceId id = InternSlow(domain, slot, generation, frames, nframes, depth);
   e.header = header;
   e.id = id;
-  for (int i = 0; i < nframes && i < kInlineFrames; i++) e.frames[i] = frames[i];
+  for (int i = 0; i < nframes && i < kInlineFrames; i++)
+    e.frames[i] = frames[i];
   return id;
 }
 
@@ -303,7 +316,8 @@ TraceId TracebackTable::Intern(Domain domain, OwnerSlot slot,
                                uint16_t generation, const FrameId* frames,
                                int nframes, int depth) {
   uint16_t total = ClampDepth(depth, nframes);
-  return InternPacked(Caches(), PackTraceHeader(slot, generation, total, nframes, domain),
+  return InternPacked(Caches(),
+                      PackTraceHeader(slot, generation, total, nframes, domain),
                       domain, slot, generation, frames, nframes, total);
 }
 
@@ -333,7 +347,8 @@ TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
     if (__builtin_expect(same, 1)) return last.id;
   }
   if (__builtin_expect(c->code_epoch != epoch, 0)) {
-    if ((c->code_epoch >> 16) != (epoch >> 16)) memset(c->frames, 0, sizeof(c->frames));
+    if ((c->code_epoch >> 16) != (epoch >> 16))
+      memset(c->frames, 0, sizeof(c->frames));
     c->code_epoch = epoch;
   }
   FrameId ids[kMaxTraceFrames];
@@ -354,7 +369,8 @@ TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
 }
 
 bool TracebackTable::Get(TraceId id, TraceRecord* out) {
-  if (id == 0 || id > g_trace_count.load(std::memory_order_acquire)) return false;
+  if (id == 0 || id > g_trace_count.load(std::memory_order_acquire))
+    return false;
   const TraceRecord& r = g_traces.at(id);
   const FrameId* frames = __atomic_load_n(&r.frames, __ATOMIC_ACQUIRE);
   if (frames == nullptr) return false;  // unused id of a block
@@ -363,7 +379,9 @@ bool TracebackTable::Get(TraceId id, TraceRecord* out) {
   return true;
 }
 
-const InterpsanFrame& TracebackTable::Frame(FrameId id) { return g_frames.at(id); }
+const InterpsanFrame& TracebackTable::Frame(FrameId id) {
+  return g_frames.at(id);
+}
 
 TraceStats& TracebackTable::Stats(TraceId id) { return g_stats.at(id); }
 
@@ -373,7 +391,8 @@ uint32_t TracebackTable::Count() {
 
 size_t TracebackTable::MemoryUsage() {
   std::lock_guard<std::mutex> lock(g_mu);
-  return g_frames.bytes() + g_traces.bytes() + g_stats.bytes() + g_frame_storage;
+  return g_frames.bytes() + g_traces.bytes() + g_stats.bytes() +
+         g_frame_storage;
 }
 
 }  // namespace interpsan

@@ -6,8 +6,8 @@
 #include "runtime/anomaly.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/python_shim.h"
-#include "tracemalloc/tracer.h"
 #include "tracemalloc/tracemalloc_api_py.h"
+#include "tracemalloc/tracer.h"
 
 namespace {
 
@@ -21,7 +21,8 @@ PyObject* Start(PyObject*, PyObject* args) {
   int nframe = 1;
   if (!PyArg_ParseTuple(args, "|i:start", &nframe)) return nullptr;
   if (nframe < 1 || nframe > interpsan::kMaxTraceFrames) {
-    PyErr_Format(PyExc_ValueError, "the number of frames must be in range [1; %d]",
+    PyErr_Format(PyExc_ValueError,
+                 "the number of frames must be in range [1; %d]",
                  interpsan::kMaxTraceFrames);
     return nullptr;
   }
@@ -57,7 +58,8 @@ PyObject* GetTracebackLimit(PyObject*, PyObject*) {
 PyObject* GetTracedMemory(PyObject*, PyObject*) {
   OwnerSlot slot = Here();
   if (!Tracer::IsTracing(slot)) return Py_BuildValue("(ii)", 0, 0);
-  return Py_BuildValue("(LL)", static_cast<long long>(Tracer::CurrentBytes(slot)),
+  return Py_BuildValue("(LL)",
+                       static_cast<long long>(Tracer::CurrentBytes(slot)),
                        static_cast<long long>(Tracer::PeakBytes(slot)));
 }
 
@@ -165,17 +167,20 @@ PyObject* ReportTop(PyObject*, PyObject* args) {
   int limit = 10;
   if (!PyArg_ParseTuple(args, "|i", &limit)) return nullptr;
   OwnerSlot slot = Here();
-  if (Tracer::IsTracing(slot)) Tracer::ReportTop(slot, static_cast<size_t>(limit));
+  if (Tracer::IsTracing(slot))
+    Tracer::ReportTop(slot, static_cast<size_t>(limit));
   Py_RETURN_NONE;
 }
 
 PyObject* InterpreterId(PyObject*, PyObject*) {
-  return PyLong_FromLongLong(PyInterpreterState_GetID(PyInterpreterState_Get()));
+  return PyLong_FromLongLong(
+      PyInterpreterState_GetID(PyInterpreterState_Get()));
 }
 
 PyMethodDef kMethods[] = {
     {"start", Start, METH_VARARGS, "start(nframe=1): trace this interpreter."},
-    {"stop", Stop, METH_NOARGS, "stop(): stop tracing this interpreter, clear its traces."},
+    {"stop", Stop, METH_NOARGS,
+     "stop(): stop tracing this interpreter, clear its traces."},
     {"is_tracing", IsTracing, METH_NOARGS, nullptr},
     {"clear_traces", ClearTraces, METH_NOARGS, nullptr},
     {"get_traceback_limit", GetTracebackLimit, METH_NOARGS, nullptr},
@@ -220,8 +225,8 @@ PyObject* CreateTracemallocApiModule() {
   PyObject* modules = PyImport_GetModuleDict();
   PyObject* existing = PyDict_GetItemString(modules, "interpsan.tracemalloc");
   if (existing != nullptr) return Py_NewRef(existing);
-  PyObject* code = Py_CompileString(kTracemallocApiPy, "<interpsan.tracemalloc>",
-                                    Py_file_input);
+  PyObject* code = Py_CompileString(kTracemallocApiPy,
+                                    "<interpsan.tracemalloc>", Py_file_input);
   if (code == nullptr) return nullptr;
   PyObject* module = PyImport_ExecCodeModule("interpsan.tracemalloc", code);
   Py_DECREF(code);

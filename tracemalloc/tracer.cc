@@ -163,7 +163,8 @@ void Tracer::SetRuntimePrefix(const std::string& prefix) {
 void Tracer::Start(OwnerSlot slot, int nframes) {
   if (slot == kNoOwner) return;
   if (nframes < 1) nframes = 1;
-  g_slots[slot].frames.store(static_cast<int16_t>(std::min(nframes, kMaxTraceFrames)));
+  g_slots[slot].frames.store(
+      static_cast<int16_t>(std::min(nframes, kMaxTraceFrames)));
   RecomputeTracing();
 }
 
@@ -194,8 +195,8 @@ void Tracer::ClearTraces(OwnerSlot slot) {
 bool Tracer::IsCurrentTrace(OwnerSlot slot, TraceId id) {
   TraceRecord r;
   if (!IsTracing(slot) || !TracebackTable::Get(id, &r)) return false;
-  return r.slot == slot &&
-         r.generation == g_slots[slot].generation.load(std::memory_order_relaxed);
+  return r.slot == slot && r.generation == g_slots[slot].generation.load(
+                                               std::memory_order_relaxed);
 }
 
 int64_t Tracer::CurrentBytes(OwnerSlot slot) {
@@ -213,14 +214,16 @@ void Tracer::ResetPeak(OwnerSlot slot) {
 
 void Tracer::ForEachLiveTrace(
     OwnerSlot slot, bool current_generation_only,
-    const std::function<void(TraceId, const TraceRecord&, int64_t, int64_t)>& fn) {
+    const std::function<void(TraceId, const TraceRecord&, int64_t, int64_t)>&
+        fn) {
   uint32_t count = TracebackTable::Count();
   for (TraceId id = 1; id <= count; id++) {
     TraceRecord r;
     if (!TracebackTable::Get(id, &r)) continue;
     if (slot != kNoOwner && r.slot != slot) continue;
     if (current_generation_only &&
-        r.generation != g_slots[r.slot].generation.load(std::memory_order_relaxed)) {
+        r.generation !=
+            g_slots[r.slot].generation.load(std::memory_order_relaxed)) {
       continue;
     }
     TraceStats& stats = TracebackTable::Stats(id);
@@ -233,20 +236,22 @@ void Tracer::ForEachLiveTrace(
 std::vector<SiteStats> Tracer::TopSites(OwnerSlot slot, size_t limit,
                                         bool current_generation_only) {
   std::map<std::pair<std::string, int>, std::pair<int64_t, int64_t>> sites;
-  ForEachLiveTrace(slot, current_generation_only,
-                   [&](TraceId, const TraceRecord& r, int64_t bytes, int64_t blocks) {
-                     std::pair<std::string, int> key("<unknown>", 0);
-                     if (r.nframes > 0) {
-                       const InterpsanFrame& f = TracebackTable::Frame(r.frames[0]);
-                       key = {f.filename, f.lineno};
-                     }
-                     auto& v = sites[key];
-                     v.first += bytes;
-                     v.second += blocks;
-                   });
+  ForEachLiveTrace(
+      slot, current_generation_only,
+      [&](TraceId, const TraceRecord& r, int64_t bytes, int64_t blocks) {
+        std::pair<std::string, int> key("<unknown>", 0);
+        if (r.nframes > 0) {
+          const InterpsanFrame& f = TracebackTable::Frame(r.frames[0]);
+          key = {f.filename, f.lineno};
+        }
+        auto& v = sites[key];
+        v.first += bytes;
+        v.second += blocks;
+      });
   std::vector<SiteStats> out;
   for (const auto& kv : sites) {
-    out.push_back({kv.first.first, kv.first.second, kv.second.first, kv.second.second});
+    out.push_back(
+        {kv.first.first, kv.first.second, kv.second.first, kv.second.second});
   }
   std::sort(out.begin(), out.end(), [](const SiteStats& a, const SiteStats& b) {
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.blocks > b.blocks;
@@ -277,7 +282,8 @@ constexpr size_t kMaxTracesPerEvent = 2000;
 // The "tracemalloc_traces" event: every live trace of `slot` with its full
 // stack, for flame graphs (tools/tracemalloc_export.py). Traces that differ
 // only in domain or depth are merged: a flame graph shows stacks.
-void WriteTracesEvent(OwnerSlot slot, const char* what, bool current_generation_only) {
+void WriteTracesEvent(OwnerSlot slot, const char* what,
+                      bool current_generation_only) {
   struct Merged {
     const FrameId* frames;
     int nframes;
@@ -289,7 +295,8 @@ void WriteTracesEvent(OwnerSlot slot, const char* what, bool current_generation_
       slot, current_generation_only,
       [&](TraceId, const TraceRecord& r, int64_t bytes, int64_t blocks) {
         std::vector<FrameId> key(r.frames, r.frames + r.nframes);
-        Merged& m = merged.emplace(std::move(key), Merged{r.frames, r.nframes}).first->second;
+        Merged& m = merged.emplace(std::move(key), Merged{r.frames, r.nframes})
+                        .first->second;
         m.bytes += bytes;
         m.blocks += blocks;
       });
@@ -316,7 +323,9 @@ void WriteTracesEvent(OwnerSlot slot, const char* what, bool current_generation_
       const InterpsanFrame& frame = TracebackTable::Frame(m.frames[f]);
       if (frames.size() > 1) frames += ",";
       JsonObject o(&frames);
-      o.Str("filename", frame.filename).Int("lineno", frame.lineno).Str("name", frame.name);
+      o.Str("filename", frame.filename)
+          .Int("lineno", frame.lineno)
+          .Str("name", frame.name);
       o.End();
     }
     frames += "]";
@@ -363,8 +372,8 @@ void Tracer::ReportLeaks(OwnerSlot slot) {
       program_sites.push_back(s);
     }
   }
-  std::vector<SiteStats> shown(sites.begin(),
-                               sites.begin() + std::min<size_t>(sites.size(), 50));
+  std::vector<SiteStats> shown(
+      sites.begin(), sites.begin() + std::min<size_t>(sites.size(), 50));
   std::string out;
   JsonObject o(&out);
   o.Str("event", "leaks")

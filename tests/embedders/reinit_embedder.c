@@ -66,7 +66,8 @@ static int ConfigRound(int round, const char* self) {
   PyConfig_InitIsolatedConfig(&config);
   config.site_import = 0;
   config.install_signal_handlers = 0;
-  PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, self);
+  PyStatus status =
+      PyConfig_SetBytesString(&config, &config.program_name, self);
   if (PyStatus_Exception(status)) goto fail;
   char round_arg[16];
   snprintf(round_arg, sizeof(round_arg), "%d", round);
@@ -77,9 +78,10 @@ static int ConfigRound(int round, const char* self) {
   if (PyStatus_Exception(status)) goto fail;
   PyConfig_Clear(&config);
   if (RunWork() < 0 ||
-      PyRun_SimpleString("import sys\n"
-                         "assert sys.argv[1:] == ['--round', sys.argv[2]], sys.argv\n"
-                         "assert sys.flags.isolated == 1\n") != 0) {
+      PyRun_SimpleString(
+          "import sys\n"
+          "assert sys.argv[1:] == ['--round', sys.argv[2]], sys.argv\n"
+          "assert sys.flags.isolated == 1\n") != 0) {
     return -1;
   }
   return FinishRound(round);

@@ -17,7 +17,8 @@
 #include <pthread.h>
 
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
-static PyObject* registered_callback = NULL;  // the bug: one for all interpreters
+static PyObject* registered_callback =
+    NULL;                           // the bug: one for all interpreters
 static long done_firing_count = 0;  // plain C counter behind the lock: fine
 
 // register_callback(cb): keeps the first callback registered, in any
@@ -47,7 +48,8 @@ static PyObject* fire(PyObject* module, PyObject* arg) {
   for (Py_ssize_t i = 0; i < n; i++) {
     PyObject* number = PyLong_FromSsize_t(i);
     if (number == NULL) goto error;
-    PyObject* result = PyObject_CallOneArg(cb, number);  // the cross-interpreter call
+    PyObject* result =
+        PyObject_CallOneArg(cb, number);  // the cross-interpreter call
     Py_DECREF(number);
     if (result == NULL) goto error;
     int rc = PyList_Append(results, result);
@@ -85,8 +87,10 @@ static PyObject* fired(PyObject* module, PyObject* unused) {
 }
 
 static PyMethodDef methods[] = {
-    {"registered", registered, METH_NOARGS, "True once a callback is registered."},
-    {"done_firing", done_firing, METH_NOARGS, "Counts an interpreter done firing."},
+    {"registered", registered, METH_NOARGS,
+     "True once a callback is registered."},
+    {"done_firing", done_firing, METH_NOARGS,
+     "Counts an interpreter done firing."},
     {"fired", fired, METH_NOARGS, "Interpreters done firing."},
     {"register_callback", register_callback, METH_O,
      "Keeps the first callback registered (in a C static)."},
@@ -103,4 +107,6 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "broken_callback_registry", NULL, 0, methods, slots,
 };
 
-PyMODINIT_FUNC PyInit_broken_callback_registry(void) { return PyModuleDef_Init(&module); }
+PyMODINIT_FUNC PyInit_broken_callback_registry(void) {
+  return PyModuleDef_Init(&module);
+}

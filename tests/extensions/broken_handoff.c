@@ -50,7 +50,8 @@ static PyObject* take(PyObject* module, PyObject* unused) {
 static PyObject* use(PyObject* module, PyObject* unused) {
   PyObject* kept = state_of(module)->kept;
   if (kept == NULL) Py_RETURN_NONE;
-  return PyObject_GetAttrString(kept, "__class__");  // another interpreter's object
+  return PyObject_GetAttrString(kept,
+                                "__class__");  // another interpreter's object
 }
 
 static PyObject* was_taken(PyObject* module, PyObject* unused) {
@@ -108,8 +109,15 @@ static PyModuleDef_Slot slots[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "broken_handoff", NULL, sizeof(HandoffState), methods, slots,
-    traverse, clear, free_module,
+    PyModuleDef_HEAD_INIT,
+    "broken_handoff",
+    NULL,
+    sizeof(HandoffState),
+    methods,
+    slots,
+    traverse,
+    clear,
+    free_module,
 };
 
 PyMODINIT_FUNC PyInit_broken_handoff(void) { return PyModuleDef_Init(&module); }

@@ -19,9 +19,10 @@
 #define QUEUE_CAPACITY 1024
 
 static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
-static PyObject* queue[QUEUE_CAPACITY];  // the bug: objects of every interpreter
+static PyObject*
+    queue[QUEUE_CAPACITY];  // the bug: objects of every interpreter
 static Py_ssize_t queue_len = 0;
-static long long total_put = 0;      // plain C counters: fine behind the lock
+static long long total_put = 0;  // plain C counters: fine behind the lock
 static long long total_drained = 0;
 
 // put(obj): queues a strong reference to obj.

@@ -28,7 +28,8 @@ static PyObject* cache(void) {
 }
 
 // store(key, value): cache[key] = value.
-static PyObject* store(PyObject* module, PyObject* const* args, Py_ssize_t nargs) {
+static PyObject* store(PyObject* module, PyObject* const* args,
+                       Py_ssize_t nargs) {
   if (nargs != 2) {
     PyErr_SetString(PyExc_TypeError, "store(key, value)");
     return NULL;
@@ -77,7 +78,8 @@ static PyObject* finished(PyObject* module, PyObject* unused) {
 
 static PyMethodDef methods[] = {
     {"created", created, METH_NOARGS, "True once the shared dict exists."},
-    {"finish", finish, METH_NOARGS, "Counts an interpreter done with the cache."},
+    {"finish", finish, METH_NOARGS,
+     "Counts an interpreter done with the cache."},
     {"finished", finished, METH_NOARGS, "Interpreters done with the cache."},
     {"store", (PyCFunction)(void (*)(void))store, METH_FASTCALL,
      "cache[key] = value, in the dict shared by all interpreters."},
@@ -94,4 +96,6 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "broken_shared_dict", NULL, 0, methods, slots,
 };
 
-PyMODINIT_FUNC PyInit_broken_shared_dict(void) { return PyModuleDef_Init(&module); }
+PyMODINIT_FUNC PyInit_broken_shared_dict(void) {
+  return PyModuleDef_Init(&module);
+}

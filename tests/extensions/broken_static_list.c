@@ -54,4 +54,6 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "broken_static_list", NULL, 0, methods, slots,
 };
 
-PyMODINIT_FUNC PyInit_broken_static_list(void) { return PyModuleDef_Init(&module); }
+PyMODINIT_FUNC PyInit_broken_static_list(void) {
+  return PyModuleDef_Init(&module);
+}

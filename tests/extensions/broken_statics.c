@@ -24,8 +24,7 @@ static PyObject* first_object = NULL;
 static int capsule_payload = 42;
 
 static PyTypeObject StaticType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "broken_statics.StaticType",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "broken_statics.StaticType",
     .tp_basicsize = sizeof(PyObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
@@ -67,7 +66,8 @@ static PyObject* make_static_type_instance(PyObject* m, PyObject* unused) {
 static PyObject* shared_capsule_value(PyObject* m, PyObject* unused) {
   pthread_mutex_lock(&lock);
   if (shared_capsule == NULL) {
-    shared_capsule = PyCapsule_New(&capsule_payload, "broken_statics.payload", NULL);
+    shared_capsule =
+        PyCapsule_New(&capsule_payload, "broken_statics.payload", NULL);
   }
   PyObject* capsule = shared_capsule;
   pthread_mutex_unlock(&lock);

@@ -33,10 +33,10 @@ static long long shared_counter = 0;  // plain C data, behind counter_mu
 static PyObject* immortal_none = Py_None;
 
 typedef struct {
-  PyObject* items;       // a list owned by this interpreter
-  PyObject* error;       // this interpreter's exception class
+  PyObject* items;  // a list owned by this interpreter
+  PyObject* error;  // this interpreter's exception class
   PyTypeObject* box_type;
-  char* buffer;          // a PyMem buffer owned by this interpreter
+  char* buffer;  // a PyMem buffer owned by this interpreter
   Py_ssize_t buffer_size;
 } module_state;
 
@@ -47,8 +47,7 @@ static module_state* get_state(PyObject* module) {
 // ---- Box: a heap type holding one object -------------------------------
 
 typedef struct {
-  PyObject_HEAD
-  PyObject* value;
+  PyObject_HEAD PyObject* value;
 } BoxObject;
 
 static int box_init(PyObject* self, PyObject* args, PyObject* kwds) {
@@ -176,7 +175,8 @@ static PyMethodDef methods[] = {
     {"items", items, METH_NOARGS, "A copy of this interpreter's list."},
     {"clear", clear, METH_NOARGS, "Empties this interpreter's list."},
     {"resize", resize, METH_O, "PyMem_Realloc's this interpreter's buffer."},
-    {"release", release, METH_NOARGS, "PyMem_Free's this interpreter's buffer."},
+    {"release", release, METH_NOARGS,
+     "PyMem_Free's this interpreter's buffer."},
     {"fail", fail, METH_O, "Raises correct_module_state.Error."},
     {"bump", bump, METH_NOARGS, "Increments the process-wide C counter."},
     {"shared_none", shared_none, METH_NOARGS, "Returns the static (None)."},
@@ -192,10 +192,12 @@ static int exec_module(PyObject* module) {
   st->error = PyErr_NewException("correct_module_state.Error", NULL, NULL);
   if (st->error == NULL) return -1;
   if (PyModule_AddObjectRef(module, "Error", st->error) < 0) return -1;
-  st->box_type = (PyTypeObject*)PyType_FromModuleAndSpec(module, &box_spec, NULL);
+  st->box_type =
+      (PyTypeObject*)PyType_FromModuleAndSpec(module, &box_spec, NULL);
   if (st->box_type == NULL) return -1;
   if (PyModule_AddType(module, st->box_type) < 0) return -1;
-  if (PyModule_AddStringConstant(module, "COUNTER_LOCK", COUNTER_LOCK_KIND) < 0) {
+  if (PyModule_AddStringConstant(module, "COUNTER_LOCK", COUNTER_LOCK_KIND) <
+      0) {
     return -1;
   }
   return 0;

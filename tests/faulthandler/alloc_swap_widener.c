@@ -30,14 +30,16 @@ __attribute__((constructor)) static void remember_main_thread(void) {
   main_thread = pthread_self();
 }
 
-int _PyMem_SetDefaultAllocator(PyMemAllocatorDomain domain, PyMemAllocatorEx* old) {
+int _PyMem_SetDefaultAllocator(PyMemAllocatorDomain domain,
+                               PyMemAllocatorEx* old) {
   static int (*real)(PyMemAllocatorDomain, PyMemAllocatorEx*);
   if (real == NULL) {
     real = (int (*)(PyMemAllocatorDomain, PyMemAllocatorEx*))dlsym(
         RTLD_NEXT, "_PyMem_SetDefaultAllocator");
   }
   int result = real(domain, old);
-  if (domain == PYMEM_DOMAIN_RAW && !pthread_equal(pthread_self(), main_thread)) {
+  if (domain == PYMEM_DOMAIN_RAW &&
+      !pthread_equal(pthread_self(), main_thread)) {
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }

@@ -9,7 +9,6 @@
 // of them may be inlined into its caller or have its frame merged away.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -39,7 +38,8 @@ static NOINLINE PyObject* bus(PyObject* module, PyObject* unused) {
   unlink(path);
   long page = sysconf(_SC_PAGESIZE);
   // Two pages mapped, file truncated to zero: any access faults with SIGBUS.
-  volatile char* p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  volatile char* p =
+      mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
   if (p == MAP_FAILED) return PyErr_SetFromErrno(PyExc_OSError);
   p[page] = 1;
@@ -80,24 +80,26 @@ static NOINLINE void* fault_after_barrier(void* arg) {
 // crash_in_thread_pair(): starts two native threads that meet at a barrier
 // and then both write through NULL; the caller waits for them (it never
 // returns).
-static NOINLINE PyObject* crash_in_thread_pair(PyObject* module, PyObject* unused) {
+static NOINLINE PyObject* crash_in_thread_pair(PyObject* module,
+                                               PyObject* unused) {
   pthread_t threads[2];
   pthread_barrier_init(&pair_barrier, NULL, 2);
   for (int i = 0; i < 2; i++) {
-    if (pthread_create(&threads[i], NULL, fault_after_barrier, (void*)(intptr_t)(i + 1)) != 0) {
+    if (pthread_create(&threads[i], NULL, fault_after_barrier,
+                       (void*)(intptr_t)(i + 1)) != 0) {
       PyErr_SetString(PyExc_RuntimeError, "pthread_create failed");
       return NULL;
     }
   }
-  Py_BEGIN_ALLOW_THREADS
-  for (int i = 0; i < 2; i++) pthread_join(threads[i], NULL);
-  Py_END_ALLOW_THREADS
-  Py_RETURN_NONE;
+  Py_BEGIN_ALLOW_THREADS for (int i = 0; i < 2; i++)
+      pthread_join(threads[i], NULL);
+  Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"segv", segv, METH_NOARGS, "Writes through a NULL pointer (SIGSEGV)."},
-    {"bus", bus, METH_NOARGS, "Touches a mapping beyond the end of its file (SIGBUS)."},
+    {"bus", bus, METH_NOARGS,
+     "Touches a mapping beyond the end of its file (SIGBUS)."},
     {"fpe", fpe, METH_NOARGS, "Integer division by zero (SIGFPE)."},
     {"ill", ill, METH_NOARGS, "__builtin_trap (SIGILL)."},
     {"abort", call_abort, METH_NOARGS, "abort() (SIGABRT)."},
@@ -114,7 +116,9 @@ static PyModuleDef_Slot slots[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "crashers",
-    .m_doc = "Functions that crash the process on purpose (interpsan's faulthandler tests).",
+    .m_doc =
+        "Functions that crash the process on purpose (interpsan's faulthandler "
+        "tests).",
     .m_size = 0,
     .m_methods = methods,
     .m_slots = slots,

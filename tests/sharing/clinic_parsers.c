@@ -78,4 +78,6 @@ static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "clinic_parsers", NULL, 0, methods, slots,
 };
 
-PyMODINIT_FUNC PyInit_clinic_parsers(void) { return PyModuleDef_Init(&module_def); }
+PyMODINIT_FUNC PyInit_clinic_parsers(void) {
+  return PyModuleDef_Init(&module_def);
+}

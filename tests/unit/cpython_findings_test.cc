@@ -24,8 +24,8 @@ std::string LibpythonPath() {
 
 std::string LibDynload() {
   std::string lib = LibpythonPath();
-  std::string version = std::to_string(PY_MAJOR_VERSION) + "." +
-                        std::to_string(PY_MINOR_VERSION);
+  std::string version =
+      std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION);
   return lib.substr(0, lib.rfind('/')) + "/python" + version + "/lib-dynload";
 }
 
@@ -33,18 +33,20 @@ TEST(CPythonFindingsTest, LibpythonAndTheStdlibExtensionsAreCPythons) {
   ASSERT_FALSE(LibpythonPath().empty());
   EXPECT_TRUE(IsCPythonModulePath(LibpythonPath()));
   std::string suffix = ".cpython-" + std::to_string(PY_MAJOR_VERSION) +
-                       std::to_string(PY_MINOR_VERSION) + "-x86_64-linux-gnu.so";
+                       std::to_string(PY_MINOR_VERSION) +
+                       "-x86_64-linux-gnu.so";
   EXPECT_TRUE(IsCPythonModulePath(LibDynload() + "/_bisect" + suffix));
   EXPECT_TRUE(IsCPythonModulePath(LibDynload() + "/_datetime" + suffix));
 }
 
 TEST(CPythonFindingsTest, EverythingElseIsNot) {
   std::string suffix = ".cpython-" + std::to_string(PY_MAJOR_VERSION) +
-                       std::to_string(PY_MINOR_VERSION) + "-x86_64-linux-gnu.so";
+                       std::to_string(PY_MINOR_VERSION) +
+                       "-x86_64-linux-gnu.so";
   std::string lib = LibpythonPath();
   std::string prefix_lib = lib.substr(0, lib.rfind('/'));
-  std::string version = std::to_string(PY_MAJOR_VERSION) + "." +
-                        std::to_string(PY_MINOR_VERSION);
+  std::string version =
+      std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION);
   // A third-party extension named like a stdlib one, in site-packages.
   EXPECT_FALSE(IsCPythonModulePath(prefix_lib + "/python" + version +
                                    "/site-packages/_bisect" + suffix));

@@ -225,7 +225,8 @@ TEST(ObjectTypeNameTest, ClassesByTheirOwnName) {
   Py_DECREF(done);
   EXPECT_EQ(ObjectTypeName(PyDict_GetItemString(globals, "Made")),
             "class Made (metaclass ABCMeta)");
-  EXPECT_EQ(ObjectTypeName(PyDict_GetItemString(globals, "Plain")), "class Plain");
+  EXPECT_EQ(ObjectTypeName(PyDict_GetItemString(globals, "Plain")),
+            "class Plain");
   EXPECT_EQ(ObjectTypeName(PyDict_GetItemString(globals, "instance")), "Plain");
   EXPECT_EQ(ObjectTypeName(Py_None), "NoneType");
   Py_DECREF(globals);

@@ -26,7 +26,8 @@ TEST(TracebackTableTest, SameKeySameIdAndRecordKept) {
   EXPECT_EQ(r.domain, Domain::kObj);
   EXPECT_EQ(r.nframes, 3);
   EXPECT_EQ(r.depth, 10);
-  EXPECT_EQ(std::vector<FrameId>(r.frames, r.frames + 3), std::vector<FrameId>({3, 1, 4}));
+  EXPECT_EQ(std::vector<FrameId>(r.frames, r.frames + 3),
+            std::vector<FrameId>({3, 1, 4}));
 }
 
 TEST(TracebackTableTest, EveryPartOfTheKeyCounts) {
@@ -38,8 +39,8 @@ TEST(TracebackTableTest, EveryPartOfTheKeyCounts) {
       TracebackTable::Intern(Domain::kMem, 12, 0, frames, 2, 2),   // slot
       TracebackTable::Intern(Domain::kMem, 11, 1, frames, 2, 2),   // generation
       TracebackTable::Intern(Domain::kMem, 11, 0, frames, 2, 30),  // depth
-      TracebackTable::Intern(Domain::kMem, 11, 0, frames, 1, 2),   // frame count
-      TracebackTable::Intern(Domain::kMem, 11, 0, other, 2, 2),    // frames
+      TracebackTable::Intern(Domain::kMem, 11, 0, frames, 1, 2),  // frame count
+      TracebackTable::Intern(Domain::kMem, 11, 0, other, 2, 2),   // frames
   };
   EXPECT_EQ(ids.size(), 7u);
   EXPECT_EQ(ids.count(0), 0u);
@@ -48,7 +49,8 @@ TEST(TracebackTableTest, EveryPartOfTheKeyCounts) {
 TEST(TracebackTableTest, DepthIsAtLeastTheFrameCount) {
   const FrameId frames[] = {1, 2, 3};
   TraceRecord r;
-  ASSERT_TRUE(TracebackTable::Get(TracebackTable::Intern(Domain::kObj, 13, 0, frames, 3, 0), &r));
+  ASSERT_TRUE(TracebackTable::Get(
+      TracebackTable::Intern(Domain::kObj, 13, 0, frames, 3, 0), &r));
   EXPECT_EQ(r.depth, 3);
 }
 
@@ -67,7 +69,8 @@ TEST(TracebackTableTest, InterpretersNeverShareACounterLine) {
       OwnerSlot slot = static_cast<OwnerSlot>(20 + i);
       TraceId id = TracebackTable::Intern(Domain::kObj, slot, 0, &f, 1, 1);
       ASSERT_NE(id, 0u);
-      lines[i].insert(reinterpret_cast<uintptr_t>(&TracebackTable::Stats(id)) / 64);
+      lines[i].insert(reinterpret_cast<uintptr_t>(&TracebackTable::Stats(id)) /
+                      64);
     }
   }
   for (uintptr_t line : lines[0]) EXPECT_EQ(lines[1].count(line), 0u) << line;
@@ -83,7 +86,8 @@ TEST(TracebackTableTest, ConcurrentInterningAgrees) {
       // Threads 0/1 share slot 30, threads 2/3 slot 31.
       OwnerSlot slot = static_cast<OwnerSlot>(30 + t / 2);
       for (FrameId f = 0; f < kFrames; f++) {
-        got[t].push_back(TracebackTable::Intern(Domain::kObj, slot, 0, &f, 1, 1));
+        got[t].push_back(
+            TracebackTable::Intern(Domain::kObj, slot, 0, &f, 1, 1));
       }
     });
   }

@@ -60,8 +60,12 @@ static PyModuleDef_Slot slots[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "fastcache", "A memoizing cache (broken).", 0,
-    methods, slots,
+    PyModuleDef_HEAD_INIT,
+    "fastcache",
+    "A memoizing cache (broken).",
+    0,
+    methods,
+    slots,
 };
 
 PyMODINIT_FUNC PyInit_fastcache(void) { return PyModuleDef_Init(&module); }
