@@ -22,20 +22,8 @@ venvs="${INTERPSAN_REALWORLD_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/interpsan/re
 versions=("$@")
 [[ ${#versions[@]} -gt 0 ]] || versions=(3.12 3.13)
 
-base_python() {  # the same CPython tools/interpsan --python X.Y uses
-  local version="$1" var="INTERPSAN_PYTHON${1/./}" prefix=""
-  if [[ -n "${!var:-}" ]]; then
-    prefix="${!var}"
-  else
-    local root="${PYENV_ROOT:-$HOME/.pyenv}"
-    prefix="$(ls -d "$root/versions/$version".* 2>/dev/null | grep -E "/$version\.[0-9]+$" | sort -V | tail -1 || true)"
-  fi
-  if [[ -z "$prefix" || ! -x "$prefix/bin/python$version" ]]; then
-    echo "setup_venvs: CPython $version not found" >&2
-    return 1
-  fi
-  echo "$prefix/bin/python$version"
-}
+# base_python X.Y: the same CPython tools/interpsan --python X.Y uses.
+source "$here/../base_python.sh"
 
 for version in "${versions[@]}"; do
   python="$(base_python "$version")"
