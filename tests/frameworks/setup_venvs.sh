@@ -23,7 +23,9 @@ versions=("$@")
 source "$here/../base_python.sh"
 
 inputs_hash() {  # what the venv is made of: pins, sources, build script
-  (cd "$here" && cat requirements.txt build_modules.py src/*) | sha256sum | cut -d' ' -f1
+  # and the checkout they are in: the modules' debug information names their
+  # sources by absolute path, which the tests compare with this checkout's.
+  { echo "$here"; cd "$here" && cat requirements.txt build_modules.py src/*; } | sha256sum | cut -d' ' -f1
 }
 
 for version in "${versions[@]}"; do
