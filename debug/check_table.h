@@ -29,6 +29,12 @@ struct KindInfo {
   const char* fix;    // the report's fix
 };
 
+// checks.inc's rows are INTERPSAN_CHECK(...), the name of the invariant
+// macro too (runtime/invariant.h): that one is set aside while the table
+// is read, whichever header came first.
+#pragma push_macro("INTERPSAN_CHECK")
+#undef INTERPSAN_CHECK
+
 inline constexpr CheckInfo kCheckTable[] = {
 #define INTERPSAN_CHECK(name, bit, doc, where) {name, bit, doc, where},
 #include "debug/checks.inc"
@@ -44,6 +50,8 @@ inline constexpr KindInfo kKindTable[] = {
 #define INTERPSAN_KIND(id, kind, check, fix) kinds::id,
 #include "debug/checks.inc"
 };
+
+#pragma pop_macro("INTERPSAN_CHECK")
 
 namespace check_table_internal {
 
