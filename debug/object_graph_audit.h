@@ -47,7 +47,7 @@ typedef struct _object PyObject;
 namespace interpsan {
 
 // What the audit after each test does (--audit, `audit=` of
-// INTERPSAN_OPTIONS, tools/options.h).
+// INTERPSAN_OPTIONS, tools/runner/options.h).
 enum class AuditMode {
   kChanged,   // "changed" (default): young objects and changed statics
   kEachTest,  // "each-test": a full walk after every test

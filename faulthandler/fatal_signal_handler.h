@@ -50,7 +50,7 @@ struct FaultHandlerOptions {
   // header, to prove that such a fault still ends with what was written.
   bool fault_inside_dump_for_testing = false;
   // Seconds a dump that ends the process may take before SIGALRM ends it
-  // (0: no limit). The slowest measured dump (tools/bench_dump.md) takes
+  // (0: no limit). The slowest measured dump (tools/bench/bench_dump.md) takes
   // well under a second; the watchdog's SIGUSR2 round adds at most 1 s.
   unsigned dump_time_limit_seconds = 10;
   // For tests only: hang deliberately inside the crash dump, after the

@@ -18,7 +18,7 @@ void ArenaMap::Init() {
   if (p == MAP_FAILED) {
     // Lookup then says "not an arena" everywhere, so the allocator hooks
     // cannot tell pymalloc's blocks from their own: the caller must not
-    // install them (tools/process_setup.cc checks Active()).
+    // install them (tools/runner/process_setup.cc checks Active()).
     return;
   }
   table_ = static_cast<OwnerSlot*>(p);

@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null || {
-  echo "check_format: clang-format is missing (tools/install_prerequisites.sh --tests installs it)"
+  echo "check_format: clang-format is missing (tools/setup/install_prerequisites.sh --tests installs it)"
   exit 1
 }
 bad=()

@@ -4,7 +4,7 @@ is not in it (issue 12: "no comment points at a file that is not there").
 
 What counts as a reference, and why:
 - a path that starts with one of the repository's top-level folders
-  (`debug/report.cc`, `tools/interpsan.py`): it must exist;
+  (`debug/report.cc`, `tools/supervisor/interpsan.py`): it must exist;
 - a bare file name with an extension only our own kind of file has
   (`event_log.h`, `report.cc`, `PRODUCT.md`, `checks.inc`): some file of that
   name must exist in the repository, unless it is in EXTERNAL below with a

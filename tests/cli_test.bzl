@@ -23,7 +23,7 @@ def cli_test(name, test, extension, data = [], size = "medium", tags = []):
         srcs = ["//tests:run_cli_test.sh"],
         args = [
             "$(rootpath //:python_interpreter)",
-            "$(rootpath //tools:interpsan_runner)",
+            "$(rootpath //tools/runner:interpsan_runner)",
             "$(rootpath //tools:interpsan)",
             "$(rootpath %s)" % extension,
             "$(rootpath %s)" % test,
@@ -35,7 +35,7 @@ def cli_test(name, test, extension, data = [], size = "medium", tags = []):
             "//tests:cli_testing.py",
             "//tools:cli",
             "//tools:interpsan",
-            "//tools:interpsan_runner",
+            "//tools/runner:interpsan_runner",
         ] + data,
         tags = tags,
     )

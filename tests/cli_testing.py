@@ -31,10 +31,10 @@ LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(ROOT, "tool
 
 
 def _load_tool(name):
-    """tools/NAME.py of the launcher under test (its real path: under Bazel,
-    the source tree, where the supervisor runs from too), without putting
-    tools/ on sys.path (its interpsan.py would shadow other imports)."""
-    path = os.path.join(os.path.dirname(os.path.realpath(LAUNCHER)), name + ".py")
+    """tools/report/NAME.py of the launcher under test (its real path: under
+    Bazel, the source tree, where the supervisor runs from too), without
+    putting tools/report/ on sys.path."""
+    path = os.path.join(os.path.dirname(os.path.realpath(LAUNCHER)), "report", name + ".py")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

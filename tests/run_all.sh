@@ -6,7 +6,7 @@
 # (pytest), .venvs/tests-3.12 and .venvs/tests-3.13.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tools/install_prerequisites.sh --tests || exit 2
+tools/setup/install_prerequisites.sh --tests || exit 2
 
 passed=0
 failed=0

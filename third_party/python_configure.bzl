@@ -1,35 +1,16 @@
 """Finds a local CPython (headers with internal/, libpython, interpreter).
 
-Looks in $INTERPSAN_PYTHON<MAJOR><MINOR> (a prefix) first, then in pyenv's
-versions folder ($PYENV_ROOT or ~/.pyenv) for the newest X.Y.* build. A
+Which one: tools/setup/python_prefix.sh decides ($INTERPSAN_PYTHON<MAJOR><MINOR>,
+else pyenv's newest X.Y.*), as for the launcher and the set-up scripts. A
 missing version yields a repository whose header says so with #error, so
 only builds that select that version fail.
 """
 
 def _find_prefix(rctx, version):
-    env_name = "INTERPSAN_PYTHON" + version.replace(".", "")
-    override = rctx.os.environ.get(env_name, "")
-    if override:
-        return override
-    root = rctx.os.environ.get("PYENV_ROOT", "")
-    if not root:
-        root = rctx.os.environ.get("HOME", "/root") + "/.pyenv"
-    versions = rctx.path(root + "/versions")
-    if not versions.exists:
-        return ""
-    best = None
-    best_key = None
-    for entry in versions.readdir():
-        name = entry.basename
-        if not name.startswith(version + "."):
-            continue
-        patch = name[len(version) + 1:]
-        if not patch.isdigit():
-            continue
-        if best_key == None or int(patch) > best_key:
-            best_key = int(patch)
-            best = str(entry)
-    return best or ""
+    # The same choice as the launcher's: one script decides.
+    script = rctx.path(Label("//tools/setup:python_prefix.sh"))
+    result = rctx.execute(["bash", str(script), version])
+    return result.stdout.strip() if result.return_code == 0 else ""
 
 def _python_configure_impl(rctx):
     version = rctx.attr.version

@@ -280,7 +280,7 @@ namespace {
 constexpr size_t kMaxTracesPerEvent = 2000;
 
 // The "tracemalloc_traces" event: every live trace of `slot` with its full
-// stack, for flame graphs (tools/tracemalloc_export.py). Traces that differ
+// stack, for flame graphs (tools/report/tracemalloc_export.py). Traces that differ
 // only in domain or depth are merged: a flame graph shows stacks.
 void WriteTracesEvent(OwnerSlot slot, const char* what,
                       bool current_generation_only) {

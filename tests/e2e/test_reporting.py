@@ -176,7 +176,7 @@ class InterpreterCreateFailedTest(E2ETestCase):
     def test_failed_with_its_reason(self):
         import sys
 
-        tools = os.path.dirname(os.path.realpath(e2e_lib.LAUNCHER))
+        tools = os.path.join(os.path.dirname(os.path.realpath(e2e_lib.LAUNCHER)), "supervisor")
         sys.path.insert(0, tools)
         try:
             import interpsan as supervisor

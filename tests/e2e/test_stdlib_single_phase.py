@@ -1,5 +1,5 @@
 """CPython's own single-phase stdlib extensions in interpsan's interpreters
-(tools/stdlib_single_phase.py; README, "Known findings in CPython itself").
+(tools/runner/stdlib_single_phase.py; README, "Known findings in CPython itself").
 
 CPython 3.12.1 runs PyInit__datetime, PyInit__decimal, PyInit_readline in an
 own-GIL interpreter and only then refuses the module (Python/importdl.c:169,

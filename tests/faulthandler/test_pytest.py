@@ -1,5 +1,5 @@
 """pytest from PyPI (pinned in tests/requirements.txt, installed by the
-project's own set-up, `tools/install_prerequisites.sh --tests`, into the
+project's own set-up, `tools/setup/install_prerequisites.sh --tests`, into the
 checkout's .venvs/tests-3.X) runs a small test file (pass, fail, skip) in 4
 own-GIL interpreters at once, through the command line and that venv's
 python:
@@ -46,7 +46,7 @@ class PytestTest(FaulthandlerTestCase):
         self.assertTrue(
             os.access(VENV_PYTHON, os.X_OK),
             "the test venv %s is missing: create it with "
-            "`tools/install_prerequisites.sh --tests` (tests/run_all.sh does)" % VENV)
+            "`tools/setup/install_prerequisites.sh --tests` (tests/run_all.sh does)" % VENV)
         report_dir = cli_testing.scratch_dir("report-pytest-")
         args = [LAUNCHER, "--python", VENV_PYTHON, "run", "-n", str(fh_lib.N), "--keep-going",
                 "--suppressions", fh_lib.suppressions_file(), "--report", report_dir,

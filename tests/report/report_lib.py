@@ -1,9 +1,9 @@
-"""Helpers of the tests of tools/report_render.py and tools/progress.py:
+"""Helpers of the tests of tools/report/report_render.py and tools/report/progress.py:
 run `tools/interpsan` as a user would and read the report it leaves.
 
 Under Bazel, run_report_test.sh sets (from runfiles):
   INTERPSAN_REPORT_TEST_LAUNCHER        tools/interpsan
-  INTERPSAN_REPORT_TEST_TOOLS           the folder of tools/ (report_render.py, progress.py)
+  INTERPSAN_REPORT_TEST_TOOLS           tools/report/ (report_render.py, progress.py)
   INTERPSAN_REPORT_TEST_DEMO            tools/example/demo.py
   INTERPSAN_REPORT_TEST_PYTHON_VERSION  "3.12" or "3.13"
   INTERPSAN_RUNNER, INTERPSAN_PYTHON3XX (the launcher then does not build)
@@ -25,13 +25,16 @@ _ROOT = os.path.dirname(os.path.dirname(_HERE))
 
 VERSION = os.environ.get("INTERPSAN_REPORT_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
 LAUNCHER = os.environ.get("INTERPSAN_REPORT_TEST_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
-TOOLS = os.environ.get("INTERPSAN_REPORT_TEST_TOOLS") or os.path.join(_ROOT, "tools")
+TOOLS = os.environ.get("INTERPSAN_REPORT_TEST_TOOLS") or os.path.join(_ROOT, "tools", "report")
 DEMO = os.environ.get("INTERPSAN_REPORT_TEST_DEMO") or os.path.join(_ROOT, "tools", "example", "demo.py")
 PROGRAMS = os.path.join(_HERE, "programs")
 RENDERER = os.path.join(TOOLS, "report_render.py")
 
-if TOOLS not in sys.path:
-    sys.path.insert(0, TOOLS)
+# The supervisor (tools/supervisor/interpsan.py), beside tools/report/.
+SUPERVISOR_DIR = os.path.join(os.path.dirname(TOOLS), "supervisor")
+for _d in (SUPERVISOR_DIR, TOOLS):
+    if _d not in sys.path:
+        sys.path.insert(0, _d)
 
 RUN_TIMEOUT = 90
 

@@ -31,7 +31,7 @@ export INTERPSAN_RUNNER="$here/$runner_rel"
 export INTERPSAN_REPORT_TEST_PYTHON_VERSION="$version"
 export INTERPSAN_REPORT_TEST_LAUNCHER="$here/$launcher_rel"
 export INTERPSAN_REPORT_TEST_DEMO="$here/$demo_rel"
-export INTERPSAN_REPORT_TEST_TOOLS="$here/$(dirname "$launcher_rel")"
+export INTERPSAN_REPORT_TEST_TOOLS="$here/$(dirname "$launcher_rel")/report"
 export PYTHONDONTWRITEBYTECODE=1
 unset PYTHONMALLOC PYTHONHOME
 

@@ -1,5 +1,5 @@
-"""Tests of the supervisor's report builder (tools/interpsan.py build_report,
-through its events reader tools/interpsan_events.py) on synthetic event
+"""Tests of the supervisor's report builder (tools/supervisor/interpsan.py build_report,
+through its events reader tools/report/interpsan_events.py) on synthetic event
 streams, and of the events schema's validator: a run killed in the middle of
 writing an event (the last line cut short) still gives a report with every
 complete event before it, and the validator that every CLI suite applies to
@@ -16,9 +16,9 @@ import os
 import signal
 import unittest
 
-import report_lib  # noqa: F401  (puts tools/ on sys.path)
+import report_lib  # noqa: F401  (puts tools/report/ and tools/supervisor/ on sys.path)
 
-import interpsan  # tools/interpsan.py, the supervisor (not the runner's module)
+import interpsan  # tools/supervisor/interpsan.py, the supervisor (not the runner's module)
 import interpsan_events
 
 

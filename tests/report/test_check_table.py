@@ -2,7 +2,7 @@
 what a person reads and types: README's check table is that table, row for
 row (name, what it catches, where), each check's documentation names
 exactly its kinds, the --keep-going table names every kind that acts, --checks accepts exactly its names, and the supervisor's
-parser of checks.inc (tools/interpsan.py, load_check_table) reads
+parser of checks.inc (tools/supervisor/interpsan.py, load_check_table) reads
 concatenated literals and refuses an entry it cannot read instead of
 dropping it.
 
@@ -16,12 +16,12 @@ import sys
 import tempfile
 import unittest
 
-import report_lib  # noqa: F401  (puts tools/ on sys.path)
+import report_lib  # noqa: F401  (puts tools/report/ and tools/supervisor/ on sys.path)
 
-import interpsan  # tools/interpsan.py, the supervisor (not the runner's module)
+import interpsan  # tools/supervisor/interpsan.py, the supervisor (not the runner's module)
 
 # The checkout (interpsan.py's runfile is a symlink into it), for README.md.
-ROOT = os.path.dirname(os.path.dirname(os.path.realpath(interpsan.__file__)))
+ROOT = interpsan.ROOT
 KIND_NAME = re.compile(r"`([a-z]+(?:-[a-z]+)+)`")
 
 

@@ -1,4 +1,4 @@
-"""Tests of tools/progress.py: the live status line, drawn in a real
+"""Tests of tools/report/progress.py: the live status line, drawn in a real
 pseudo-terminal (pty), silent when the output is not a terminal, and
 tail_events following a growing events.jsonl."""
 
@@ -182,18 +182,9 @@ class PtyTest(unittest.TestCase):
             os.close(slave)
 
 
-def _supervisor_uses_progress():
-    with open(os.path.join(report_lib.TOOLS, "interpsan.py"), encoding="utf-8") as f:
-        return "progress" in f.read()
-
-
 class CommandLineProgressTest(unittest.TestCase):
-    """tools/interpsan itself, once tools/interpsan.py follows events.jsonl
-    into a Progress (skipped until then)."""
-
-    def setUp(self):
-        if not _supervisor_uses_progress():
-            self.skipTest("tools/interpsan.py does not show progress yet")
+    """tools/interpsan itself: the supervisor follows events.jsonl into a
+    Progress."""
 
     def args(self, report_dir):
         return [report_lib.LAUNCHER, "--python", report_lib.VERSION, "run", "-n", "2",

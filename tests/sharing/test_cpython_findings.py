@@ -96,7 +96,7 @@ class DefaultSuppressionsTest(unittest.TestCase):
 
 
 class PytestTest(unittest.TestCase):
-    """pytest (the checkout's pinned test venv, tools/install_prerequisites.sh
+    """pytest (the checkout's pinned test venv, tools/setup/install_prerequisites.sh
     --tests) on a clean suite: exit 0, nothing but CPython's own findings,
     counted apart."""
 
@@ -106,7 +106,7 @@ class PytestTest(unittest.TestCase):
         checkout = os.path.dirname(os.path.dirname(os.path.realpath(sharing_lib.LAUNCHER)))
         python = os.path.join(checkout, ".venvs", "tests-" + VERSION, "bin", "python")
         self.assertTrue(os.path.exists(python),
-                        "%s is missing: run tools/install_prerequisites.sh --tests" % python)
+                        "%s is missing: run tools/setup/install_prerequisites.sh --tests" % python)
         report_dir = sharing_lib.scratch_dir("report-pytest-")
         r = sharing_lib.interpsan(
             "--python", python, "run", "-n", "4", "--keep-going", "--report", report_dir, "--",

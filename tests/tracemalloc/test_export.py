@@ -1,4 +1,4 @@
-"""tools/tracemalloc_export.py: collapsed stacks, speedscope JSON and the
+"""tools/report/tracemalloc_export.py: collapsed stacks, speedscope JSON and the
 HTML flame graph page, from real runs' reports (the runner's
 "tracemalloc_traces" events: full stacks, here 1 and 5 frames deep) and from
 a hand-written events file (the same events, exact expected output; and

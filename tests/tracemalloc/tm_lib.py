@@ -9,7 +9,7 @@ Under Bazel, tests/run_cli_test.sh sets (from runfiles):
   INTERPSAN_TEST_PYTHON_VERSION  "3.12" or "3.13" (passed as --python)
   INTERPSAN_TEST_EXTENSIONS      the folder holding the built leaky.so
   INTERPSAN_TEST_PROGRAMS        tests/tracemalloc/programs
-  INTERPSAN_TM_EXPORTER        tools/tracemalloc_export.py (optional: by default
+  INTERPSAN_TM_EXPORTER        tools/report/tracemalloc_export.py (optional: by default
                                the source tree's, found through the realpath of
                                this file, a runfiles symlink under Bazel)
 Outside Bazel the defaults point into the source tree and bazel-out, and the
@@ -32,7 +32,7 @@ PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "pro
 EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or default_extensions("tracemalloc")
 EXPORTER = os.environ.get("INTERPSAN_TM_EXPORTER") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))),
-    "tools", "tracemalloc_export.py",
+    "tools", "report", "tracemalloc_export.py",
 )
 
 # A run takes a few seconds at most; this only catches hangs (the runs that

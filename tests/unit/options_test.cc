@@ -1,6 +1,6 @@
-// Tests of tools/options.h: INTERPSAN_OPTIONS, the one configuration path of
+// Tests of tools/runner/options.h: INTERPSAN_OPTIONS, the one configuration path of
 // the runner and the preload library.
-#include "tools/options.h"
+#include "tools/runner/options.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 
     tests/wheel/wheel_test.sh [--no-build] [3.12] [3.13]
 
-Builds the wheels with the documented command (tools/build_wheels.sh,
+Builds the wheels with the documented command (tools/wheel/build_wheels.sh,
 unless --no-build: then dist/ must hold them), and for each version:
 creates a fresh venv, installs the wheel (pip --no-index --no-deps) and the
 pinned pytest (tests/wheel/requirements.txt, from a wheel cache this test
@@ -238,8 +238,8 @@ class WheelInVenv:
         # environment loads the build machine's libpython and is refused.
         site = run([python, "-c", "import interpsan; print(interpsan.PACKAGE_DIR)"],
                    env=self.env).stdout.strip()
-        r = self.sh([python, os.path.join(site, "tools", "interpsan.py"),
-                     "--runner", os.path.join(site, "tools", "interpsan_runner"),
+        r = self.sh([python, os.path.join(site, "tools", "supervisor", "interpsan.py"),
+                     "--runner", os.path.join(site, "tools", "runner", "interpsan_runner"),
                      "--python-version", self.VERSION, "--python-executable", python,
                      "run", "-n", "2", "--", "-c", "pass"])
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
@@ -294,9 +294,9 @@ def main(argv):
             return 2
     versions = versions or ["3.12", "3.13"]
     if build:
-        built = subprocess.run([os.path.join(ROOT, "tools", "build_wheels.sh")] + versions)
+        built = subprocess.run([os.path.join(ROOT, "tools", "wheel", "build_wheels.sh")] + versions)
         if built.returncode != 0:
-            sys.stderr.write("wheel_test: tools/build_wheels.sh failed (%d)\n" % built.returncode)
+            sys.stderr.write("wheel_test: tools/wheel/build_wheels.sh failed (%d)\n" % built.returncode)
             return 1
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()

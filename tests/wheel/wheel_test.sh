@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pip-installed interpsan, end to end (see wheel_test.py):
 #   tests/wheel/wheel_test.sh [--no-build] [3.12] [3.13]
-# Builds dist/ with tools/build_wheels.sh, installs each wheel into a fresh
+# Builds dist/ with tools/wheel/build_wheels.sh, installs each wheel into a fresh
 # venv and runs the bundled example and a pytest suite with no Bazel on PATH.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

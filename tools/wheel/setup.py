@@ -1,6 +1,6 @@
 """Wheel metadata that pyproject.toml cannot state statically.
 
-Run by tools/build_wheels.sh under the CPython the wheel is for: the wheel
+Run by tools/wheel/build_wheels.sh under the CPython the wheel is for: the wheel
 holds native programs linked against that CPython's libpython, so it is
 tagged cpXY-cpXY-<platform> (not py3-none-any) and requires exactly that
 minor version.
@@ -20,8 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # The programs the entry point starts. setuptools copies package data
 # without its mode bits; put them back so that pip installs them executable.
 EXECUTABLES = (
-    "interpsan/tools/interpsan_runner",
-    "interpsan/tools/libinterpsan_preload.so",
+    "interpsan/tools/runner/interpsan_runner",
+    "interpsan/tools/runner/libinterpsan_preload.so",
     "interpsan/tools/example/fastcache.so",
 )
 

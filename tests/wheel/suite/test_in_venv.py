@@ -25,7 +25,7 @@ def test_runs_the_runner_from_the_wheel():
     exe = os.path.realpath("/proc/self/exe")
     site = os.path.realpath(os.path.join(
         VENV, "lib", "python%d.%d" % sys.version_info[:2], "site-packages"))
-    assert exe == os.path.join(site, "interpsan", "tools", "interpsan_runner")
+    assert exe == os.path.join(site, "interpsan", "tools", "runner", "interpsan_runner")
 
 
 def test_the_venv_is_the_python():

@@ -2,7 +2,7 @@
 
 It does what the checkout's launcher (tools/interpsan) does, with the
 wheel's files instead of a checkout and Bazel: pick the Python, then hand
-over to the supervisor (tools/interpsan.py, packaged unchanged) running on
+over to the supervisor (tools/supervisor/interpsan.py, packaged unchanged) running on
 that Python, with the bundled runner as `--runner` (INTERPSAN_RUNNER
 semantics: a path, so nothing is built).
 
@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 
-from interpsan import PACKAGE_DIR, RUNNER, TOOLS_DIR, build_info
+from interpsan import PACKAGE_DIR, REPORT_DIR, RUNNER, SUPERVISOR, build_info
 
 EXIT_USAGE = 2
 
@@ -122,7 +122,7 @@ def libpython_dir(facts, executable, info):
         raise UsageError(
             "%s is CPython %s, but this interpsan wheel is built against CPython %s's "
             "internal headers; build one for it from a checkout: INTERPSAN_PYTHON%s=%s "
-            "tools/build_wheels.sh %s"
+            "tools/wheel/build_wheels.sh %s"
             % (executable, facts.get("full_version"), info["python_build"],
                wanted.replace(".", ""), facts["base_prefix"], wanted))
     if not facts.get("shared") or not facts.get("soname"):
@@ -167,7 +167,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     info = build_info()
     wanted = info["python_version"]
-    supervisor = os.path.join(TOOLS_DIR, "interpsan.py")
+    supervisor = SUPERVISOR
     try:
         python_option, argv = _split_launcher_options(argv)
         command = argv[0] if argv else ""
@@ -176,7 +176,7 @@ def main(argv=None):
             return 0
         python = choose_python(python_option, wanted)
         if command == "report":
-            cmd = [python, os.path.join(TOOLS_DIR, "report_render.py")] + argv
+            cmd = [python, os.path.join(REPORT_DIR, "report_render.py")] + argv
             env = dict(os.environ)
         elif command in ("", "-h", "--help", "help"):
             cmd = [python, supervisor, "--runner", "none", "--python-version", wanted, "--help"]
@@ -184,7 +184,7 @@ def main(argv=None):
         else:
             facts = python_facts(python)
             env = run_environment(libpython_dir(facts, python, info))
-            # The supervisor's contract (tools/interpsan.py): the Python the
+            # The supervisor's contract (tools/supervisor/interpsan.py): the Python the
             # user runs is --python-executable (what its sys.executable says,
             # as the checkout's launcher passes it); the runner gets it as
             # argv[0], so getpath computes sys.prefix and sys.path for it.
