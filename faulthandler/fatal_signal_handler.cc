@@ -35,8 +35,8 @@ std::atomic<int> g_extra_fds[kMaxExtraFds];
 std::atomic<const char*> g_native_reason{"timeout"};
 
 // sigqueue(3) values the supervisor sends with SIGUSR1 to stop the run
-// (tools/supervisor/interpsan.py): the exit statuses of a run stopped by SIGINT and by
-// SIGTERM.
+// (tools/supervisor/interpsan.py): the exit statuses of a run stopped by SIGINT
+// and by SIGTERM.
 constexpr int kInterruptedBySigint = 130;
 constexpr int kInterruptedBySigterm = 143;
 

@@ -19,17 +19,38 @@ outside fenced code blocks.
 Usage: tests/check_references.py [ROOT]   (exit 1 and one line per stale
 reference; exit 0 and a count when all resolve)
 """
+
 import os
 import re
 import sys
 
-TOP_LEVEL = ("runtime", "debug", "faulthandler", "tracemalloc", "tools",
-             "tests", "third_party", "examples", ".ci")
+TOP_LEVEL = (
+    "runtime",
+    "debug",
+    "faulthandler",
+    "tracemalloc",
+    "tools",
+    "tests",
+    "third_party",
+    "examples",
+    ".ci",
+)
 EXTENSIONS = ("cc", "h", "c", "py", "md", "sh", "bzl", "inc", "supp", "txt")
 BARE_CHECKED = (".cc", ".h", ".md", ".inc", ".supp", ".bzl")
 # CPython source folders: a reference under them is CPython's, not ours.
-CPYTHON_DIRS = ("Python", "Objects", "Modules", "Include", "Lib", "Parser",
-                "Programs", "Misc", "Tools", "PC", "Doc")
+CPYTHON_DIRS = (
+    "Python",
+    "Objects",
+    "Modules",
+    "Include",
+    "Lib",
+    "Parser",
+    "Programs",
+    "Misc",
+    "Tools",
+    "PC",
+    "Doc",
+)
 # Files that are not ours and are named without a CPython folder. Each is
 # named on purpose: a new entry needs a reason.
 EXTERNAL = {
@@ -43,14 +64,23 @@ EXTERNAL = {
     "allocator_interface.h": "the sanitizer runtimes' header (sanitizer/)",
     "pytypes.h": "pybind11's header (pybind11/pytypes.h, from PyPI)",
 }
-SKIP_DIRS = {".git", "bazel-bin", "bazel-out", "bazel-testlogs", "dist",
-             "build", "node_modules", "__pycache__", ".venvs"}
+SKIP_DIRS = {
+    ".git",
+    "bazel-bin",
+    "bazel-out",
+    "bazel-testlogs",
+    "dist",
+    "build",
+    "node_modules",
+    "__pycache__",
+    ".venvs",
+}
 
 PATH_RE = re.compile(
-    r"(?<![\w./-])((?:%s)/[\w./<>*-]*\.(?:%s))(?![\w])" %
-    ("|".join(re.escape(t) for t in TOP_LEVEL), "|".join(EXTENSIONS)))
-NAME_RE = re.compile(
-    r"(?<![\w./%%-])((?:[\w-]+/)*[\w-]+\.(?:%s))(?![\w(])" % "|".join(EXTENSIONS))
+    r"(?<![\w./-])((?:%s)/[\w./<>*-]*\.(?:%s))(?![\w])"
+    % ("|".join(re.escape(t) for t in TOP_LEVEL), "|".join(EXTENSIONS))
+)
+NAME_RE = re.compile(r"(?<![\w./%%-])((?:[\w-]+/)*[\w-]+\.(?:%s))(?![\w(])" % "|".join(EXTENSIONS))
 
 
 def comments(path, text):
@@ -83,8 +113,12 @@ def comments(path, text):
                 yield n, line[start:] if end < 0 else line[start:end]
                 in_block = end < 0
         return
-    if base.endswith((".py", ".sh", ".bzl")) or base in ("BUILD", "WORKSPACE") \
-            or base.startswith(".") or "." not in base:
+    if (
+        base.endswith((".py", ".sh", ".bzl"))
+        or base in ("BUILD", "WORKSPACE")
+        or base.startswith(".")
+        or "." not in base
+    ):
         in_triple = False
         for n, line in enumerate(text.splitlines(), 1):
             stripped = line.lstrip()
@@ -96,7 +130,7 @@ def comments(path, text):
             if stripped.startswith("#") and not stripped.startswith("#!"):
                 yield n, stripped
             elif "  # " in line and line.count('"') % 2 == 0 and line.count("'") % 2 == 0:
-                yield n, line[line.index("  # "):]
+                yield n, line[line.index("  # ") :]
 
 
 def all_files(root):
@@ -149,7 +183,9 @@ def check(root):
 
 
 def main(argv):
-    root = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    root = (
+        argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    )
     checked, stale = check(os.path.abspath(root))
     for line in stale:
         print("stale reference: " + line)

@@ -29,7 +29,6 @@ VERSION = os.environ.get("INTERPSAN_TEST_PYTHON_VERSION") or "%d.%d" % sys.versi
 LAUNCHER = os.environ.get("INTERPSAN_TEST_LAUNCHER") or os.path.join(ROOT, "tools", "interpsan")
 
 
-
 def _load_tool(name):
     """tools/report/NAME.py of the launcher under test (its real path: under
     Bazel, the source tree, where the supervisor runs from too), without
@@ -52,8 +51,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_VIOLATION, EXIT_CRASH, EXIT_TIMEOUT = ran
 def default_extensions(suite):
     """bazel-out's folder of a suite's built test extensions, for runs
     outside Bazel."""
-    return os.path.join(ROOT, "bazel-out", "k8-optpy" + VERSION.replace(".", ""), "bin",
-                        "tests", suite)
+    return os.path.join(
+        ROOT, "bazel-out", "k8-optpy" + VERSION.replace(".", ""), "bin", "tests", suite
+    )
 
 
 def marker_line(path, marker):
@@ -96,18 +96,27 @@ class Result:
             problems = interpsan_events.validate_file(self.events_path)
             if problems:
                 raise AssertionError(
-                    "events.jsonl does not follow debug/events_schema.json:\n  %s\n%s" % (
-                        "\n  ".join(problems[:20]), self.describe(2000)))
+                    "events.jsonl does not follow debug/events_schema.json:\n  %s\n%s"
+                    % ("\n  ".join(problems[:20]), self.describe(2000))
+                )
 
     def describe(self, report_chars=8000):
         """Everything needed to understand a failure, for assertion messages."""
-        report = (json.dumps(self.report, indent=1)[:report_chars] if self.report
-                  else "(no report.json)")
+        report = (
+            json.dumps(self.report, indent=1)[:report_chars] if self.report else "(no report.json)"
+        )
         took = "" if self.elapsed is None else " (%.1fs)" % self.elapsed
-        return ("\n$ %s\nexit status: %s%s\n--- stderr (tail) ---\n%s\n"
-                "--- stdout (tail) ---\n%s\n--- report.json ---\n%s") % (
-            " ".join(self.args), self.status, took, self.stderr[-6000:],
-            self.stdout[-3000:], report)
+        return (
+            "\n$ %s\nexit status: %s%s\n--- stderr (tail) ---\n%s\n"
+            "--- stdout (tail) ---\n%s\n--- report.json ---\n%s"
+        ) % (
+            " ".join(self.args),
+            self.status,
+            took,
+            self.stderr[-6000:],
+            self.stdout[-3000:],
+            report,
+        )
 
 
 def environment(extensions, extra=None, pythonpath=()):
@@ -128,9 +137,16 @@ def run(args, env, timeout, report_dir=None, cwd=None):
     supervisor and the checked process): then the status is "hung"."""
     start = time.monotonic()
     proc = subprocess.Popen(
-        args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, errors="replace",
-        preexec_fn=no_core_dumps, start_new_session=True,
+        args,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        preexec_fn=no_core_dumps,
+        start_new_session=True,
     )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)

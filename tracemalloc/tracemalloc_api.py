@@ -40,9 +40,7 @@ def _load_stdlib_tracemalloc():
 
 
 _stdlib = _load_stdlib_tracemalloc()
-globals().update(
-    {k: v for k, v in _stdlib.items() if not k.startswith("__") or k == "__all__"}
-)
+globals().update({k: v for k, v in _stdlib.items() if not k.startswith("__") or k == "__all__"})
 
 _StdlibSnapshot = _stdlib["Snapshot"]
 _Statistic = _stdlib["Statistic"]
@@ -157,10 +155,12 @@ class Snapshot(_StdlibSnapshot):
         interpreters = loaded.__dict__.pop("_interpsan_interpreters", None)
         traces = loaded.traces._traces
         if interpreters is not None and len(interpreters) == len(traces):
-            loaded.traces = _stdlib["_Traces"]([
-                (_Domain(t[0], i) if i is not None else t[0],) + tuple(t[1:])
-                for t, i in zip(traces, interpreters)
-            ])
+            loaded.traces = _stdlib["_Traces"](
+                [
+                    (_Domain(t[0], i) if i is not None else t[0],) + tuple(t[1:])
+                    for t, i in zip(traces, interpreters)
+                ]
+            )
         return loaded
 
 

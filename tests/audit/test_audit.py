@@ -5,6 +5,7 @@ the bug is gone again before the program ends.
 programs/transient_static.py keeps interpreter 0's list in broken_queue's C
 static array for 21 tests of every other interpreter, then removes it.
 """
+
 import json
 import os
 import sys
@@ -16,8 +17,9 @@ import cli_testing  # noqa: E402
 from cli_testing import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, LAUNCHER, VERSION  # noqa: E402
 
 PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = (os.environ.get("INTERPSAN_TEST_EXTENSIONS")
-              or cli_testing.default_extensions("extensions"))
+EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or cli_testing.default_extensions(
+    "extensions"
+)
 RUN_TIMEOUT = 120
 
 
@@ -25,12 +27,16 @@ def run(audit, n=4, own=False):
     """`interpsan run -n N --keep-going --checks audit [--audit A] -- transient_static.py`."""
     report_dir = cli_testing.scratch_dir("report-audit-")
     markers = cli_testing.scratch_dir("markers-")
-    args = [LAUNCHER, "--python", VERSION, "run", "-n", str(n), "--keep-going",
-            "--checks", "audit"]
+    args = [LAUNCHER, "--python", VERSION, "run", "-n", str(n), "--keep-going", "--checks", "audit"]
     if audit is not None:
         args += ["--audit", audit]
-    args += ["--report", report_dir, "--", os.path.join(PROGRAMS, "transient_static.py"),
-             markers] + (["own"] if own else [])
+    args += [
+        "--report",
+        report_dir,
+        "--",
+        os.path.join(PROGRAMS, "transient_static.py"),
+        markers,
+    ] + (["own"] if own else [])
     env = cli_testing.environment(EXTENSIONS, {"TRANSIENT_OTHERS": str(n - 1)})
     return cli_testing.run(args, env, RUN_TIMEOUT, report_dir)
 
@@ -63,8 +69,7 @@ class TransientStaticTest(unittest.TestCase):
         self.assertEqual(others, [], r.describe())
         for interp in r.report["interpreters"]:
             self.assertEqual(interp["tests"]["run"], 22, r.describe())
-            self.assertEqual(interp["tests"]["failed"] + interp["tests"]["errors"], 0,
-                             r.describe())
+            self.assertEqual(interp["tests"]["failed"] + interp["tests"]["errors"], 0, r.describe())
 
     def test_default_audit_finds_it_once(self):
         self.assertFoundOnce(run(None))

@@ -21,13 +21,23 @@ import unittest
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(_HERE))  # tests/: cli_testing
 from cli_testing import (  # noqa: E402  (the shared part of the CLI suites)
-    EXIT_CRASH, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_VIOLATION, LAUNCHER,
-    VERSION, Result, scratch_dir)
+    EXIT_CRASH,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    EXIT_VIOLATION,
+    LAUNCHER,
+    VERSION,
+    Result,
+    scratch_dir,
+)
 import cli_testing  # noqa: E402
 
 PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = (os.environ.get("INTERPSAN_TEST_EXTENSIONS")
-              or cli_testing.default_extensions("extensions"))
+EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or cli_testing.default_extensions(
+    "extensions"
+)
 
 # One interpsan run takes about a second; this only catches hangs.
 RUN_TIMEOUT = 60
@@ -85,7 +95,9 @@ class E2ETestCase(unittest.TestCase):
                 continue
             self.assertIsInstance(interp["id"], int, result.describe())
             ids.append(interp["id"])
-        self.assertEqual(len(set(ids)), len(ids), "interpreter ids not distinct" + result.describe())
+        self.assertEqual(
+            len(set(ids)), len(ids), "interpreter ids not distinct" + result.describe()
+        )
         for interp in interps:
             self.assertIs(interp["own_gil"], True, result.describe())
             for key in ("run", "failed", "errors", "skipped"):
@@ -110,8 +122,17 @@ class E2ETestCase(unittest.TestCase):
 
     # ---- assertions on one violation ---------------------------------------
 
-    def assertViolation(self, result, violation, kind, object_type, extension,
-                        program_name, marker="VIOLATION", same_interpreter=False):
+    def assertViolation(
+        self,
+        result,
+        violation,
+        kind,
+        object_type,
+        extension,
+        program_name,
+        marker="VIOLATION",
+        same_interpreter=False,
+    ):
         """`violation` is a report.json violation with the given kind, object
         type (exact, or a prefix when it ends with "*"), extension, both
         interpreter ids (different unless same_interpreter), and a Python
@@ -120,8 +141,10 @@ class E2ETestCase(unittest.TestCase):
         d = result.describe()
         self.assertEqual(violation["kind"], kind, d)
         if object_type.endswith("*"):
-            self.assertTrue(violation["object_type"].startswith(object_type[:-1]),
-                            "object_type %r" % violation["object_type"] + d)
+            self.assertTrue(
+                violation["object_type"].startswith(object_type[:-1]),
+                "object_type %r" % violation["object_type"] + d,
+            )
         else:
             self.assertEqual(violation["object_type"], object_type, d)
         self.assertEqual(violation["extension"], extension, d)
@@ -156,16 +179,32 @@ class E2ETestCase(unittest.TestCase):
         for frame in tb:
             self.assertEqual(set(frame) >= {"filename", "lineno", "name"}, True, d)
 
-    def assertFatalViolation(self, result, kind, object_type, extension, program_name,
-                             marker="VIOLATION", same_interpreter=False):
+    def assertFatalViolation(
+        self,
+        result,
+        kind,
+        object_type,
+        extension,
+        program_name,
+        marker="VIOLATION",
+        same_interpreter=False,
+    ):
         """Default mode: the first violation ends the run with status 3 and a
         report naming exactly that violation."""
         self.assertStatus(result, EXIT_VIOLATION)
         self.assertInterpreters(result)
         violations = result.report["violations"]
         self.assertEqual(len(violations), 1, "expected exactly one violation" + result.describe())
-        self.assertViolation(result, violations[0], kind, object_type, extension,
-                             program_name, marker, same_interpreter)
+        self.assertViolation(
+            result,
+            violations[0],
+            kind,
+            object_type,
+            extension,
+            program_name,
+            marker,
+            same_interpreter,
+        )
         self.assertEqual(violations[0].get("count", 1), 1, result.describe())
         self.assertNotIn("crash", result.report, result.describe())
         self.assertIn("==interpsan== ERROR: " + kind, result.stderr, result.describe())

@@ -3,6 +3,7 @@
 cross-interpreter-refcount names the extension's own source file, line and
 function, not the check-mode header. The test compiles the test extensions
 itself, as a user's build would, with the flags the command line prints."""
+
 import os
 import shlex
 import shutil
@@ -10,16 +11,21 @@ import subprocess
 import sysconfig
 
 import e2e_lib
-from e2e_lib import (EXIT_OK, EXIT_VIOLATION, LAUNCHER, E2ETestCase, program, scratch_dir)
+from e2e_lib import EXIT_OK, EXIT_VIOLATION, LAUNCHER, E2ETestCase, program, scratch_dir
 import cli_testing
 
 SOURCES = os.environ.get("INTERPSAN_TEST_EXTENSION_SOURCES") or os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "extensions")
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "extensions"
+)
 
 
 def cflags():
-    out = subprocess.run([LAUNCHER, "--python", e2e_lib.VERSION, "cflags"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [LAUNCHER, "--python", e2e_lib.VERSION, "cflags"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return shlex.split(out.stdout)
 
 
@@ -30,9 +36,16 @@ def build(name):
     source = os.path.join(out_dir, name + ".c")
     shutil.copy(os.path.join(SOURCES, name + ".c"), source)
     cc = shutil.which("cc") or shutil.which("gcc")
-    args = ([cc, "-shared", "-fPIC", "-O1", "-g", "-pthread"] + cflags() +
-            ["-I" + sysconfig.get_paths()["include"], source, "-o",
-             os.path.join(out_dir, name + ".so")])
+    args = (
+        [cc, "-shared", "-fPIC", "-O1", "-g", "-pthread"]
+        + cflags()
+        + [
+            "-I" + sysconfig.get_paths()["include"],
+            source,
+            "-o",
+            os.path.join(out_dir, name + ".so"),
+        ]
+    )
     subprocess.run(args, check=True, capture_output=True, text=True)
     return out_dir, source
 
@@ -43,8 +56,9 @@ def run_with(extensions, name, *program_args, keep_going=False):
     if keep_going:
         cli.append("--keep-going")
     cli += ["--report", report_dir, "--", program(name)] + list(program_args)
-    return cli_testing.run(cli, cli_testing.environment(extensions), e2e_lib.RUN_TIMEOUT,
-                           report_dir)
+    return cli_testing.run(
+        cli, cli_testing.environment(extensions), e2e_lib.RUN_TIMEOUT, report_dir
+    )
 
 
 def source_line(path, text):
@@ -77,12 +91,16 @@ class CheckModeTest(E2ETestCase):
     def test_refcount_names_the_extension_line(self):
         folder, source = build("broken_queue")
         r = run_with(folder, "queue.py", "float")
-        v = self.assertFatalViolation(r, "cross-interpreter-refcount", "float", "broken_queue",
-                                      "queue.py")
+        v = self.assertFatalViolation(
+            r, "cross-interpreter-refcount", "float", "broken_queue", "queue.py"
+        )
         self.assertRefcountAtDrain(r, v, source)
         # The one-line summary names the line too.
-        self.assertIn("broken_queue.c:%d" % source_line(source, "Py_DECREF(taken[i]);"),
-                      r.stderr, r.describe())
+        self.assertIn(
+            "broken_queue.c:%d" % source_line(source, "Py_DECREF(taken[i]);"),
+            r.stderr,
+            r.describe(),
+        )
 
     def test_refcount_keep_going_makes_the_object_immortal(self):
         # The refused Py_DECREF leaves the float alone (immortal): it is

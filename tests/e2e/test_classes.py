@@ -2,6 +2,7 @@
 command line with 4 interpreters, in fatal and --keep-going modes: the
 violation's kind, its extension (broken_statics) and, where the program
 acts, the program line."""
+
 import e2e_lib
 from e2e_lib import EXIT_VIOLATION, E2ETestCase, run_program
 
@@ -41,6 +42,7 @@ def _make(case, keep_going):
         v = self.check(case, keep_going)
         if case == "ended":
             self.assertTrue(v["owner_ended"], v)
+
     return test
 
 

@@ -7,8 +7,18 @@ import os
 import re
 
 import e2e_lib
-from e2e_lib import (EXIT_CRASH, EXIT_FAILED, EXIT_OK, EXIT_USAGE, VERSION, E2ETestCase,
-                     interpsan, marker_line, program, run_program)
+from e2e_lib import (
+    EXIT_CRASH,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    VERSION,
+    E2ETestCase,
+    interpsan,
+    marker_line,
+    program,
+    run_program,
+)
 
 
 class UsageErrorTest(E2ETestCase):
@@ -27,17 +37,20 @@ class UsageErrorTest(E2ETestCase):
         return lines[0]
 
     def test_unknown_flag(self):
-        self.assertUsageError("run", "--bogus-flag", "--", program("correct.py"),
-                              mention="--bogus-flag")
+        self.assertUsageError(
+            "run", "--bogus-flag", "--", program("correct.py"), mention="--bogus-flag"
+        )
 
     def test_unknown_flag_without_separator(self):
-        self.assertUsageError("run", "-n", "2", "--frobnicate", program("correct.py"),
-                              mention="--frobnicate")
+        self.assertUsageError(
+            "run", "-n", "2", "--frobnicate", program("correct.py"), mention="--frobnicate"
+        )
 
     def test_zero_interpreters(self):
         report_dir = os.path.join(e2e_lib.scratch_dir("usage-"), "report")
-        self.assertUsageError("run", "-n", "0", "--report", report_dir, "--",
-                              program("correct.py"), mention="-n")
+        self.assertUsageError(
+            "run", "-n", "0", "--report", report_dir, "--", program("correct.py"), mention="-n"
+        )
         self.assertFalse(os.path.exists(report_dir), "a usage error ran something")
 
     def test_non_numeric_interpreters(self):
@@ -57,8 +70,9 @@ class UsageErrorTest(E2ETestCase):
         self.assertUsageError("run", "--", program("correct.py"), python="python3")
 
     def test_bad_checks(self):
-        self.assertUsageError("run", "--checks", "free,bogus", "--", program("correct.py"),
-                              mention="bogus")
+        self.assertUsageError(
+            "run", "--checks", "free,bogus", "--", program("correct.py"), mention="bogus"
+        )
 
     def test_empty_checks(self):
         self.assertUsageError("run", "--checks", "", "--", program("correct.py"))
@@ -90,13 +104,16 @@ class ProgramOutcomeTest(E2ETestCase):
             self.assertNotIn("failure", interp, r.describe())
             # The traceback on stderr, every line tagged with the interpreter.
             tag = "[interpsan: interpreter %d (index %d)] " % (interp["id"], interp["index"])
-            tagged = [l[len(tag):] for l in r.stderr.splitlines() if l.startswith(tag)]
+            tagged = [l[len(tag) :] for l in r.stderr.splitlines() if l.startswith(tag)]
             self.assertIn("Traceback (most recent call last):", tagged, r.describe())
-            self.assertIn("ValueError: e2e-boom from index %d" % interp["index"], tagged,
-                          r.describe())
+            self.assertIn(
+                "ValueError: e2e-boom from index %d" % interp["index"], tagged, r.describe()
+            )
             frame = re.compile(r'\s*File ".*raises\.py", line %d, in fail$' % line)
-            self.assertTrue(any(frame.match(l) for l in tagged),
-                            "no tagged frame for raises.py:%d" % line + r.describe())
+            self.assertTrue(
+                any(frame.match(l) for l in tagged),
+                "no tagged frame for raises.py:%d" % line + r.describe(),
+            )
 
     def test_sys_exit_3(self):
         r = run_program("exit3.py")
@@ -116,8 +133,9 @@ class ProgramOutcomeTest(E2ETestCase):
             self.assertEqual(interp["status"], "failed", r.describe())
             self.assertEqual(interp["exit_code"], 1, r.describe())
             tests = interp["tests"]
-            self.assertEqual((tests["failed"], tests["errors"], tests["skipped"]), (1, 0, 1),
-                             r.describe())
+            self.assertEqual(
+                (tests["failed"], tests["errors"], tests["skipped"]), (1, 0, 1), r.describe()
+            )
 
     def test_junit_one_testsuite_per_interpreter(self):
         import xml.etree.ElementTree as ET
@@ -149,8 +167,9 @@ class ProgramOutcomeTest(E2ETestCase):
         self.assertStatus(r, EXIT_FAILED)
         run = {"3.12": 2, "3.13": 3}[VERSION]
         for interp in self.assertInterpreters(r):
-            self.assertEqual(interp["tests"],
-                             {"run": run, "failed": 1, "errors": 0, "skipped": 1}, r.describe())
+            self.assertEqual(
+                interp["tests"], {"run": run, "failed": 1, "errors": 0, "skipped": 1}, r.describe()
+            )
             self.assertEqual(len(interp["test_results"]), 3, r.describe())
 
 
@@ -169,8 +188,7 @@ class UnsupportedExtensionTest(E2ETestCase):
             self.assertEqual(interp.get("failure"), "unsupported_extension", r.describe())
             info = interp.get("unsupported_extension") or {}
             self.assertEqual(info.get("module"), module, r.describe())
-            self.assertEqual(os.path.basename(info.get("path") or ""), module + ".so",
-                             r.describe())
+            self.assertEqual(os.path.basename(info.get("path") or ""), module + ".so", r.describe())
         self.assertIn("does not support loading in subinterpreters", r.stderr, r.describe())
 
     def test_single_phase_init(self):

@@ -24,14 +24,18 @@ class StaticListTest(E2ETestCase):
         self.assertStatus(r, EXIT_VIOLATION)
         kind = (r.report["violations"] or [{}])[0].get("kind")
         self.assertIn(kind, self.KINDS, r.describe())
-        self.assertFatalViolation(r, kind, self.KINDS[kind], "broken_static_list",
-                                  "static_list.py")
+        self.assertFatalViolation(r, kind, self.KINDS[kind], "broken_static_list", "static_list.py")
 
     def test_static_list_append_is_cross_interpreter_realloc(self):
         # The free check alone: the resize of another interpreter's buffer.
         r = run_program("static_list.py", checks="free")
-        self.assertFatalViolation(r, "cross-interpreter-realloc", "PyMem_Malloc block (*",
-                                  "broken_static_list", "static_list.py")
+        self.assertFatalViolation(
+            r,
+            "cross-interpreter-realloc",
+            "PyMem_Malloc block (*",
+            "broken_static_list",
+            "static_list.py",
+        )
 
 
 class QueueTest(E2ETestCase):
@@ -41,19 +45,22 @@ class QueueTest(E2ETestCase):
 
     def check(self, kind):
         r = run_program("queue.py", kind)
-        v = self.assertFatalViolation(r, "cross-interpreter-dealloc", kind,
-                                      "broken_queue", "queue.py")
+        v = self.assertFatalViolation(
+            r, "cross-interpreter-dealloc", kind, "broken_queue", "queue.py"
+        )
         # The producer is the interpreter with index 0; it is still alive.
-        self.assertEqual(self.interpreter_by_id(r, v["owner_interpreter"])["index"], 0,
-                         r.describe())
+        self.assertEqual(
+            self.interpreter_by_id(r, v["owner_interpreter"])["index"], 0, r.describe()
+        )
         if "owner_ended" in v:
             self.assertIs(v["owner_ended"], False, r.describe())
         self.assertIn(kind, v["message"], r.describe())
         # The Py_DECREF that frees it is inlined into drain(): the report
         # names the extension's own function and line, not CPython's Include/object.h.
         self.assertEqual(v["extension_function"], "drain", r.describe())
-        self.assertRegex(v["extension_location"],
-                         r"^tests/extensions/broken_queue\.c:\d+$", r.describe())
+        self.assertRegex(
+            v["extension_location"], r"^tests/extensions/broken_queue\.c:\d+$", r.describe()
+        )
 
     def test_float(self):  # floats go to a per-interpreter freelist
         self.check("float")
@@ -74,11 +81,17 @@ class PyMemBufferTest(E2ETestCase):
 
     def check(self, mode, size, kind):
         r = run_program("pymem_buffer.py", mode, str(size))
-        v = self.assertFatalViolation(r, kind, "PyMem_Malloc block (%d bytes)" % size,
-                                      "broken_pymem_buffer", "pymem_buffer.py",
-                                      marker="VIOLATION-" + mode)
-        self.assertEqual(self.interpreter_by_id(r, v["owner_interpreter"])["index"], 0,
-                         r.describe())
+        v = self.assertFatalViolation(
+            r,
+            kind,
+            "PyMem_Malloc block (%d bytes)" % size,
+            "broken_pymem_buffer",
+            "pymem_buffer.py",
+            marker="VIOLATION-" + mode,
+        )
+        self.assertEqual(
+            self.interpreter_by_id(r, v["owner_interpreter"])["index"], 0, r.describe()
+        )
         self.assertEqual(self.interpreter_by_id(r, v["interpreter"])["index"], 1, r.describe())
 
     def test_realloc_small_block(self):
@@ -100,15 +113,27 @@ class WrongDomainTest(E2ETestCase):
 
     def test_object_malloc_then_mem_free(self):
         r = run_program("wrong_domain.py", "object_mem")
-        self.assertFatalViolation(r, "wrong-domain-free", "PyObject_Malloc block (48 bytes)",
-                                  "broken_wrong_domain", "wrong_domain.py",
-                                  marker="VIOLATION-object_mem", same_interpreter=True)
+        self.assertFatalViolation(
+            r,
+            "wrong-domain-free",
+            "PyObject_Malloc block (48 bytes)",
+            "broken_wrong_domain",
+            "wrong_domain.py",
+            marker="VIOLATION-object_mem",
+            same_interpreter=True,
+        )
 
     def test_mem_malloc_then_object_free(self):
         r = run_program("wrong_domain.py", "mem_object")
-        self.assertFatalViolation(r, "wrong-domain-free", "PyMem_Malloc block (48 bytes)",
-                                  "broken_wrong_domain", "wrong_domain.py",
-                                  marker="VIOLATION-mem_object", same_interpreter=True)
+        self.assertFatalViolation(
+            r,
+            "wrong-domain-free",
+            "PyMem_Malloc block (48 bytes)",
+            "broken_wrong_domain",
+            "wrong_domain.py",
+            marker="VIOLATION-mem_object",
+            same_interpreter=True,
+        )
 
 
 class ChecksOptionTest(E2ETestCase):
@@ -130,15 +155,22 @@ class ChecksOptionTest(E2ETestCase):
 
     def test_checks_domain_alone_reports(self):
         r = run_program("wrong_domain.py", "object_mem", checks="domain")
-        self.assertFatalViolation(r, "wrong-domain-free", "PyObject_Malloc block (48 bytes)",
-                                  "broken_wrong_domain", "wrong_domain.py",
-                                  marker="VIOLATION-object_mem", same_interpreter=True)
+        self.assertFatalViolation(
+            r,
+            "wrong-domain-free",
+            "PyObject_Malloc block (48 bytes)",
+            "broken_wrong_domain",
+            "wrong_domain.py",
+            marker="VIOLATION-object_mem",
+            same_interpreter=True,
+        )
         self.assertEqual(r.report["options"]["checks"], "domain", r.describe())
 
     def test_checks_dealloc_alone_reports_queue(self):
         r = run_program("queue.py", "float", checks="dealloc")
-        self.assertFatalViolation(r, "cross-interpreter-dealloc", "float", "broken_queue",
-                                  "queue.py")
+        self.assertFatalViolation(
+            r, "cross-interpreter-dealloc", "float", "broken_queue", "queue.py"
+        )
 
 
 if __name__ == "__main__":

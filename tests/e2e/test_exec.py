@@ -1,11 +1,20 @@
 """`tools/interpsan exec`: a plain python that creates its own isolated
 interpreters is checked like `run` -- caught on a broken extension, silent
 on a correct one -- with the same report and exit statuses."""
+
 import sys
 
 import e2e_lib
-from e2e_lib import (EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, EXTENSIONS, E2ETestCase,
-                     interpsan, program, scratch_dir)
+from e2e_lib import (
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VIOLATION,
+    EXTENSIONS,
+    E2ETestCase,
+    interpsan,
+    program,
+    scratch_dir,
+)
 
 
 def python_executable():
@@ -19,9 +28,19 @@ def python_executable():
 
 def run_exec(name, keep_going=False):
     report_dir = scratch_dir("exec-%s-" % name)
-    cli = ["exec"] + (["--keep-going"] if keep_going else []) + [
-        "--report", report_dir, "--", python_executable(),
-        program("exec_interpreters.py"), name, EXTENSIONS]
+    cli = (
+        ["exec"]
+        + (["--keep-going"] if keep_going else [])
+        + [
+            "--report",
+            report_dir,
+            "--",
+            python_executable(),
+            program("exec_interpreters.py"),
+            name,
+            EXTENSIONS,
+        ]
+    )
     return interpsan(*cli, report_dir=report_dir)
 
 
@@ -33,8 +52,9 @@ class ExecTest(E2ETestCase):
         self.assertTrue(violations, r.describe())
         v = violations[0]
         self.assertEqual(v["extension"], "broken_static_list", r.describe())
-        self.assertIn(v["kind"], ("cross-interpreter-argument", "cross-interpreter-realloc"),
-                      r.describe())
+        self.assertIn(
+            v["kind"], ("cross-interpreter-argument", "cross-interpreter-realloc"), r.describe()
+        )
         self.assertNotEqual(v["interpreter"], v["owner_interpreter"], r.describe())
         # The main interpreter (index 0) and the 4 the program created.
         self.assertGreaterEqual(len(r.report["interpreters"]), 5, r.describe())
@@ -59,9 +79,13 @@ class ExecTest(E2ETestCase):
         import shutil
 
         root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-        candidates = sorted(p for p in os.listdir(os.path.join(root, "versions"))
-                            if p.startswith(other + ".")) if os.path.isdir(
-                                os.path.join(root, "versions")) else []
+        candidates = (
+            sorted(
+                p for p in os.listdir(os.path.join(root, "versions")) if p.startswith(other + ".")
+            )
+            if os.path.isdir(os.path.join(root, "versions"))
+            else []
+        )
         if not candidates:
             self.skipTest("no CPython %s here" % other)
         exe = os.path.join(root, "versions", candidates[-1], "bin", "python" + other)

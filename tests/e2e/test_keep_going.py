@@ -32,7 +32,6 @@ class KeepGoingCase(E2ETestCase):
 
 
 class KeepGoingTest(KeepGoingCase):
-
     def test_queue_floats(self):
         r = run_program("queue.py", "float", keep_going=True)
         self.assertStatus(r, EXIT_VIOLATION)
@@ -40,10 +39,12 @@ class KeepGoingTest(KeepGoingCase):
         violations = r.report["violations"]
         self.assertGreaterEqual(len(violations), 1, r.describe())
         for v in violations:
-            self.assertViolation(r, v, "cross-interpreter-dealloc", "float", "broken_queue",
-                                 "queue.py")
-            self.assertEqual(self.interpreter_by_id(r, v["owner_interpreter"])["index"], 0,
-                             r.describe())
+            self.assertViolation(
+                r, v, "cross-interpreter-dealloc", "float", "broken_queue", "queue.py"
+            )
+            self.assertEqual(
+                self.interpreter_by_id(r, v["owner_interpreter"])["index"], 0, r.describe()
+            )
         # All 16 queued floats were drained by other interpreters; each
         # deallocation is one occurrence.
         self.assertEqual(self.assertCounts(r), 16, r.describe())
@@ -54,8 +55,9 @@ class KeepGoingTest(KeepGoingCase):
         self.assertAllFinished(r, "queue done")
         self.assertGreaterEqual(len(r.report["violations"]), 1, r.describe())
         for v in r.report["violations"]:
-            self.assertViolation(r, v, "cross-interpreter-dealloc", "dict", "broken_queue",
-                                 "queue.py")
+            self.assertViolation(
+                r, v, "cross-interpreter-dealloc", "dict", "broken_queue", "queue.py"
+            )
         self.assertCounts(r)
 
     def test_pymem_buffer_realloc_reported_once(self):
@@ -67,9 +69,15 @@ class KeepGoingTest(KeepGoingCase):
         self.assertAllFinished(r, "pymem_buffer done")
         violations = r.report["violations"]
         self.assertEqual(len(violations), 1, r.describe())
-        self.assertViolation(r, violations[0], "cross-interpreter-realloc",
-                             "PyMem_Malloc block (200 bytes)", "broken_pymem_buffer",
-                             "pymem_buffer.py", marker="VIOLATION-realloc")
+        self.assertViolation(
+            r,
+            violations[0],
+            "cross-interpreter-realloc",
+            "PyMem_Malloc block (200 bytes)",
+            "broken_pymem_buffer",
+            "pymem_buffer.py",
+            marker="VIOLATION-realloc",
+        )
         self.assertEqual(self.assertCounts(r), 1, r.describe())
         statuses = [i["status"] for i in r.report["interpreters"]]
         self.assertEqual(statuses, ["ok", "violation", "ok", "ok"], r.describe())
@@ -80,9 +88,15 @@ class KeepGoingTest(KeepGoingCase):
         self.assertAllFinished(r, "pymem_buffer done")
         violations = r.report["violations"]
         self.assertEqual(len(violations), 1, r.describe())
-        self.assertViolation(r, violations[0], "cross-interpreter-free",
-                             "PyMem_Malloc block (4096 bytes)", "broken_pymem_buffer",
-                             "pymem_buffer.py", marker="VIOLATION-free")
+        self.assertViolation(
+            r,
+            violations[0],
+            "cross-interpreter-free",
+            "PyMem_Malloc block (4096 bytes)",
+            "broken_pymem_buffer",
+            "pymem_buffer.py",
+            marker="VIOLATION-free",
+        )
 
     def test_static_list(self):
         # The checks that act as the program runs; the checkpoint audit (which
@@ -91,17 +105,18 @@ class KeepGoingTest(KeepGoingCase):
         # that does not own the list is refused at the C-API boundary: the
         # list is never touched by a foreign GIL, so its item buffer is
         # never resized by one (no cross-interpreter-realloc).
-        r = run_program("static_list.py", keep_going=True,
-                        checks="free,domain,dealloc,capi")
+        r = run_program("static_list.py", keep_going=True, checks="free,domain,dealloc,capi")
         self.assertStatus(r, EXIT_VIOLATION)
         self.assertAllFinished(r, "static_list done")
         violations = r.report["violations"]
         self.assertEqual(len(violations), 1, r.describe())
         v = violations[0]
-        self.assertViolation(r, v, "cross-interpreter-argument", "list", "broken_static_list",
-                             "static_list.py")
-        self.assertEqual((v["capi_function"], v["capi_argument"]), ("PyList_Append", 1),
-                         r.describe())
+        self.assertViolation(
+            r, v, "cross-interpreter-argument", "list", "broken_static_list", "static_list.py"
+        )
+        self.assertEqual(
+            (v["capi_function"], v["capi_argument"]), ("PyList_Append", 1), r.describe()
+        )
         self.assertEqual(v["resolution"], "refused", r.describe())
         # 3 interpreters x 200 appends to a list they do not own, each one
         # refused: counted in the report and seen by the program.
@@ -116,9 +131,16 @@ class KeepGoingTest(KeepGoingCase):
         self.assertAllFinished(r, "wrong_domain done")
         self.assertGreaterEqual(len(r.report["violations"]), 1, r.describe())
         for v in r.report["violations"]:
-            self.assertViolation(r, v, "wrong-domain-free", "PyObject_Malloc block (48 bytes)",
-                                 "broken_wrong_domain", "wrong_domain.py",
-                                 marker="VIOLATION-object_mem", same_interpreter=True)
+            self.assertViolation(
+                r,
+                v,
+                "wrong-domain-free",
+                "PyObject_Malloc block (48 bytes)",
+                "broken_wrong_domain",
+                "wrong_domain.py",
+                marker="VIOLATION-object_mem",
+                same_interpreter=True,
+            )
         self.assertEqual(self.assertCounts(r), 80, r.describe())
 
     def test_static_list_audit(self):
@@ -155,11 +177,18 @@ class RefusedCallsTest(KeepGoingCase):
         calls = [v for v in r.report["violations"] if v["kind"] == "cross-interpreter-call"]
         self.assertEqual(len(calls), 1, r.describe())
         v = calls[0]
-        self.assertViolation(r, v, "cross-interpreter-call", "function",
-                             "broken_callback_registry", "callback_registry.py")
+        self.assertViolation(
+            r,
+            v,
+            "cross-interpreter-call",
+            "function",
+            "broken_callback_registry",
+            "callback_registry.py",
+        )
         self.assertEqual(v["owner_index"], 0, r.describe())
-        self.assertEqual((v["capi_function"], v["resolution"]),
-                         ("PyObject_CallOneArg", "refused"), r.describe())
+        self.assertEqual(
+            (v["capi_function"], v["resolution"]), ("PyObject_CallOneArg", "refused"), r.describe()
+        )
         # Each of the 3 others fired 50 times; the first call of each fire()
         # was refused and ended it.
         self.assertEqual(v["count"], 150, r.describe())
@@ -170,8 +199,13 @@ class RefusedCallsTest(KeepGoingCase):
 
     def test_callback_registry_fatal(self):
         r = run_program("callback_registry.py")
-        self.assertFatalViolation(r, "cross-interpreter-call", "function",
-                                  "broken_callback_registry", "callback_registry.py")
+        self.assertFatalViolation(
+            r,
+            "cross-interpreter-call",
+            "function",
+            "broken_callback_registry",
+            "callback_registry.py",
+        )
         self.assertNotIn("resolution", r.report["violations"][0], r.describe())
 
     def test_shared_dict_keep_going(self):
@@ -181,18 +215,23 @@ class RefusedCallsTest(KeepGoingCase):
         violations = r.report["violations"]
         self.assertEqual(len(violations), 1, r.describe())
         v = violations[0]
-        self.assertViolation(r, v, "cross-interpreter-argument", "dict", "broken_shared_dict",
-                             "shared_dict.py")
-        self.assertEqual((v["capi_function"], v["capi_argument"], v["resolution"]),
-                         ("PyDict_SetItem", 1, "refused"), r.describe())
+        self.assertViolation(
+            r, v, "cross-interpreter-argument", "dict", "broken_shared_dict", "shared_dict.py"
+        )
+        self.assertEqual(
+            (v["capi_function"], v["capi_argument"], v["resolution"]),
+            ("PyDict_SetItem", 1, "refused"),
+            r.describe(),
+        )
         self.assertEqual(v["count"], 900, r.describe())
         refused = sorted(re.findall(r"shared_dict done \d (\d+)", r.stdout))
         self.assertEqual(refused, ["0", "300", "300", "300"], r.describe())
 
     def test_shared_dict_fatal(self):
         r = run_program("shared_dict.py")
-        self.assertFatalViolation(r, "cross-interpreter-argument", "dict",
-                                  "broken_shared_dict", "shared_dict.py")
+        self.assertFatalViolation(
+            r, "cross-interpreter-argument", "dict", "broken_shared_dict", "shared_dict.py"
+        )
 
 
 class CorrectExtensionTest(E2ETestCase):

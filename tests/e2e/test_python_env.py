@@ -38,7 +38,7 @@ TIMEOUT = 120
 
 # What a program can see of the Python running it. Runs unchanged under
 # plain python and in interpsan's interpreters.
-ENVPROBE = r'''
+ENVPROBE = r"""
 import json, sys
 info = {
     "executable": sys.executable,
@@ -66,11 +66,11 @@ import os, tempfile
 fd, _ = tempfile.mkstemp(dir=os.environ["ENVPROBE_DIR"], suffix=".json")
 os.write(fd, json.dumps(info, sort_keys=True).encode())
 os.close(fd)
-'''
+"""
 
 # What a modern editable install (setuptools' __editable__ finder) puts in
 # site-packages: a .pth whose import line installs a meta-path finder.
-EDITABLE_FINDER = r'''
+EDITABLE_FINDER = r"""
 import importlib.machinery, importlib.util, os, sys
 SRC = {src!r}
 
@@ -85,7 +85,7 @@ class _Finder:
 def install():
     if _Finder not in sys.meta_path:
         sys.meta_path.append(_Finder)
-'''
+"""
 
 
 def base_prefix():
@@ -111,8 +111,12 @@ def make_venv(root):
     (site-packages), legacy_editable (a .pth path line to a source tree),
     modern_editable (a .pth import line installing a finder)."""
     venv = os.path.join(root, "venv")
-    subprocess.run([base_python(), "-m", "venv", "--without-pip", venv], check=True,
-                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    subprocess.run(
+        [base_python(), "-m", "venv", "--without-pip", venv],
+        check=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     site = os.path.join(venv, "lib", "python" + VERSION, "site-packages")
     write(os.path.join(site, "envprobe.py"), ENVPROBE)
     write(os.path.join(site, "venvpkg", "__init__.py"), "NAME = 'venvpkg'\n")
@@ -121,11 +125,15 @@ def make_venv(root):
     write(os.path.join(site, "__editable__.legacy_editable-1.0.pth"), legacy_src + "\n")
     modern_src = os.path.join(root, "modern-src")
     write(os.path.join(modern_src, "modern_editable", "__init__.py"), "")
-    write(os.path.join(site, "__editable___modern_editable_1_0_finder.py"),
-          EDITABLE_FINDER.format(src=modern_src))
-    write(os.path.join(site, "__editable__.modern_editable-1.0.pth"),
-          "import __editable___modern_editable_1_0_finder; "
-          "__editable___modern_editable_1_0_finder.install()\n")
+    write(
+        os.path.join(site, "__editable___modern_editable_1_0_finder.py"),
+        EDITABLE_FINDER.format(src=modern_src),
+    )
+    write(
+        os.path.join(site, "__editable__.modern_editable-1.0.pth"),
+        "import __editable___modern_editable_1_0_finder; "
+        "__editable___modern_editable_1_0_finder.install()\n",
+    )
     return venv
 
 
@@ -167,8 +175,15 @@ class PythonEnvTest(E2ETestCase):
         shutil.rmtree(cls.root, ignore_errors=True)
 
     def plain(self, argv, env):
-        p = subprocess.run(argv, env=env, cwd=self.cwd, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=TIMEOUT)
+        p = subprocess.run(
+            argv,
+            env=env,
+            cwd=self.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=TIMEOUT,
+        )
         self.assertEqual(p.returncode, 0, p.stderr)
         out = probes(env)
         self.assertEqual(len(out), 1, p.stdout + p.stderr)
@@ -191,8 +206,12 @@ class PythonEnvTest(E2ETestCase):
             self.assertEqual(info, expected, d)
 
     def test_activated_venv(self):
-        env = clean_env({"VIRTUAL_ENV": self.venv,
-                         "PATH": os.path.join(self.venv, "bin") + os.pathsep + os.environ["PATH"]})
+        env = clean_env(
+            {
+                "VIRTUAL_ENV": self.venv,
+                "PATH": os.path.join(self.venv, "bin") + os.pathsep + os.environ["PATH"],
+            }
+        )
         expected = self.plain([self.venv_python, "-c", "import envprobe"], env)
         # What the test relies on, under plain python itself.
         self.assertEqual(expected["prefix"], self.venv)
@@ -202,8 +221,10 @@ class PythonEnvTest(E2ETestCase):
         self.assertIn(site, expected["path"])
         self.assertIn(os.path.join(self.root, "legacy-src"), expected["path"])
         self.assertEqual(expected["imported"][0], os.path.join(site, "venvpkg", "__init__.py"))
-        self.assertEqual(expected["imported"][2],
-                         os.path.join(self.root, "modern-src", "modern_editable", "__init__.py"))
+        self.assertEqual(
+            expected["imported"][2],
+            os.path.join(self.root, "modern-src", "modern_editable", "__init__.py"),
+        )
         r = self.interpsan(["run", "-n", str(N), "--", "-c", "import envprobe"], env)
         self.assertSameInEveryInterpreter(r, env, expected)
 
@@ -212,8 +233,9 @@ class PythonEnvTest(E2ETestCase):
         expected = self.plain([self.venv_python, "-m", "envprobe"], env)
         self.assertEqual(expected["prefix"], self.venv)
         self.assertEqual(expected["orig_argv"], [self.venv_python, "-m", "envprobe"])
-        r = self.interpsan(["--python", self.venv_python, "run", "-n", str(N), "--",
-                            "-m", "envprobe"], env)
+        r = self.interpsan(
+            ["--python", self.venv_python, "run", "-n", str(N), "--", "-m", "envprobe"], env
+        )
         self.assertSameInEveryInterpreter(r, env, expected)
 
     def test_script_through_a_symlinked_directory(self):
@@ -221,27 +243,36 @@ class PythonEnvTest(E2ETestCase):
         # __file__ and the code's file name absolute; sys.argv[0] stays as
         # typed.
         real = os.path.join(self.root, "scripts-real")
-        write(os.path.join(real, "show.py"),
-              "import json, os, sys, tempfile\n"
-              "info = {'file': __file__, 'path': sys.path,\n"
-              "        'co_filename': sys._getframe().f_code.co_filename,\n"
-              "        'argv': sys.argv, 'orig_argv': sys.orig_argv}\n"
-              "fd, _ = tempfile.mkstemp(dir=os.environ['ENVPROBE_DIR'])\n"
-              "os.write(fd, json.dumps(info).encode())\n")
+        write(
+            os.path.join(real, "show.py"),
+            "import json, os, sys, tempfile\n"
+            "info = {'file': __file__, 'path': sys.path,\n"
+            "        'co_filename': sys._getframe().f_code.co_filename,\n"
+            "        'argv': sys.argv, 'orig_argv': sys.orig_argv}\n"
+            "fd, _ = tempfile.mkstemp(dir=os.environ['ENVPROBE_DIR'])\n"
+            "os.write(fd, json.dumps(info).encode())\n",
+        )
         link = os.path.join(self.cwd, "scripts")
         if not os.path.islink(link):
             os.symlink(real, link)
         env = clean_env()
         script = os.path.join("scripts", "show.py")
-        p = subprocess.run([self.venv_python, script, "arg"], env=env, cwd=self.cwd,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=TIMEOUT)
+        p = subprocess.run(
+            [self.venv_python, script, "arg"],
+            env=env,
+            cwd=self.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=TIMEOUT,
+        )
         self.assertEqual(p.returncode, 0, p.stderr)
         (expected,) = probes(env)
         self.assertEqual(expected["path"][0], real)
         self.assertEqual(expected["file"], os.path.join(self.cwd, script))
-        r = self.interpsan(["--python", self.venv_python, "run", "-n", str(N), "--",
-                            script, "arg"], env)
+        r = self.interpsan(
+            ["--python", self.venv_python, "run", "-n", str(N), "--", script, "arg"], env
+        )
         d = r.describe()
         self.assertClean(r, N)
         seen = probes(env)
@@ -254,21 +285,24 @@ class PythonEnvTest(E2ETestCase):
         env = clean_env({"PYTHONSAFEPATH": "1"})
         expected = self.plain([self.venv_python, "-c", "import envprobe"], env)
         self.assertNotIn("", expected["path"])
-        r = self.interpsan(["--python", self.venv_python, "run", "-n", str(N), "--",
-                            "-c", "import envprobe"], env)
+        r = self.interpsan(
+            ["--python", self.venv_python, "run", "-n", str(N), "--", "-c", "import envprobe"], env
+        )
         self.assertSameInEveryInterpreter(r, env, expected)
 
     def test_version_with_pythonpath(self):
         # The base installation (no venv): the probe's packages come from
         # PYTHONPATH, which both honour the same way.
         site = os.path.join(self.venv, "lib", "python" + VERSION, "site-packages")
-        extra = os.pathsep.join([site, os.path.join(self.root, "legacy-src"),
-                                 os.path.join(self.root, "modern-src")])
+        extra = os.pathsep.join(
+            [site, os.path.join(self.root, "legacy-src"), os.path.join(self.root, "modern-src")]
+        )
         env = clean_env({"PYTHONPATH": extra})
         expected = self.plain([base_python(), "-c", "import envprobe"], env)
         self.assertEqual(os.path.realpath(expected["prefix"]), os.path.realpath(base_prefix()))
-        r = self.interpsan(["--python", VERSION, "run", "-n", str(N), "--", "-c",
-                            "import envprobe"], env)
+        r = self.interpsan(
+            ["--python", VERSION, "run", "-n", str(N), "--", "-c", "import envprobe"], env
+        )
         self.assertSameInEveryInterpreter(r, env, expected)
 
 
@@ -283,14 +317,31 @@ class DatetimeStaticTypesTest(E2ETestCase):
     interpreter; the same program must be clean there too."""
 
     def test_concurrent_datetime_imports(self):
-        code = ("import datetime, weakref\n"
-                "r = weakref.ref(datetime.datetime)\n"
-                "assert datetime.datetime(2024, 1, 2).isoformat() == '2024-01-02T00:00:00'\n")
+        code = (
+            "import datetime, weakref\n"
+            "r = weakref.ref(datetime.datetime)\n"
+            "assert datetime.datetime(2024, 1, 2).isoformat() == '2024-01-02T00:00:00'\n"
+        )
         for _ in range(10):
             report_dir = cli_testing.scratch_dir("report-datetime-")
-            r = cli_testing.run([LAUNCHER, "--python", VERSION, "run", "-n", "8",
-                                 "--report", report_dir, "--", "-c", code],
-                                clean_env(), TIMEOUT, report_dir)
+            r = cli_testing.run(
+                [
+                    LAUNCHER,
+                    "--python",
+                    VERSION,
+                    "run",
+                    "-n",
+                    "8",
+                    "--report",
+                    report_dir,
+                    "--",
+                    "-c",
+                    code,
+                ],
+                clean_env(),
+                TIMEOUT,
+                report_dir,
+            )
             self.assertClean(r, 8)
 
 
@@ -327,10 +378,16 @@ class RefusalTest(E2ETestCase):
         python = os.path.join(other, "bin", "python" + VERSION)
         if not os.path.exists(python):
             shutil.copy2(base_python(), python)
-            os.symlink(os.path.join(base_prefix(), "lib", "python" + VERSION),
-                       os.path.join(other, "lib", "python" + VERSION))
-        out = subprocess.run([python, "-c", "import sys; print(sys.base_prefix)"],
-                             stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+            os.symlink(
+                os.path.join(base_prefix(), "lib", "python" + VERSION),
+                os.path.join(other, "lib", "python" + VERSION),
+            )
+        out = subprocess.run(
+            [python, "-c", "import sys; print(sys.base_prefix)"],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        ).stdout.strip()
         self.assertEqual(out, other)  # what makes it another installation
         return python, os.path.realpath(other)
 
@@ -361,14 +418,23 @@ class RefusalTest(E2ETestCase):
             self.skipTest("INTERPSAN_RUNNER is not set (outside Bazel)")
         python, other = self.other_installation()
         env = clean_env({"INTERPSAN_OPTIONS": "interpreters=1 checks=none"})
-        p = subprocess.run([python, "-c", "print('ran')"], executable=runner, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=TIMEOUT)
+        p = subprocess.run(
+            [python, "-c", "print('ran')"],
+            executable=runner,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=TIMEOUT,
+        )
         self.assertEqual(p.returncode, EXIT_USAGE, p.stderr)
         self.assertNotIn("ran", p.stdout)
         self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
-        self.assertIn("%s is based on %s, but this runner is linked with the libpython of %s"
-                      % (python, other, os.path.realpath(base_prefix())), p.stderr)
+        self.assertIn(
+            "%s is based on %s, but this runner is linked with the libpython of %s"
+            % (python, other, os.path.realpath(base_prefix())),
+            p.stderr,
+        )
 
     def test_another_version(self):
         system = shutil.which("python3", path="/usr/bin:/bin")
@@ -376,11 +442,18 @@ class RefusalTest(E2ETestCase):
             self.skipTest("no system python3")
         version = subprocess.run(
             [system, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        ).stdout.strip()
         if version in ("3.12", "3.13"):
             self.skipTest("the system python3 is %s, a supported version" % version)
-        ldd = subprocess.run(["ldd", os.path.realpath(system)], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True).stdout
+        ldd = subprocess.run(
+            ["ldd", os.path.realpath(system)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ).stdout
         line = self.refuse(system)
         self.assertIn("it is CPython %s (supported: 3.12, 3.13)" % version, line)
         # Debian's python3 is linked statically with libpython: said too.

@@ -1,20 +1,30 @@
 """What a run reports however it ends, through the command line:
 
-  - counts survive a crash under --keep-going: the repeat counts of the
-    violations seen before it are exact (not 1, not the last power of two);
-  - a hung interpreter stopped by the watchdog is "timeout", not
-    "violation", and the counts survive the watchdog too;
-  - after a crash, each interpreter's tests are the results it recorded;
-  - skips are counted as unittest counts them on the version under test;
-  - unwritable --report / --junit paths are a usage error (status 2, one
-    line) before anything runs."""
+- counts survive a crash under --keep-going: the repeat counts of the
+  violations seen before it are exact (not 1, not the last power of two);
+- a hung interpreter stopped by the watchdog is "timeout", not
+  "violation", and the counts survive the watchdog too;
+- after a crash, each interpreter's tests are the results it recorded;
+- skips are counted as unittest counts them on the version under test;
+- unwritable --report / --junit paths are a usage error (status 2, one
+  line) before anything runs."""
 
 import os
 import unittest
 
 import e2e_lib
-from e2e_lib import (EXIT_CRASH, EXIT_FAILED, EXIT_TIMEOUT, EXIT_USAGE, E2ETestCase, VERSION,
-                     interpsan, program, run_program, scratch_dir)
+from e2e_lib import (
+    EXIT_CRASH,
+    EXIT_FAILED,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    E2ETestCase,
+    VERSION,
+    interpsan,
+    program,
+    run_program,
+    scratch_dir,
+)
 
 
 class CountsSurviveTest(E2ETestCase):
@@ -28,7 +38,9 @@ class CountsSurviveTest(E2ETestCase):
         for v in r.report["violations"]:
             self.assertEqual(v["kind"], "wrong-domain-free", d)
             by_line[v["python_traceback"][-1]["lineno"]] = v
-        repeated = by_line.get(e2e_lib.marker_line("crash_after_violations.py", "VIOLATION-repeated"))
+        repeated = by_line.get(
+            e2e_lib.marker_line("crash_after_violations.py", "VIOLATION-repeated")
+        )
         other = by_line.get(e2e_lib.marker_line("crash_after_violations.py", "VIOLATION-other"))
         self.assertIsNotNone(repeated, d)
         self.assertIsNotNone(other, d)
@@ -39,8 +51,9 @@ class CountsSurviveTest(E2ETestCase):
         self.assertEqual(other["count"], 3, d)
         self.assertIs(r.report["counts_exact"], True, d)
         self.assertEqual(self.interpreter_by_id(r, r.report["crash"]["interpreter"])["index"], 1, d)
-        self.assertEqual([i["status"] for i in r.report["interpreters"]],
-                         ["violation", "crashed"], d)
+        self.assertEqual(
+            [i["status"] for i in r.report["interpreters"]], ["violation", "crashed"], d
+        )
 
     def test_hung_interpreter_is_timeout(self):
         r = run_program("hang_after_violations.py", keep_going=True, options=("--timeout", "10"))
@@ -48,9 +61,14 @@ class CountsSurviveTest(E2ETestCase):
         self.assertStatus(r, EXIT_TIMEOUT)
         statuses = [i["status"] for i in r.report["interpreters"]]
         self.assertEqual(statuses, ["violation", "timeout", "violation", "violation"], d)
-        self.assertTrue(any("hung_function" in [f["name"] for f in t["python_traceback"]]
-                            for t in r.report["timeout"]["threads"]
-                            if t.get("interpreter_index") == 1), d)
+        self.assertTrue(
+            any(
+                "hung_function" in [f["name"] for f in t["python_traceback"]]
+                for t in r.report["timeout"]["threads"]
+                if t.get("interpreter_index") == 1
+            ),
+            d,
+        )
         # 4 interpreters x 5 at one site, written by the watchdog's dump.
         self.assertEqual([v["count"] for v in r.report["violations"]], [20], d)
         self.assertIs(r.report["counts_exact"], True, d)
@@ -64,8 +82,11 @@ class TestCountsTest(E2ETestCase):
         self.assertStatus(r, EXIT_CRASH)
         for interp in r.report["interpreters"]:
             self.assertEqual(interp["tests"], {"run": 3, "failed": 0, "errors": 0, "skipped": 0}, d)
-            self.assertEqual([t["test"].rsplit(".", 1)[1] for t in interp["test_results"]],
-                             ["test_1", "test_2", "test_3"], d)
+            self.assertEqual(
+                [t["test"].rsplit(".", 1)[1] for t in interp["test_results"]],
+                ["test_1", "test_2", "test_3"],
+                d,
+            )
 
     def test_skips_counted_as_unittest_counts_them(self):
         # The right answer is unittest's own, on this very Python version.
@@ -76,14 +97,23 @@ class TestCountsTest(E2ETestCase):
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         result = unittest.TextTestRunner(stream=io.StringIO()).run(
-            unittest.defaultTestLoader.loadTestsFromModule(module))
-        expected = {"run": result.testsRun, "failed": len(result.failures),
-                    "errors": len(result.errors), "skipped": len(result.skipped)}
+            unittest.defaultTestLoader.loadTestsFromModule(module)
+        )
+        expected = {
+            "run": result.testsRun,
+            "failed": len(result.failures),
+            "errors": len(result.errors),
+            "skipped": len(result.skipped),
+        }
         # What unittest does on each version (so this test cannot pass by
         # accident): 3.12.1 never starts a skipped test.
-        self.assertEqual(expected, {"3.12": {"run": 2, "failed": 1, "errors": 0, "skipped": 4},
-                                    "3.13": {"run": 5, "failed": 1, "errors": 0,
-                                             "skipped": 4}}[VERSION])
+        self.assertEqual(
+            expected,
+            {
+                "3.12": {"run": 2, "failed": 1, "errors": 0, "skipped": 4},
+                "3.13": {"run": 5, "failed": 1, "errors": 0, "skipped": 4},
+            }[VERSION],
+        )
 
         r = run_program("skips.py", n=2)
         self.assertStatus(r, EXIT_FAILED)
@@ -100,8 +130,11 @@ class OutputPathsTest(E2ETestCase):
 
     def assertRefused(self, option, path, mention):
         marker = os.path.join(scratch_dir("marker-"), "ran")
-        args = ["run", "-n", "1"] + ([option, path] if option else []) + [
-            "--", "-c", "open(%r, 'w').close()" % marker]
+        args = (
+            ["run", "-n", "1"]
+            + ([option, path] if option else [])
+            + ["--", "-c", "open(%r, 'w').close()" % marker]
+        )
         r = interpsan(*args)
         d = r.describe()
         self.assertEqual(r.status, EXIT_USAGE, d)
@@ -131,11 +164,25 @@ class OutputPathsTest(E2ETestCase):
         # leaves no probe behind.
         report_dir = os.path.join(scratch_dir("report-"), "new", "dir")
         junit = os.path.join(scratch_dir("junit-"), "junit.xml")
-        r = interpsan("run", "-n", "1", "--report", report_dir, "--junit", junit,
-                      "--", "-c", "pass", report_dir=report_dir)
+        r = interpsan(
+            "run",
+            "-n",
+            "1",
+            "--report",
+            report_dir,
+            "--junit",
+            junit,
+            "--",
+            "-c",
+            "pass",
+            report_dir=report_dir,
+        )
         self.assertEqual(r.status, 0, r.describe())
-        self.assertEqual(sorted(os.listdir(report_dir)),
-                         ["events.jsonl", "report.html", "report.json"], r.describe())
+        self.assertEqual(
+            sorted(os.listdir(report_dir)),
+            ["events.jsonl", "report.html", "report.json"],
+            r.describe(),
+        )
         self.assertTrue(os.path.getsize(junit) > 0, r.describe())
 
 
@@ -153,10 +200,12 @@ class MessageWordingTest(E2ETestCase):
             "except ImportError:\n"
             "    import _xxsubinterpreters as interpreters\n"
             "interpreters.run_string(interpreters.create(),\n"
-            "    'import broken_static_list; broken_static_list.append(1)')\n")
+            "    'import broken_static_list; broken_static_list.append(1)')\n"
+        )
         report_dir = scratch_dir("report-wording-")
-        r = interpsan("exec", "--report", report_dir, "--", sys.executable, "-c", code,
-                      report_dir=report_dir)
+        r = interpsan(
+            "exec", "--report", report_dir, "--", sys.executable, "-c", code, report_dir=report_dir
+        )
         d = r.describe()
         self.assertEqual(r.status, e2e_lib.EXIT_VIOLATION, d)
         (v,) = r.report["violations"]
@@ -182,15 +231,37 @@ class InterpreterCreateFailedTest(E2ETestCase):
             import interpsan as supervisor
         finally:
             sys.path.remove(tools)
-        args = supervisor.parse_args(["--runner", "runner", "--python-version", VERSION,
-                                      "run", "-n", "2", "--", "-c", "pass"])
+        args = supervisor.parse_args(
+            [
+                "--runner",
+                "runner",
+                "--python-version",
+                VERSION,
+                "run",
+                "-n",
+                "2",
+                "--",
+                "-c",
+                "pass",
+            ]
+        )
         events = [
             {"event": "start", "mode": "run", "interpreters": 2},
             {"event": "interpreter_start", "index": 0, "id": 1},
-            {"event": "interpreter_create_failed", "index": 1, "id": -1,
-             "detail": "failed to create a new interpreter: out of memory"},
-            {"event": "interpreter_result", "index": 0, "id": 1, "exit_code": 0, "status": "ok",
-             "tests": {"run": 0, "failed": 0, "errors": 0, "skipped": 0}},
+            {
+                "event": "interpreter_create_failed",
+                "index": 1,
+                "id": -1,
+                "detail": "failed to create a new interpreter: out of memory",
+            },
+            {
+                "event": "interpreter_result",
+                "index": 0,
+                "id": 1,
+                "exit_code": 0,
+                "status": "ok",
+                "tests": {"run": 0, "failed": 0, "errors": 0, "skipped": 0},
+            },
             {"event": "interpreter_end", "index": 0, "id": 1},
         ]
         report, status = supervisor.build_report(args, events, 1, False, VERSION)
@@ -198,8 +269,9 @@ class InterpreterCreateFailedTest(E2ETestCase):
         failed = report["interpreters"][1]
         self.assertEqual(failed["status"], "failed", report)
         self.assertEqual(failed["failure"], "interpreter_create_failed", report)
-        self.assertEqual(failed["failure_reason"],
-                         "failed to create a new interpreter: out of memory", report)
+        self.assertEqual(
+            failed["failure_reason"], "failed to create a new interpreter: out of memory", report
+        )
         self.assertEqual(report["interpreters"][0]["status"], "ok", report)
 
 

@@ -67,16 +67,23 @@ class StdlibSinglePhaseTest(E2ETestCase):
                 # No CPython finding either, not even a suppressed one.
                 self.assertEqual(r.report.get("suppressed_cpython", 0), 0, d)
                 self.assertEqual(coverage, ["_datetime", "_decimal", "readline"], d)
-                expected = {"datetime": "_pydatetime", "decimal_c": "False",
-                            "readline": refused("readline"),
-                            # exactly what CPython raises: no name, path or cause
-                            "direct": refused("_datetime") + "|name=None|path=None|cause=None"}
+                expected = {
+                    "datetime": "_pydatetime",
+                    "decimal_c": "False",
+                    "readline": refused("readline"),
+                    # exactly what CPython raises: no name, path or cause
+                    "direct": refused("_datetime") + "|name=None|path=None|cause=None",
+                }
             else:
                 self.assertEqual(coverage, [], d)
                 # CPython itself refuses readline (single-phase on 3.13 too,
                 # its PyInit_ run with the main interpreter active).
-                expected = {"datetime": "datetime", "decimal_c": "True",
-                            "readline": refused("readline"), "direct": "ok"}
+                expected = {
+                    "datetime": "datetime",
+                    "decimal_c": "True",
+                    "readline": refused("readline"),
+                    "direct": "ok",
+                }
             for index in range(4):
                 self.assertEqual(seen[index], expected, d)
 

@@ -5,6 +5,7 @@ status 3 and its violation in report.json: never with a crash (status 4),
 a hang, or without the violation. Without interpsan's refusals the callback
 registry dies of SIGSEGV and the shared dict of glibc heap corruption in
 most runs (issue 11)."""
+
 import concurrent.futures
 import os
 
@@ -26,8 +27,10 @@ PROGRAMS = {
     ("wrong_domain.py", "mem_object"): ("broken_wrong_domain", {"wrong-domain-free"}),
     ("statics.py", "exception"): ("broken_statics", {"cross-interpreter-argument"}),
     ("statics.py", "heap_type"): ("broken_statics", {"cross-interpreter-call"}),
-    ("statics.py", "static_type"): ("broken_statics",
-                                    {"shared-static-type", "static-object-reference"}),
+    ("statics.py", "static_type"): (
+        "broken_statics",
+        {"shared-static-type", "static-object-reference"},
+    ),
     ("statics.py", "capsule"): ("broken_statics", {"cross-interpreter-argument"}),
     ("statics.py", "callback"): ("broken_statics", {"cross-interpreter-call"}),
     ("statics.py", "ended"): ("broken_statics", {"static-object-reference"}),
@@ -43,13 +46,15 @@ class SurviveTest(E2ETestCase):
         # Two runs at a time: most of a run is interpreters starting and
         # sleeping, and the machine may have two cores only.
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda _: run_program(*program, keep_going=True),
-                                    range(RUNS)))
+            results = list(pool.map(lambda _: run_program(*program, keep_going=True), range(RUNS)))
         for r in results:
             self.assertStatus(r, EXIT_VIOLATION)
             self.assertNotIn("crash", r.report, r.describe())
-            found = [v for v in r.report["violations"]
-                     if v["kind"] in kinds and v["extension"] == extension]
+            found = [
+                v
+                for v in r.report["violations"]
+                if v["kind"] in kinds and v["extension"] == extension
+            ]
             self.assertTrue(found, "violation not reported" + r.describe())
             self.assertNotIn("ABORTING", r.stderr, r.describe())
 

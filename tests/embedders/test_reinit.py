@@ -3,6 +3,7 @@ finalises CPython more than once (reinit_embedder.c): every round runs,
 nothing is reported, and own-GIL subinterpreters created in a later round
 are checked as usual (a deliberate cross-interpreter deallocation is
 caught; the correct variant is clean)."""
+
 import os
 import sys
 import unittest
@@ -10,21 +11,26 @@ import unittest
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(_HERE))  # tests/: cli_testing
 import cli_testing  # noqa: E402
-from cli_testing import (EXIT_OK, EXIT_VIOLATION, LAUNCHER, VERSION,  # noqa: E402
-                         scratch_dir)
+from cli_testing import (
+    EXIT_OK,
+    EXIT_VIOLATION,
+    LAUNCHER,
+    VERSION,  # noqa: E402
+    scratch_dir,
+)
 
 # run_cli_test.sh passes the embedder as its "extension": its folder.
 EMBEDDER = os.path.join(
-    os.environ.get("INTERPSAN_TEST_EXTENSIONS")
-    or cli_testing.default_extensions("embedders"), "reinit_embedder")
+    os.environ.get("INTERPSAN_TEST_EXTENSIONS") or cli_testing.default_extensions("embedders"),
+    "reinit_embedder",
+)
 
 
 def run_embedder(*embedder_args, keep_going=True):
     report_dir = scratch_dir("report-reinit-")
     cli = [LAUNCHER, "--python", VERSION, "exec"] + (["--keep-going"] if keep_going else [])
     cli += ["--report", report_dir, "--", EMBEDDER] + list(embedder_args)
-    return cli_testing.run(cli, cli_testing.environment(os.path.dirname(EMBEDDER)), 300,
-                           report_dir)
+    return cli_testing.run(cli, cli_testing.environment(os.path.dirname(EMBEDDER)), 300, report_dir)
 
 
 class ReinitTest(unittest.TestCase):
@@ -74,8 +80,11 @@ class ReinitTest(unittest.TestCase):
         d = r.describe()
         self.assertEqual(r.status, EXIT_VIOLATION, d)
         self.assertIn("embedder done", r.stdout, d)
-        deallocs = [v for v in r.report["violations"]
-                    if v["kind"] == "cross-interpreter-dealloc" and v["object_type"] == "list"]
+        deallocs = [
+            v
+            for v in r.report["violations"]
+            if v["kind"] == "cross-interpreter-dealloc" and v["object_type"] == "list"
+        ]
         self.assertTrue(deallocs, d)
         for v in deallocs:
             # The second runtime's main interpreter (id 0, not ended) owns
@@ -90,8 +99,9 @@ class ReinitTest(unittest.TestCase):
         r = run_embedder("subinterpreters", "broken", keep_going=False)
         d = r.describe()
         self.assertEqual(r.status, EXIT_VIOLATION, d)
-        self.assertEqual([v["kind"] for v in r.report["violations"]],
-                         ["cross-interpreter-dealloc"], d)
+        self.assertEqual(
+            [v["kind"] for v in r.report["violations"]], ["cross-interpreter-dealloc"], d
+        )
         self.assertIn("round 1 ok", r.stdout, d)
 
 

@@ -28,15 +28,25 @@ import unittest
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(_HERE))  # tests/: cli_testing
 from cli_testing import (  # noqa: E402  (the shared part of the CLI suites)
-    EXIT_CRASH, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, LAUNCHER, ROOT, VERSION, Result,
-    scratch_dir)
+    EXIT_CRASH,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    LAUNCHER,
+    ROOT,
+    VERSION,
+    Result,
+    scratch_dir,
+)
 import cli_testing  # noqa: E402
 
 PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = (os.environ.get("INTERPSAN_TEST_EXTENSIONS")
-              or cli_testing.default_extensions("faulthandler"))
+EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or cli_testing.default_extensions(
+    "faulthandler"
+)
 SUPPRESSIONS = os.environ.get("INTERPSAN_TEST_SUPPRESSIONS") or os.path.join(
-    ROOT, "tools", "suppressions")
+    ROOT, "tools", "suppressions"
+)
 
 N = 4  # interpreters per run
 
@@ -76,12 +86,12 @@ def _run_once(args, report_dir, env, pythonpath, cwd):
     return cli_testing.run(args, environment(env, pythonpath), RUN_TIMEOUT, report_dir, cwd)
 
 
-def run_program(name, *program_args, n=N, options=(), env=None, pythonpath=(), cwd=None,
-                python_args=None):
+def run_program(
+    name, *program_args, n=N, options=(), env=None, pythonpath=(), cwd=None, python_args=None
+):
     """Runs a program (programs/NAME, or python_args such as ["-m",
     "pytest", ...]) to its end; returns a Result."""
-    args, report_dir = command(name, *program_args, n=n, options=options,
-                               python_args=python_args)
+    args, report_dir = command(name, *program_args, n=n, options=options, python_args=python_args)
     return _run_once(args, report_dir, env, pythonpath, cwd)
 
 
@@ -96,9 +106,14 @@ class Background:
         self._stdout_path = os.path.join(self._dir, "stdout")
         self._start = time.monotonic()
         with open(self._stderr_path, "wb") as err, open(self._stdout_path, "wb") as out:
-            self.proc = subprocess.Popen(self.args, env=environment(env),
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         preexec_fn=cli_testing.no_core_dumps)
+            self.proc = subprocess.Popen(
+                self.args,
+                env=environment(env),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                preexec_fn=cli_testing.no_core_dumps,
+            )
 
     def stderr(self):
         with open(self._stderr_path, encoding="utf-8", errors="replace") as f:
@@ -122,8 +137,14 @@ class Background:
             status = self.proc.wait()
         with open(self._stdout_path, encoding="utf-8", errors="replace") as f:
             stdout = f.read()
-        result = Result(self.args, status, stdout, self.stderr(), self.report_dir,
-                        time.monotonic() - self._start)
+        result = Result(
+            self.args,
+            status,
+            stdout,
+            self.stderr(),
+            self.report_dir,
+            time.monotonic() - self._start,
+        )
         shutil.rmtree(self._dir, ignore_errors=True)
         return result
 
@@ -194,9 +215,11 @@ class FaulthandlerTestCase(unittest.TestCase):
         interp_id = self.interpreter(result, index)["id"]
         threads = [t for t in dump["threads"] if t.get("interpreter_index") == index]
         for t in threads:
-            self.assertEqual(t.get("interpreter"), interp_id,
-                             "thread attributed to index %d has another id" % index
-                             + result.describe())
+            self.assertEqual(
+                t.get("interpreter"),
+                interp_id,
+                "thread attributed to index %d has another id" % index + result.describe(),
+            )
         return threads
 
     def assertThreadWaitingIn(self, result, dump, index, function):
@@ -206,20 +229,28 @@ class FaulthandlerTestCase(unittest.TestCase):
         for t in threads:
             if function in names(t):
                 return t
-        self.fail("no thread of interpreter index %d is in %s(); its threads: %s"
-                  % (index, function, [names(t) for t in threads]) + result.describe())
+        self.fail(
+            "no thread of interpreter index %d is in %s(); its threads: %s"
+            % (index, function, [names(t) for t in threads])
+            + result.describe()
+        )
 
     def assertNativeStackHas(self, result, native_stack, function, module=None):
         """A frame of `native_stack` (report.json's symbolized lines,
         "#0 in FUNC (MODULE+0x..) at FILE:LINE") names `function`."""
         for line in native_stack:
             parts = line.split(" ")
-            if len(parts) >= 4 and parts[2] == function and (
-                    module is None or parts[3].startswith("(" + module + "+")):
+            if (
+                len(parts) >= 4
+                and parts[2] == function
+                and (module is None or parts[3].startswith("(" + module + "+"))
+            ):
                 return line
-        self.fail("no native frame in %s%s:\n%s" % (
-            function, " of " + module if module else "", "\n".join(native_stack))
-            + result.describe())
+        self.fail(
+            "no native frame in %s%s:\n%s"
+            % (function, " of " + module if module else "", "\n".join(native_stack))
+            + result.describe()
+        )
 
     def assertCrash(self, result, signal_name, index, c_function=None, complete=True):
         """Status 4 and a crash object naming the signal, the faulting
@@ -238,8 +269,9 @@ class FaulthandlerTestCase(unittest.TestCase):
             self.assertEqual(crash.get("interpreter"), interp["id"], result.describe())
             self.assertEqual(interp["status"], "crashed", result.describe())
         if c_function is not None:
-            self.assertNativeStackHas(result, crash.get("native_stack", []), c_function,
-                                      "crashers.so")
+            self.assertNativeStackHas(
+                result, crash.get("native_stack", []), c_function, "crashers.so"
+            )
         self.assertIn("==interpsan== FATAL: " + signal_name, result.stderr, result.describe())
         return crash
 

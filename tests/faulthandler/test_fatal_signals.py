@@ -25,7 +25,6 @@ FAULT_INDEX = 2
 
 
 class FatalSignalTest(FaulthandlerTestCase):
-
     def check(self, kind, signal_name, c_function):
         r = run_program("fatal_signal.py", kind, scratch_dir("markers-"), str(FAULT_INDEX))
         crash = self.assertCrash(r, signal_name, FAULT_INDEX, c_function)
@@ -40,19 +39,23 @@ class FatalSignalTest(FaulthandlerTestCase):
         # Frames carry the program's file name (cut short past 199 bytes:
         # see test_long_file_name).
         filename = current[0]["python_traceback"][-1]["filename"]
-        self.assertTrue(filename and fh_lib.program("fatal_signal.py").startswith(filename),
-                        "innermost frame's file %r" % filename + d)
+        self.assertTrue(
+            filename and fh_lib.program("fatal_signal.py").startswith(filename),
+            "innermost frame's file %r" % filename + d,
+        )
         self.assertEqual(current[0].get("native_thread_id"), crash.get("native_thread_id"), d)
 
         # Every thread of every interpreter, in its own interpreter.
         for index in range(fh_lib.N):
             threads = self.threads_of(r, crash, index)
-            self.assertEqual(len(threads), 2,
-                             "interpreter %d: expected its main and helper thread" % index + d)
+            self.assertEqual(
+                len(threads), 2, "interpreter %d: expected its main and helper thread" % index + d
+            )
             self.assertThreadWaitingIn(r, crash, index, "helper_of_interpreter_%d" % index)
             if index != FAULT_INDEX:
-                waiter = self.assertThreadWaitingIn(r, crash, index,
-                                                    "waiting_in_interpreter_%d" % index)
+                waiter = self.assertThreadWaitingIn(
+                    r, crash, index, "waiting_in_interpreter_%d" % index
+                )
                 self.assertIs(waiter.get("current"), False, d)
         # No thread is attributed to an interpreter of another index.
         for t in crash["threads"]:
@@ -66,8 +69,9 @@ class FatalSignalTest(FaulthandlerTestCase):
         self.assertEqual(len(main), 1, d)
 
         # The readable dump on stderr shows the same.
-        self.assertIn("Interpreter %d (index %d):" % (crash["interpreter"], FAULT_INDEX),
-                      r.stderr, d)
+        self.assertIn(
+            "Interpreter %d (index %d):" % (crash["interpreter"], FAULT_INDEX), r.stderr, d
+        )
         for index in range(fh_lib.N):
             self.assertIn(" in helper_of_interpreter_%d\n" % index, r.stderr, d)
         self.assertIn(" in fault_in_interpreter\n", r.stderr, d)
@@ -114,13 +118,16 @@ class LongFileNameTest(FaulthandlerTestCase):
         os.makedirs(deep)
         for name in ("fatal_signal.py", "waiting.py"):
             shutil.copy(fh_lib.program(name), deep)
-        r = run_program(os.path.join(deep, "fatal_signal.py"), "segv", scratch_dir("markers-"),
-                        str(FAULT_INDEX))
+        r = run_program(
+            os.path.join(deep, "fatal_signal.py"), "segv", scratch_dir("markers-"), str(FAULT_INDEX)
+        )
         crash = self.assertCrash(r, "SIGSEGV", FAULT_INDEX, "segv")
         current = [t for t in crash["threads"] if t.get("current")]
         self.assertEqual(len(current), 1, r.describe())
-        self.assertTrue(current[0]["python_traceback"][-1]["filename"].endswith("/fatal_signal.py"),
-                        current[0]["python_traceback"][-1]["filename"] + r.describe())
+        self.assertTrue(
+            current[0]["python_traceback"][-1]["filename"].endswith("/fatal_signal.py"),
+            current[0]["python_traceback"][-1]["filename"] + r.describe(),
+        )
         self.assertIn('fatal_signal.py", line ', r.stderr, r.describe())
 
 

@@ -55,8 +55,13 @@ class FaultInHandlerTest(FaulthandlerTestCase):
     def test_fault_inside_the_crash_handler(self):
         # The program faults with SIGFPE; the handler then faults (SIGSEGV)
         # right after writing the dump's header.
-        r = run_program("fatal_signal.py", "fpe", scratch_dir("markers-"), "3",
-                        env={"INTERPSAN_TEST_FAULT_IN_HANDLER": "1"})
+        r = run_program(
+            "fatal_signal.py",
+            "fpe",
+            scratch_dir("markers-"),
+            "3",
+            env={"INTERPSAN_TEST_FAULT_IN_HANDLER": "1"},
+        )
         d = r.describe()
         self.assertStatus(r, EXIT_CRASH)
         crash = r.report.get("crash")
@@ -79,8 +84,13 @@ class HangInHandlerTest(FaulthandlerTestCase):
         # The program faults with SIGFPE; the handler then sleeps forever
         # right after writing the dump's header. Without the alarm the run
         # would hang until the test's own timeout.
-        r = run_program("fatal_signal.py", "fpe", scratch_dir("markers-"), "3",
-                        env={"INTERPSAN_TEST_HANG_IN_HANDLER": "1"})
+        r = run_program(
+            "fatal_signal.py",
+            "fpe",
+            scratch_dir("markers-"),
+            "3",
+            env={"INTERPSAN_TEST_HANG_IN_HANDLER": "1"},
+        )
         d = r.describe()
         self.assertStatus(r, EXIT_CRASH)
         crash = r.report.get("crash")
@@ -148,23 +158,31 @@ class AllocatorSwapRaceTest(FaulthandlerTestCase):
     def test_no_crash_when_cpython_swaps_the_raw_allocator(self):
         widener = os.path.join(fh_lib.EXTENSIONS, "alloc_swap_widener.so")
         for attempt in range(2):
-            r = run_program(None, n=4, env={"LD_PRELOAD": widener},
-                            python_args=["-c", "import os\nfor _ in range(50): os.listdir('/')"])
+            r = run_program(
+                None,
+                n=4,
+                env={"LD_PRELOAD": widener},
+                python_args=["-c", "import os\nfor _ in range(50): os.listdir('/')"],
+            )
             d = r.describe()
             self.assertNotIn("crash", r.report or {}, d)
             self.assertStatus(r, EXIT_OK)
             self.assertEqual(r.report["violations"], [], d)
 
+
 class DegradedModeTest(FaulthandlerTestCase):
-    PROGRAM = ["-c", "import json\nd = {i: str(i) * 5 for i in range(20000)}\n"
-                     "assert len(json.dumps(d)) > 0"]
+    PROGRAM = [
+        "-c",
+        "import json\nd = {i: str(i) * 5 for i in range(20000)}\nassert len(json.dumps(d)) > 0",
+    ]
     WARNING = "the arena ownership table could not be mapped"
 
     def test_missing_arena_map_is_in_coverage_and_raises_no_false_alarm(self):
         # Before the hooks were kept out, every pymalloc free in this mode
         # was reported as invalid-free (from Py_Initialize on).
-        r = run_program(None, n=4, env={"INTERPSAN_TEST_NO_ARENA_MAP": "1"},
-                        python_args=self.PROGRAM)
+        r = run_program(
+            None, n=4, env={"INTERPSAN_TEST_NO_ARENA_MAP": "1"}, python_args=self.PROGRAM
+        )
         d = r.describe()
         self.assertStatus(r, EXIT_OK)
         self.assertEqual(r.report["violations"], [], d)
@@ -178,8 +196,12 @@ class DegradedModeTest(FaulthandlerTestCase):
         d = r.describe()
         self.assertStatus(r, EXIT_OK)
         coverage = r.report["coverage"]
-        for fact in ("arena_map", "interpreter_lifecycle_interposed", "dealloc_interposed",
-                     "new_reference_interposed"):
+        for fact in (
+            "arena_map",
+            "interpreter_lifecycle_interposed",
+            "dealloc_interposed",
+            "new_reference_interposed",
+        ):
             self.assertIs(coverage[fact], True, fact + d)
         self.assertNotIn(self.WARNING, r.stderr, d)
 

@@ -46,10 +46,10 @@ class ModuleApiTest(FaulthandlerTestCase):
         for index in range(fh_lib.N):
             interp_id = self.interpreter(r, index)["id"]
             current = read("dump_current", index)
-            self.assertIn("Interpreter %d (index %d):\n  Current thread 0x" % (interp_id, index),
-                          current)
-            self.assertRegex(current, r'File ".*", line \d+ in dumping_function_%d\n'
-                             % index)
+            self.assertIn(
+                "Interpreter %d (index %d):\n  Current thread 0x" % (interp_id, index), current
+            )
+            self.assertRegex(current, r'File ".*", line \d+ in dumping_function_%d\n' % index)
             everything = read("dump_all", index)
             # Every interpreter of the run was alive (a barrier) and is shown.
             for other in range(fh_lib.N):

@@ -46,13 +46,33 @@ class PytestTest(FaulthandlerTestCase):
         self.assertTrue(
             os.access(VENV_PYTHON, os.X_OK),
             "the test venv %s is missing: create it with "
-            "`tools/setup/install_prerequisites.sh --tests` (tests/run_all.sh does)" % VENV)
+            "`tools/setup/install_prerequisites.sh --tests` (tests/run_all.sh does)" % VENV,
+        )
         report_dir = cli_testing.scratch_dir("report-pytest-")
-        args = [LAUNCHER, "--python", VENV_PYTHON, "run", "-n", str(fh_lib.N), "--keep-going",
-                "--suppressions", fh_lib.suppressions_file(), "--report", report_dir,
-                "--", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-s", SAMPLE]
-        r = cli_testing.run(args, fh_lib.environment(),
-                            fh_lib.RUN_TIMEOUT, report_dir, os.path.dirname(SAMPLE))
+        args = [
+            LAUNCHER,
+            "--python",
+            VENV_PYTHON,
+            "run",
+            "-n",
+            str(fh_lib.N),
+            "--keep-going",
+            "--suppressions",
+            fh_lib.suppressions_file(),
+            "--report",
+            report_dir,
+            "--",
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-s",
+            SAMPLE,
+        ]
+        r = cli_testing.run(
+            args, fh_lib.environment(), fh_lib.RUN_TIMEOUT, report_dir, os.path.dirname(SAMPLE)
+        )
         d = r.describe()
         self.assertStatus(r, EXIT_FAILED)
         self.assertNotIn("crash", r.report, d)
@@ -65,9 +85,11 @@ class PytestTest(FaulthandlerTestCase):
             self.assertEqual(interp["tests"], {"run": 3, "failed": 1, "errors": 0, "skipped": 1}, d)
             results = {t["test"].rsplit("::", 1)[-1]: t for t in interp.get("test_results", [])}
             self.assertEqual(len(interp.get("test_results", [])), 3, d)
-            self.assertEqual({name: t["outcome"] for name, t in results.items()},
-                             {"test_passes": "passed", "test_fails": "failure",
-                              "test_skipped": "skipped"}, d)
+            self.assertEqual(
+                {name: t["outcome"] for name, t in results.items()},
+                {"test_passes": "passed", "test_fails": "failure", "test_skipped": "skipped"},
+                d,
+            )
             self.assertIn("fails on purpose", results["test_fails"].get("message", ""), d)
         self.assertIn("1 failed, 1 passed, 1 skipped", r.stdout, d)
         # Every interpreter imported the venv's pinned pytest, with the
@@ -88,11 +110,27 @@ class PytestTest(FaulthandlerTestCase):
         # makes it capture per interpreter (sys), so every interpreter's
         # result lines and summary reach stdout.
         report_dir = cli_testing.scratch_dir("report-pytest-capture-")
-        args = [LAUNCHER, "--python", VENV_PYTHON, "run", "-n", str(fh_lib.N), "--keep-going",
-                "--report", report_dir,
-                "--", "-m", "pytest", "-v", "-p", "no:cacheprovider", SAMPLE]
-        r = cli_testing.run(args, fh_lib.environment(),
-                            fh_lib.RUN_TIMEOUT, report_dir, os.path.dirname(SAMPLE))
+        args = [
+            LAUNCHER,
+            "--python",
+            VENV_PYTHON,
+            "run",
+            "-n",
+            str(fh_lib.N),
+            "--keep-going",
+            "--report",
+            report_dir,
+            "--",
+            "-m",
+            "pytest",
+            "-v",
+            "-p",
+            "no:cacheprovider",
+            SAMPLE,
+        ]
+        r = cli_testing.run(
+            args, fh_lib.environment(), fh_lib.RUN_TIMEOUT, report_dir, os.path.dirname(SAMPLE)
+        )
         d = r.describe()
         self.assertStatus(r, EXIT_FAILED)
         # (-v writes a test's name and its result in two writes, which other

@@ -37,10 +37,15 @@ class StoppedRun:
         self._dir = scratch_dir("stop-")
         self._out = open(os.path.join(self._dir, "stdout"), "w+b")
         self._err = open(os.path.join(self._dir, "stderr"), "w+b")
-        self.proc = subprocess.Popen(args, env=fh_lib.environment(), stdin=subprocess.DEVNULL,
-                                     stdout=self._out, stderr=self._err,
-                                     preexec_fn=cli_testing.no_core_dumps,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            args,
+            env=fh_lib.environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=self._err,
+            preexec_fn=cli_testing.no_core_dumps,
+            start_new_session=True,
+        )
         self.signalled_at = None
 
     def stderr(self):
@@ -144,8 +149,18 @@ class StopTest(FaulthandlerTestCase):
         # (not the grace period) can have ended this run.
         markers = scratch_dir("markers-")
         report_dir = scratch_dir("report-second-")
-        args = [fh_lib.LAUNCHER, "--python", fh_lib.VERSION, "exec", "--report", report_dir,
-                "--", sys.executable, program("ignores_dump_request.py"), markers]
+        args = [
+            fh_lib.LAUNCHER,
+            "--python",
+            fh_lib.VERSION,
+            "exec",
+            "--report",
+            report_dir,
+            "--",
+            sys.executable,
+            program("ignores_dump_request.py"),
+            markers,
+        ]
         run = StoppedRun(args, report_dir)
         content = wait_for_file(os.path.join(markers, "sleeping-main"))
         if content is None:
@@ -170,8 +185,18 @@ class StopTest(FaulthandlerTestCase):
     def test_ctrl_c_in_exec_mode(self):
         markers = scratch_dir("markers-")
         report_dir = scratch_dir("report-exec-stop-")
-        args = [fh_lib.LAUNCHER, "--python", fh_lib.VERSION, "exec", "--report", report_dir,
-                "--", sys.executable, program("exec_sleepers.py"), markers]
+        args = [
+            fh_lib.LAUNCHER,
+            "--python",
+            fh_lib.VERSION,
+            "exec",
+            "--report",
+            report_dir,
+            "--",
+            sys.executable,
+            program("exec_sleepers.py"),
+            markers,
+        ]
         run = StoppedRun(args, report_dir)
         for what in ("main", "sub"):
             content = wait_for_file(os.path.join(markers, "sleeping-" + what))

@@ -15,16 +15,25 @@ import signal
 import time
 
 import fh_lib
-from fh_lib import (EXIT_OK, EXIT_TIMEOUT, Background, FaulthandlerTestCase, names,
-                    run_program, scratch_dir, wait_for_file)
+from fh_lib import (
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    Background,
+    FaulthandlerTestCase,
+    names,
+    run_program,
+    scratch_dir,
+    wait_for_file,
+)
 
 DEADLOCK_INDEX = 1
 
 
 class WatchdogTest(FaulthandlerTestCase):
     def test_deadlock_under_timeout(self):
-        r = run_program("deadlock.py", scratch_dir("markers-"), str(DEADLOCK_INDEX),
-                        options=["--timeout", "2"])
+        r = run_program(
+            "deadlock.py", scratch_dir("markers-"), str(DEADLOCK_INDEX), options=["--timeout", "2"]
+        )
         d = r.describe()
         self.assertStatus(r, EXIT_TIMEOUT)
         self.assertInterpreters(r)
@@ -41,17 +50,22 @@ class WatchdogTest(FaulthandlerTestCase):
 
         blocked = self.assertThreadWaitingIn(r, timeout, DEADLOCK_INDEX, "deadlocked_function")
         self.assertEqual(names(blocked)[-1], "deadlocked_function", d)
-        helper = self.assertThreadWaitingIn(r, timeout, DEADLOCK_INDEX,
-                                            "helper_of_interpreter_%d" % DEADLOCK_INDEX)
+        helper = self.assertThreadWaitingIn(
+            r, timeout, DEADLOCK_INDEX, "helper_of_interpreter_%d" % DEADLOCK_INDEX
+        )
         # Each thread's own native stack (it answered the watchdog's
         # SIGUSR2 itself), symbolized: the blocked one is inside the lock.
         for thread in (blocked, helper):
             stack = thread.get("native_stack")
             self.assertTrue(stack, "no native_stack for thread %s" % names(thread) + d)
         self.assertNotEqual(blocked["native_stack"], helper["native_stack"], d)
-        self.assertTrue(any(re.search(r" in \S*(acquire|Lock|lock)\S* \(libpython", line)
-                            for line in blocked["native_stack"]),
-                        "the deadlocked thread's native stack is not in a lock" + d)
+        self.assertTrue(
+            any(
+                re.search(r" in \S*(acquire|Lock|lock)\S* \(libpython", line)
+                for line in blocked["native_stack"]
+            ),
+            "the deadlocked thread's native stack is not in a lock" + d,
+        )
         # Threads of interpreters that had ended are not in the dump.
         for index in range(fh_lib.N):
             if index != DEADLOCK_INDEX:
@@ -69,8 +83,9 @@ class OnDemandDumpTest(FaulthandlerTestCase):
             for index in range(fh_lib.N):
                 for what in ("main", "helper"):
                     content = wait_for_file(os.path.join(markers, "%s-%d" % (what, index)))
-                    self.assertIsNotNone(content, "%s-%d never started\n%s"
-                                         % (what, index, run.stderr()))
+                    self.assertIsNotNone(
+                        content, "%s-%d never started\n%s" % (what, index, run.stderr())
+                    )
             pid = int(content)
             # os.getpid() inside the program is the runner, a child of the
             # supervisor (the process we started), not the supervisor itself.
@@ -82,8 +97,7 @@ class OnDemandDumpTest(FaulthandlerTestCase):
             os.kill(pid, signal.SIGUSR1)
             header = "==interpsan== request: dumping every interpreter's threads"
             self.assertTrue(run.wait_for_stderr(header), run.stderr())
-            self.assertTrue(run.wait_for_stderr("Native stack of the dumping thread"),
-                            run.stderr())
+            self.assertTrue(run.wait_for_stderr("Native stack of the dumping thread"), run.stderr())
             dump = run.stderr()
             for index in range(fh_lib.N):
                 self.assertIn(" in waiting_in_interpreter_%d\n" % index, dump)
@@ -111,6 +125,7 @@ class OnDemandDumpTest(FaulthandlerTestCase):
         for interp in self.assertInterpreters(r):
             self.assertEqual(interp["status"], "ok", d)
             self.assertEqual(interp["exit_code"], 0, d)
+
 
 if __name__ == "__main__":
     fh_lib.main()

@@ -49,28 +49,40 @@ def main():
     extensions = []
     for name, (macros, cache_builtins) in CYTHON_MODULES.items():
         ext = Extension(
-            name, [name + ".pyx"],
+            name,
+            [name + ".pyx"],
             # Cython's subinterpreter support needs module state: without
             # it the generated module declares
             # Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED whatever the
             # directive says (Cython/Compiler/ModuleNode.py).
             define_macros=[("CYTHON_USE_MODULE_STATE", "1")] + macros,
-            extra_compile_args=["-g", "-O1"])
+            extra_compile_args=["-g", "-O1"],
+        )
         # cache_builtins is a process-wide Cython option: one cythonize
         # call per setting.
         Options.cache_builtins = cache_builtins
         extensions += cythonize(
-            [ext], build_dir=os.path.join(build_dir, "cython"), emit_linenums=True,
-            compiler_directives={"language_level": 3}, quiet=True, force=True)
+            [ext],
+            build_dir=os.path.join(build_dir, "cython"),
+            emit_linenums=True,
+            compiler_directives={"language_level": 3},
+            quiet=True,
+            force=True,
+        )
     for name in PYBIND11_MODULES:
-        extensions.append(Extension(
-            name, [name + ".cpp"],
-            include_dirs=[pybind11.get_include()], language="c++",
-            # -O0: the bound lambdas stay frames of their own. At -O1 and
-            # above pybind11's header templates inline them, and interpsan
-            # names a native frame without its inlining chain, so a report
-            # would show pybind11/pytypes.h where the .cpp line belongs.
-            extra_compile_args=["-g", "-O0", "-std=c++17", "-fvisibility=hidden"]))
+        extensions.append(
+            Extension(
+                name,
+                [name + ".cpp"],
+                include_dirs=[pybind11.get_include()],
+                language="c++",
+                # -O0: the bound lambdas stay frames of their own. At -O1 and
+                # above pybind11's header templates inline them, and interpsan
+                # names a native frame without its inlining chain, so a report
+                # would show pybind11/pytypes.h where the .cpp line belongs.
+                extra_compile_args=["-g", "-O0", "-std=c++17", "-fvisibility=hidden"],
+            )
+        )
 
     dist = Distribution({"name": "interpsan-framework-tests", "ext_modules": extensions})
     cmd = dist.get_command_obj("build_ext")

@@ -53,8 +53,12 @@ def bug_line(path, marker):
 
 
 def setup_venv(version):
-    out = subprocess.run([os.path.join(HERE, "setup_venvs.sh"), version],
-                         check=True, stdout=subprocess.PIPE, text=True).stdout
+    out = subprocess.run(
+        [os.path.join(HERE, "setup_venvs.sh"), version],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
     return out.strip().splitlines()[-1]
 
 
@@ -67,7 +71,10 @@ class FrameworkRun:
         self.venv_python = setup_venv(version)
         self.base_prefix = subprocess.run(
             [self.venv_python, "-c", "import sys; print(sys.base_prefix)"],
-            check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        ).stdout.strip()
 
     def run(self, test_file, keep_going=True):
         report_dir = cli_testing.scratch_dir("frameworks-")
@@ -78,10 +85,25 @@ class FrameworkRun:
         # pytest afresh is not what is tested here.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         python_args = ["--python", self.venv_python]
-        args = [cli_testing.LAUNCHER] + python_args + [
-            "run", "-n", "4"] + (["--keep-going"] if keep_going else []) + [
-            "--report", report_dir, "--timeout", "180",
-            "--", "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(SUITE, test_file)]
+        args = (
+            [cli_testing.LAUNCHER]
+            + python_args
+            + ["run", "-n", "4"]
+            + (["--keep-going"] if keep_going else [])
+            + [
+                "--report",
+                report_dir,
+                "--timeout",
+                "180",
+                "--",
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                os.path.join(SUITE, test_file),
+            ]
+        )
         return cli_testing.run(args, env, TIMEOUT, report_dir=report_dir, cwd=SUITE)
 
     def is_cpythons(self, violation):
@@ -91,9 +113,14 @@ class FrameworkRun:
         path = violation.get("extension_path") or violation.get("static_module") or ""
         if violation.get("extension"):
             return path.startswith(self.base_prefix + os.sep)
-        modules = {os.path.basename(f.get("module") or "") for f in violation.get("native_frames", [])}
-        return all(m.startswith(("libpython", "interpsan_runner", "runner", "libc.", "libstdc++"))
-                   for m in modules if m)
+        modules = {
+            os.path.basename(f.get("module") or "") for f in violation.get("native_frames", [])
+        }
+        return all(
+            m.startswith(("libpython", "interpsan_runner", "runner", "libc.", "libstdc++"))
+            for m in modules
+            if m
+        )
 
 
 class FrameworkTests(unittest.TestCase):
@@ -109,8 +136,11 @@ class FrameworkTests(unittest.TestCase):
         interpreters = result.report["interpreters"]
         self.assertEqual(len(interpreters), 4, result.describe())
         for interp in interpreters:
-            self.assertEqual(interp["tests"], {"run": count, "failed": 0, "errors": 0, "skipped": 0},
-                             result.describe())
+            self.assertEqual(
+                interp["tests"],
+                {"run": count, "failed": 0, "errors": 0, "skipped": 0},
+                result.describe(),
+            )
 
     def own(self, result, module):
         return [v for v in result.report["violations"] if v.get("extension") == module]
@@ -132,22 +162,35 @@ class FrameworkTests(unittest.TestCase):
         result = fw.run(test_file, keep_going=False)
         self.assertEqual(result.status, cli_testing.EXIT_VIOLATION, result.describe())
         where = "%s:%d" % (os.path.join(SRC, source), bug_line(os.path.join(SRC, source), marker))
-        caught = [v for v in self.own(result, module)
-                  if v["kind"] == "cross-interpreter-argument" and v["object_type"] == "dict"
-                  and any(f.get("location", "").startswith(where) for f in v.get("native_frames", []))]
-        self.assertTrue(caught, "no cross-interpreter-argument at %s\n%s" % (where, result.describe()))
+        caught = [
+            v
+            for v in self.own(result, module)
+            if v["kind"] == "cross-interpreter-argument"
+            and v["object_type"] == "dict"
+            and any(f.get("location", "").startswith(where) for f in v.get("native_frames", []))
+        ]
+        self.assertTrue(
+            caught, "no cross-interpreter-argument at %s\n%s" % (where, result.describe())
+        )
         # The summary line names the extension; for Cython, whose code is
         # the innermost frame, the .pyx line too (shown relative to the
         # workspace when under it). pybind11's innermost frame is its own
         # header template (pytypes.h), the .cpp line two frames further out.
-        summary = [l for l in result.stderr.splitlines()
-                   if l.startswith("interpsan:   cross-interpreter-argument in %s:" % module)]
+        summary = [
+            l
+            for l in result.stderr.splitlines()
+            if l.startswith("interpsan:   cross-interpreter-argument in %s:" % module)
+        ]
         self.assertTrue(summary, result.describe())
         if source.endswith(".pyx"):
-            self.assertIn("frameworks/src/%s:%d" % (source, int(where.rsplit(":", 1)[1])),
-                          summary[0], result.describe())
-        self.assertEqual([v for v in self.others(result, module) if not fw.is_cpythons(v)], [],
-                         result.describe())
+            self.assertIn(
+                "frameworks/src/%s:%d" % (source, int(where.rsplit(":", 1)[1])),
+                summary[0],
+                result.describe(),
+            )
+        self.assertEqual(
+            [v for v in self.others(result, module) if not fw.is_cpythons(v)], [], result.describe()
+        )
         return result
 
     def check_isolated(self, version, module, test_file, count):
@@ -163,15 +206,27 @@ def add_tests():
         tag = version.replace(".", "")
 
         def broken_cython(self, version=version):
-            self.check_broken(version, "cy_shared_cache", "test_cy_shared_cache.py",
-                              "cy_shared_cache.pyx", "# BUG")
+            self.check_broken(
+                version,
+                "cy_shared_cache",
+                "test_cy_shared_cache.py",
+                "cy_shared_cache.pyx",
+                "# BUG",
+            )
 
         def broken_pybind11(self, version=version):
-            self.check_broken(version, "pb_static_cache", "test_pb_static_cache.py",
-                              "pb_static_cache.cpp", "// BUG")
+            self.check_broken(
+                version,
+                "pb_static_cache",
+                "test_pb_static_cache.py",
+                "pb_static_cache.cpp",
+                "// BUG",
+            )
 
         def isolated_cython(self, version=version):
-            self.check_isolated(version, "cy_isolated_heaptypes", "test_cy_isolated_heaptypes.py", 3)
+            self.check_isolated(
+                version, "cy_isolated_heaptypes", "test_cy_isolated_heaptypes.py", 3
+            )
 
         def isolated_pybind11(self, version=version):
             self.check_isolated(version, "pb_isolated", "test_pb_isolated.py", 2)
@@ -186,12 +241,15 @@ def add_tests():
             # raised from their module exec), so their import fails: no
             # interpreter may fail a test it collected, though.
             counts = [i["tests"] for i in result.report["interpreters"]]
-            self.assertIn({"run": 3, "failed": 0, "errors": 0, "skipped": 0}, counts,
-                          result.describe())
+            self.assertIn(
+                {"run": 3, "failed": 0, "errors": 0, "skipped": 0}, counts, result.describe()
+            )
             for c in counts:
                 self.assertEqual(c["failed"], 0, result.describe())
-            static_types = {"__pyx_type_11cy_isolated_Accumulator",
-                            "__pyx_type_11cy_isolated___pyx_scope_struct__make_scaler"}
+            static_types = {
+                "__pyx_type_11cy_isolated_Accumulator",
+                "__pyx_type_11cy_isolated___pyx_scope_struct__make_scaler",
+            }
             builtins = {"__pyx_builtin_sum", "__pyx_builtin_max"}
             seen = set()
             for v in self.own(result, "cy_isolated"):
@@ -209,8 +267,12 @@ def add_tests():
                     # Module exec in a 2nd interpreter storing its methods
                     # into the static type's dict (replacing the first
                     # interpreter's, so deallocating them there).
-                    self.assertIn(v["kind"], ("cross-interpreter-argument", "cross-interpreter-dealloc"), v)
-                    self.assertTrue({"__Pyx__SetItemOnTypeDict", "__Pyx_setup_reduce"} & set(functions), v)
+                    self.assertIn(
+                        v["kind"], ("cross-interpreter-argument", "cross-interpreter-dealloc"), v
+                    )
+                    self.assertTrue(
+                        {"__Pyx__SetItemOnTypeDict", "__Pyx_setup_reduce"} & set(functions), v
+                    )
                     seen.add("type-dict-write")
             # Deterministic: every interpreter after the first writes into
             # the first one's type dict. The cached builtins are seen only
@@ -219,9 +281,13 @@ def add_tests():
             self.assertIn("type-dict-write", seen, result.describe())
             self.assert_only_cpython_besides(fw, result, "cy_isolated")
 
-        for name, fn in [("broken_cython", broken_cython), ("broken_pybind11", broken_pybind11),
-                         ("isolated_cython", isolated_cython), ("isolated_pybind11", isolated_pybind11),
-                         ("cython_documented_mode", cython_documented_mode)]:
+        for name, fn in [
+            ("broken_cython", broken_cython),
+            ("broken_pybind11", broken_pybind11),
+            ("isolated_cython", isolated_cython),
+            ("isolated_pybind11", isolated_pybind11),
+            ("cython_documented_mode", cython_documented_mode),
+        ]:
             setattr(FrameworkTests, "test_%s_py%s" % (name, tag), fn)
 
 

@@ -25,8 +25,12 @@ SUMMARY_RE = re.compile(r"^(?:=+ )?(\d+ \w+.*) in [0-9.]+s")
 
 
 def setup_venv(version):
-    out = subprocess.run([os.path.join(HERE, "setup_venvs.sh"), version], check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
+    out = subprocess.run(
+        [os.path.join(HERE, "setup_venvs.sh"), version],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
     return out.strip().splitlines()[-1]
 
 
@@ -52,22 +56,48 @@ def run_project(version, venv_python, name, out_dir, timeout=3600):
     env.pop("PYTHONPATH", None)
     env.update(suite["env"])
 
-    baseline = subprocess.run([venv_python] + pytest_args, cwd=cwd, env=env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    baseline = subprocess.run(
+        [venv_python] + pytest_args,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
     base_counts = pytest_counts(baseline.stdout)
 
     report_dir = os.path.join(out_dir, "%s-report" % name)
     os.makedirs(report_dir, exist_ok=True)
     python_args = ["--python", venv_python]
-    args = [cli_testing.LAUNCHER] + python_args + [
-        "run", "-n", "4", "--keep-going", "--report", report_dir, "--timeout", str(timeout - 60),
-        "--"] + pytest_args
+    args = (
+        [cli_testing.LAUNCHER]
+        + python_args
+        + [
+            "run",
+            "-n",
+            "4",
+            "--keep-going",
+            "--report",
+            report_dir,
+            "--timeout",
+            str(timeout - 60),
+            "--",
+        ]
+        + pytest_args
+    )
     result = cli_testing.run(args, env, timeout, report_dir=report_dir, cwd=cwd)
     record = {
-        "project": name, "version": version, "command": args, "cwd": cwd,
-        "baseline": {"status": baseline.returncode, "counts": base_counts,
-                     "tail": baseline.stdout[-3000:]},
+        "project": name,
+        "version": version,
+        "command": args,
+        "cwd": cwd,
+        "baseline": {
+            "status": baseline.returncode,
+            "counts": base_counts,
+            "tail": baseline.stdout[-3000:],
+        },
         "status": result.status,
         "report_dir": report_dir,
         "stderr_tail": result.stderr[-6000:],
@@ -90,9 +120,16 @@ def main():
     venv_python = setup_venv(args.version)
     for name in args.names or list(SUITES):
         r = run_project(args.version, venv_python, name, args.out)
-        print("%s %s: baseline %s; interpsan exit %s; %s" % (
-            name, args.version, r["baseline"]["counts"], r["status"],
-            [i.get("tests") for i in r["interpreters"] or []]))
+        print(
+            "%s %s: baseline %s; interpsan exit %s; %s"
+            % (
+                name,
+                args.version,
+                r["baseline"]["counts"],
+                r["status"],
+                [i.get("tests") for i in r["interpreters"] or []],
+            )
+        )
         print("  violations: %d" % len(r["violations"] or []))
 
 

@@ -22,42 +22,45 @@ SUITES = {
     "multidict": {
         # CI: pytest with pytest.ini; its addopts load pytest-cov and
         # codspeed (coverage and benchmarking plugins, not tests): cleared.
-        "args": ["-o", "addopts=", "-m", "not hypothesis",
-                 # pytest.ini has filterwarnings = error; interpsan's own
-                 # pytest plugin is imported before pytest can mark it for
-                 # assertion rewriting, which pytest warns about (an
-                 # interpsan defect, reported): only that warning ignored.
-                 "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                 "tests",
-                 "--ignore=tests/test_multidict_benchmarks.py",
-                 "--ignore=tests/test_views_benchmarks.py",
-                 "--ignore=tests/test_watched_benchmarks.py",
-                 "--ignore=tests/test_callgrind_driver.py",
-                 "--ignore=tests/test_release_notes_md.py",
-                 "--ignore=tests/test_leaks.py",
-                 "--ignore=tests/test_circular_imports.py",
-                 "--deselect=tests/test_multidict.py::test_multidict_torn_down_with_its_module",
-                 "--deselect=tests/test_capi.py::test_recording_out_of_memory_reports_one_lost_event",
-                 "--deselect=tests/test_capi.py::test_setitem_out_of_memory_reports_no_kept_duplicate_as_deleted",
-                 "--deselect=tests/test_mutable_multidict.py::test_no_refleak_on_memory_error",
-                 "--deselect=tests/test_mutable_multidict.py::test_setitem_duplicates_no_refleak_on_memory_error",
-                 "--deselect=tests/test_freelist.py::test_freed_blocks_are_reused"],
+        "args": [
+            "-o",
+            "addopts=",
+            "-m",
+            "not hypothesis",
+            # pytest.ini has filterwarnings = error; interpsan's own
+            # pytest plugin is imported before pytest can mark it for
+            # assertion rewriting, which pytest warns about (an
+            # interpsan defect, reported): only that warning ignored.
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+            "tests",
+            "--ignore=tests/test_multidict_benchmarks.py",
+            "--ignore=tests/test_views_benchmarks.py",
+            "--ignore=tests/test_watched_benchmarks.py",
+            "--ignore=tests/test_callgrind_driver.py",
+            "--ignore=tests/test_release_notes_md.py",
+            "--ignore=tests/test_leaks.py",
+            "--ignore=tests/test_circular_imports.py",
+            "--deselect=tests/test_multidict.py::test_multidict_torn_down_with_its_module",
+            "--deselect=tests/test_capi.py::test_recording_out_of_memory_reports_one_lost_event",
+            "--deselect=tests/test_capi.py::test_setitem_out_of_memory_reports_no_kept_duplicate_as_deleted",
+            "--deselect=tests/test_mutable_multidict.py::test_no_refleak_on_memory_error",
+            "--deselect=tests/test_mutable_multidict.py::test_setitem_duplicates_no_refleak_on_memory_error",
+            "--deselect=tests/test_freelist.py::test_freed_blocks_are_reused",
+        ],
         "env": {},
         "excluded": {
-            "tests/test_*_benchmarks.py, test_callgrind_driver.py":
-                "benchmarks (pytest-codspeed) and their driver, not tests of multidict",
+            "tests/test_*_benchmarks.py, test_callgrind_driver.py": "benchmarks (pytest-codspeed) and their driver, not tests of multidict",
             "tests/test_release_notes_md.py": "checks the release-notes tooling of the repository",
             "tests/test_leaks.py, tests/test_circular_imports.py, "
             "test_multidict.py::test_multidict_torn_down_with_its_module": "start subprocesses",
             "-m hypothesis": "run in a CI job of their own, need hypothesis",
-            "16 out-of-memory tests (test_capi.py, test_mutable_multidict.py)":
-                "import _testcapi (for set_nomemory): CPython's _testcapi is single-phase "
-                "init on 3.12 and 3.13 and refuses to load in an own-GIL interpreter "
-                "(ImportError, which pytest.importorskip does not turn into a skip)",
-            "test_freelist.py::test_freed_blocks_are_reused":
-                "compares sys.getallocatedblocks() before and after; since 3.12 that is "
-                "_Py_GetGlobalAllocatedBlocks(), the sum over ALL interpreters, so the "
-                "other interpreters' allocations move it (it failed in 2 of 4 on 3.13)",
+            "16 out-of-memory tests (test_capi.py, test_mutable_multidict.py)": "import _testcapi (for set_nomemory): CPython's _testcapi is single-phase "
+            "init on 3.12 and 3.13 and refuses to load in an own-GIL interpreter "
+            "(ImportError, which pytest.importorskip does not turn into a skip)",
+            "test_freelist.py::test_freed_blocks_are_reused": "compares sys.getallocatedblocks() before and after; since 3.12 that is "
+            "_Py_GetGlobalAllocatedBlocks(), the sum over ALL interpreters, so the "
+            "other interpreters' allocations move it (it failed in 2 of 4 on 3.13)",
         },
     },
     "crc32c": {
@@ -71,10 +74,13 @@ SUITES = {
         },
     },
     "xxhash": {
-        "args": ["tests", "--ignore=tests/test_benchmark.py",
-                 "--ignore=tests/test_benchmark_xxh3_long.py",
-                 "--ignore=tests/test_benchmark_xxh3_short.py",
-                 "--ignore=tests/test_stubs_pyright.py"],
+        "args": [
+            "tests",
+            "--ignore=tests/test_benchmark.py",
+            "--ignore=tests/test_benchmark_xxh3_long.py",
+            "--ignore=tests/test_benchmark_xxh3_short.py",
+            "--ignore=tests/test_stubs_pyright.py",
+        ],
         "env": {},
         "excluded": {
             "tests/test_benchmark*.py": "benchmarks (pytest-benchmark)",
@@ -82,12 +88,13 @@ SUITES = {
         },
         "per_version": {
             "3.12": {
-                "args": ["--deselect=tests/test_fastcall.py::TestFastcallNormal::test_input_ctypes"],
+                "args": [
+                    "--deselect=tests/test_fastcall.py::TestFastcallNormal::test_input_ctypes"
+                ],
                 "excluded": {
-                    "tests/test_fastcall.py::TestFastcallNormal::test_input_ctypes":
-                        "imports ctypes: CPython 3.12's _ctypes is single-phase init and "
-                        "refuses to load in an own-GIL interpreter (ImportError: module "
-                        "_ctypes does not support loading in subinterpreters)",
+                    "tests/test_fastcall.py::TestFastcallNormal::test_input_ctypes": "imports ctypes: CPython 3.12's _ctypes is single-phase init and "
+                    "refuses to load in an own-GIL interpreter (ImportError: module "
+                    "_ctypes does not support loading in subinterpreters)",
                 },
             },
         },

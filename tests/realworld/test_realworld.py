@@ -52,15 +52,26 @@ class RealWorldTests(unittest.TestCase):
     def setUpClass(cls):
         cls.out = tempfile.mkdtemp(prefix="realworld-", dir=os.environ.get("TEST_TMPDIR"))
         cls.venvs = {v: run_suites.setup_venv(v) for v in VERSIONS}
-        cls.base_prefix = {v: subprocess.run(
-            [p, "-c", "import sys; print(sys.base_prefix)"], check=True,
-            stdout=subprocess.PIPE, text=True).stdout.strip() for v, p in cls.venvs.items()}
+        cls.base_prefix = {
+            v: subprocess.run(
+                [p, "-c", "import sys; print(sys.base_prefix)"],
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+            ).stdout.strip()
+            for v, p in cls.venvs.items()
+        }
 
     def check(self, version, name):
-        record = run_suites.run_project(version, self.venvs[version], name,
-                                        os.path.join(self.out, version))
-        describe = "%s %s: %s\n%s" % (name, version, " ".join(record["command"]),
-                                      record["stderr_tail"][-4000:])
+        record = run_suites.run_project(
+            version, self.venvs[version], name, os.path.join(self.out, version)
+        )
+        describe = "%s %s: %s\n%s" % (
+            name,
+            version,
+            " ".join(record["command"]),
+            record["stderr_tail"][-4000:],
+        )
         base = record["baseline"]
         self.assertEqual(base["status"], 0, "plain python fails:\n" + base["tail"])
         passed = base["counts"].get("passed", 0)
@@ -71,12 +82,17 @@ class RealWorldTests(unittest.TestCase):
         for interp in interps:
             t = interp["tests"]
             self.assertEqual((t["failed"], t["errors"]), (0, 0), describe)
-            self.assertEqual(t["run"] - t["skipped"], passed,
-                             "interpreter %s: %s vs plain python's %d passed\n%s"
-                             % (interp.get("index"), t, passed, describe))
-        unexplained = [v for v in record["violations"] or []
-                       if not any(pred(v, self.base_prefix[version])
-                                  for _, pred in TRIAGE[version])]
+            self.assertEqual(
+                t["run"] - t["skipped"],
+                passed,
+                "interpreter %s: %s vs plain python's %d passed\n%s"
+                % (interp.get("index"), t, passed, describe),
+            )
+        unexplained = [
+            v
+            for v in record["violations"] or []
+            if not any(pred(v, self.base_prefix[version]) for _, pred in TRIAGE[version])
+        ]
         self.assertEqual(unexplained, [], describe)
         want = cli_testing.EXIT_VIOLATION if record["violations"] else cli_testing.EXIT_OK
         self.assertEqual(record["status"], want, describe)
@@ -85,8 +101,10 @@ class RealWorldTests(unittest.TestCase):
 def add_tests():
     for version in VERSIONS:
         for name in PROJECTS:
+
             def test(self, version=version, name=name):
                 self.check(version, name)
+
             setattr(RealWorldTests, "test_%s_py%s" % (name, version.replace(".", "")), test)
 
 

@@ -24,9 +24,13 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.dirname(os.path.dirname(_HERE))
 
 VERSION = os.environ.get("INTERPSAN_REPORT_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
-LAUNCHER = os.environ.get("INTERPSAN_REPORT_TEST_LAUNCHER") or os.path.join(_ROOT, "tools", "interpsan")
+LAUNCHER = os.environ.get("INTERPSAN_REPORT_TEST_LAUNCHER") or os.path.join(
+    _ROOT, "tools", "interpsan"
+)
 TOOLS = os.environ.get("INTERPSAN_REPORT_TEST_TOOLS") or os.path.join(_ROOT, "tools", "report")
-DEMO = os.environ.get("INTERPSAN_REPORT_TEST_DEMO") or os.path.join(_ROOT, "tools", "example", "demo.py")
+DEMO = os.environ.get("INTERPSAN_REPORT_TEST_DEMO") or os.path.join(
+    _ROOT, "tools", "example", "demo.py"
+)
 PROGRAMS = os.path.join(_HERE, "programs")
 RENDERER = os.path.join(TOOLS, "report_render.py")
 
@@ -71,19 +75,34 @@ class Run:
 
     def describe(self):
         return "\n$ %s\nexit status %s\n--- stderr ---\n%s\n--- report ---\n%s" % (
-            " ".join(self.args), self.status, self.stderr[-3000:],
-            json.dumps(self.report, indent=1)[:3000] if self.report else "(none)")
+            " ".join(self.args),
+            self.status,
+            self.stderr[-3000:],
+            json.dumps(self.report, indent=1)[:3000] if self.report else "(none)",
+        )
 
 
 def interpsan(options, program_args, name="run"):
     """`tools/interpsan --python X.Y run OPTIONS --report DIR -- PROGRAM_ARGS`."""
     report_dir = scratch_dir("report-%s-" % name)
-    args = [LAUNCHER, "--python", VERSION, "run"] + list(options) + [
-        "--report", report_dir, "--"] + list(program_args)
+    args = (
+        [LAUNCHER, "--python", VERSION, "run"]
+        + list(options)
+        + ["--report", report_dir, "--"]
+        + list(program_args)
+    )
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, errors="replace",
-                            preexec_fn=_no_core_dumps, start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        preexec_fn=_no_core_dumps,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:

@@ -31,7 +31,7 @@ def readme_table(header):
         lines = f.read().splitlines()
     start = lines.index(header)
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append(line)
@@ -40,10 +40,14 @@ def readme_table(header):
 
 class CheckTableTest(unittest.TestCase):
     def test_readme_table_is_the_table(self):
-        expected = ["| `%s` | %s | %s |" % (c["name"], c["doc"], c["where"])
-                    for c in interpsan.CHECK_TABLE]
-        self.assertEqual(readme_table("| name | catches | where |"), expected,
-                         "README's check table should read:\n" + "\n".join(expected))
+        expected = [
+            "| `%s` | %s | %s |" % (c["name"], c["doc"], c["where"]) for c in interpsan.CHECK_TABLE
+        ]
+        self.assertEqual(
+            readme_table("| name | catches | where |"),
+            expected,
+            "README's check table should read:\n" + "\n".join(expected),
+        )
 
     def test_keep_going_table_names_every_kind(self):
         # What --keep-going does instead, per kind; the audit's kinds observe
@@ -59,8 +63,11 @@ class CheckTableTest(unittest.TestCase):
         by_check = {}
         for k in interpsan.KIND_TABLE:
             by_check.setdefault(k["check"], []).append(k["kind"])
-        self.assertEqual(sorted(by_check), sorted(interpsan.CHECK_NAMES),
-                         "every kind's check exists, every check has a kind")
+        self.assertEqual(
+            sorted(by_check),
+            sorted(interpsan.CHECK_NAMES),
+            "every kind's check exists, every check has a kind",
+        )
         for c in interpsan.CHECK_TABLE:
             self.assertEqual(KIND_NAME.findall(c["doc"]), by_check[c["name"]], c["name"])
 
@@ -70,8 +77,9 @@ class CheckTableTest(unittest.TestCase):
         self.assertEqual(len(kinds), 13)
         for k in interpsan.KIND_TABLE:
             self.assertGreater(len(k["fix"]), 20, k["kind"])
-        self.assertEqual(interpsan.CHECK_NAMES,
-                         ("free", "domain", "dealloc", "capi", "refcount", "audit"))
+        self.assertEqual(
+            interpsan.CHECK_NAMES, ("free", "domain", "dealloc", "capi", "refcount", "audit")
+        )
 
     def test_cli_checks_follow_the_table(self):
         launcher = os.environ["INTERPSAN_REPORT_TEST_LAUNCHER"]
@@ -79,14 +87,33 @@ class CheckTableTest(unittest.TestCase):
         for name in interpsan.CHECK_NAMES + ("all", "none"):
             self.assertEqual(interpsan._checks(name), name)
         result = subprocess.run(
-            [launcher, "--python", version, "run", "--checks", "free,bogus", "--",
-             "-c", "pass"], capture_output=True, text=True, timeout=120)
+            [launcher, "--python", version, "run", "--checks", "free,bogus", "--", "-c", "pass"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.assertEqual(result.returncode, 2, result.stderr)
-        self.assertIn("unknown check 'bogus' (known: all, none, free, domain, dealloc, "
-                      "capi, refcount, audit)", result.stderr)
+        self.assertIn(
+            "unknown check 'bogus' (known: all, none, free, domain, dealloc, "
+            "capi, refcount, audit)",
+            result.stderr,
+        )
         result = subprocess.run(
-            [launcher, "--python", version, "run", "--checks", "refcount,audit", "--",
-             "-c", "pass"], capture_output=True, text=True, timeout=120)
+            [
+                launcher,
+                "--python",
+                version,
+                "run",
+                "--checks",
+                "refcount,audit",
+                "--",
+                "-c",
+                "pass",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.assertEqual(result.returncode, 0, result.stderr)
 
 
@@ -101,17 +128,20 @@ class ParserTest(unittest.TestCase):
 
     def test_literals_are_joined_and_unescaped(self):
         checks, kinds = self.parse(
-            '// a comment naming INTERPSAN_CHECK(name, bit, doc, where)\n'
-            '#define INTERPSAN_KIND(id, kind, check, fix)\n'
+            "// a comment naming INTERPSAN_CHECK(name, bit, doc, where)\n"
+            "#define INTERPSAN_KIND(id, kind, check, fix)\n"
             'INTERPSAN_CHECK("x", kCheckFree,\n  "one "\n  "two \\"q\\" //",\n  "w")\n'
-            'INTERPSAN_KIND(kX, "x-kind", "x",\n  "fix "\n  "it")\n')
+            'INTERPSAN_KIND(kX, "x-kind", "x",\n  "fix "\n  "it")\n'
+        )
         self.assertEqual(checks, [{"name": "x", "doc": 'one two "q" //', "where": "w"}])
         self.assertEqual(kinds, [{"kind": "x-kind", "check": "x", "fix": "fix it"}])
 
     def test_an_entry_it_cannot_read_is_an_error(self):
         good = 'INTERPSAN_CHECK("x", kCheckFree, "d", "w")\n'
-        for bad in ('INTERPSAN_KIND(kX, "x-kind", "x", FIX_MACRO)\n',
-                    'INTERPSAN_CHECK("y", kCheckDomain, "d")\n'):
+        for bad in (
+            'INTERPSAN_KIND(kX, "x-kind", "x", FIX_MACRO)\n',
+            'INTERPSAN_CHECK("y", kCheckDomain, "d")\n',
+        ):
             with self.assertRaisesRegex(RuntimeError, "does not understand"):
                 self.parse(good + bad)
 

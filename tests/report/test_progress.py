@@ -31,12 +31,29 @@ EVENTS = [
     {"event": "test", "index": 0, "test": "t.A.test_1", "outcome": "passed", "duration": 0.1},
     {"event": "test", "index": 1, "test": "t.A.test_1", "outcome": "passed", "duration": 0.1},
     {"event": "test", "index": 0, "test": "t.A.test_2", "outcome": "passed", "duration": 0.1},
-    {"event": "test", "index": 1, "test": "t.A.test_2", "outcome": "failure", "duration": 0.1, "message": "x"},
-    {"event": "violation", "id": 1, "violation": {"kind": "cross-interpreter-free", "interpreter_index": 1}},
+    {
+        "event": "test",
+        "index": 1,
+        "test": "t.A.test_2",
+        "outcome": "failure",
+        "duration": 0.1,
+        "message": "x",
+    },
+    {
+        "event": "violation",
+        "id": 1,
+        "violation": {"kind": "cross-interpreter-free", "interpreter_index": 1},
+    },
     {"event": "violation_count", "id": 1, "count": 3},
     {"event": "test", "index": 0, "test": "t.A.test_3", "outcome": "skipped", "duration": 0.0},
-    {"event": "interpreter_result", "index": 0, "id": 1, "exit_code": 0, "status": "ok",
-     "tests": {"run": 3, "failed": 0, "errors": 0, "skipped": 1}},
+    {
+        "event": "interpreter_result",
+        "index": 0,
+        "id": 1,
+        "exit_code": 0,
+        "status": "ok",
+        "tests": {"run": 3, "failed": 0, "errors": 0, "skipped": 1},
+    },
     {"event": "interpreter_end", "index": 0, "id": 1},
 ]
 
@@ -78,8 +95,15 @@ def run_in_pty(args, columns=200, timeout=30):
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     env = dict(os.environ, TERM="xterm", PYTHONIOENCODING="utf-8")
     env.pop("INTERPSAN_PROGRESS", None)
-    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env,
-                            close_fds=True, start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+        start_new_session=True,
+    )
     os.close(slave)
     chunks = []
     deadline = time.monotonic() + timeout
@@ -110,7 +134,11 @@ class PtyTest(unittest.TestCase):
         self.assertIn("DRIVER-DONE", out, out)
         # The line is redrawn in place: carriage returns, clear-to-end-of-line.
         self.assertIn("\r[interp 0: waiting | interp 1: waiting]", out, repr(out))
-        self.assertIn("\r[interp 0: 1 test\u2026 | interp 1: 1 test\u2026] violations: 0\x1b[K", out, repr(out))
+        self.assertIn(
+            "\r[interp 0: 1 test\u2026 | interp 1: 1 test\u2026] violations: 0\x1b[K",
+            out,
+            repr(out),
+        )
         self.assertIn("interp 1: 2 tests, 1 failed\u2026", out, repr(out))
         # The last state, and close() ends the line with a newline (the pty
         # turns \n into \r\n).
@@ -132,7 +160,9 @@ class PtyTest(unittest.TestCase):
     def test_narrow_terminal_uses_compact_then_totals(self):
         status, out = run_in_pty(self.driver("feed"), columns=60)
         self.assertEqual(status, 0, out)
-        self.assertIn("\r[0: 3 \u2713 | 1: 2 1F 1V\u2026] violations: 1 (3 occurrences)\x1b[K", out, repr(out))
+        self.assertIn(
+            "\r[0: 3 \u2713 | 1: 2 1F 1V\u2026] violations: 1 (3 occurrences)\x1b[K", out, repr(out)
+        )
         status, out = run_in_pty(self.driver("feed"), columns=30)
         self.assertEqual(status, 0, out)
         for line in out.replace("\r\n", "\r").split("\r"):
@@ -143,8 +173,9 @@ class PtyTest(unittest.TestCase):
             with tempfile.TemporaryDirectory(dir=os.environ.get("TEST_TMPDIR")) as tmp:
                 env = dict(os.environ, TERM="xterm")
                 env.pop("INTERPSAN_PROGRESS", None)
-                out = subprocess.run(self.driver(how, tmp), capture_output=True, text=True, timeout=30,
-                                     env=env)
+                out = subprocess.run(
+                    self.driver(how, tmp), capture_output=True, text=True, timeout=30, env=env
+                )
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertEqual(out.stdout, "")
             self.assertEqual(out.stderr, "DRIVER-DONE\n", "progress wrote to a pipe (%s)" % how)
@@ -156,8 +187,12 @@ class PtyTest(unittest.TestCase):
         status, out = run_in_pty(env_args)
         self.assertEqual(status, 0, out)
         self.assertEqual(out, "DRIVER-DONE\r\n")
-        out = subprocess.run(["env", "INTERPSAN_PROGRESS=1"] + self.driver("feed"), capture_output=True,
-                             text=True, timeout=30)
+        out = subprocess.run(
+            ["env", "INTERPSAN_PROGRESS=1"] + self.driver("feed"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         self.assertIn(FINAL_LINE, out.stderr)
 
     def test_quiet_on_a_dumb_terminal(self):
@@ -187,21 +222,38 @@ class CommandLineProgressTest(unittest.TestCase):
     Progress."""
 
     def args(self, report_dir):
-        return [report_lib.LAUNCHER, "--python", report_lib.VERSION, "run", "-n", "2",
-                "--report", report_dir, "--", report_lib.program("unit.py")]
+        return [
+            report_lib.LAUNCHER,
+            "--python",
+            report_lib.VERSION,
+            "run",
+            "-n",
+            "2",
+            "--report",
+            report_dir,
+            "--",
+            report_lib.program("unit.py"),
+        ]
 
     def test_progress_in_a_terminal(self):
         report_dir = report_lib.scratch_dir("progress-cli-")
         status, out = run_in_pty(self.args(report_dir), timeout=report_lib.RUN_TIMEOUT)
         self.assertEqual(status, 1, out)
-        self.assertIn("[interp 0: 4 tests, 2 failed | interp 1: 4 tests, 2 failed] violations: 0", out, out)
+        self.assertIn(
+            "[interp 0: 4 tests, 2 failed | interp 1: 4 tests, 2 failed] violations: 0", out, out
+        )
 
     def test_no_progress_in_a_pipe(self):
         report_dir = report_lib.scratch_dir("progress-cli-")
         env = dict(os.environ)
         env.pop("INTERPSAN_PROGRESS", None)
-        out = subprocess.run(self.args(report_dir), capture_output=True, text=True,
-                             timeout=report_lib.RUN_TIMEOUT, env=env)
+        out = subprocess.run(
+            self.args(report_dir),
+            capture_output=True,
+            text=True,
+            timeout=report_lib.RUN_TIMEOUT,
+            env=env,
+        )
         self.assertEqual(out.returncode, 1, out.stderr)
         self.assertNotIn("[interp 0", out.stderr)
         self.assertNotIn("\x1b[K", out.stderr)
@@ -219,8 +271,15 @@ class ProgressUnitTest(unittest.TestCase):
     def test_totals_from_interpreter_result_win(self):
         p = progress.Progress(stream=io.StringIO(), enabled=False)
         p.feed({"event": "interpreter_start", "index": 0, "id": 1})
-        p.feed({"event": "interpreter_result", "index": 0, "status": "failed", "exit_code": 1,
-                "tests": {"run": 7, "failed": 2, "errors": 1, "skipped": 0}})
+        p.feed(
+            {
+                "event": "interpreter_result",
+                "index": 0,
+                "status": "failed",
+                "exit_code": 1,
+                "tests": {"run": 7, "failed": 2, "errors": 1, "skipped": 0},
+            }
+        )
         self.assertIn("interp 0: 7 tests, 3 failed", p.line())
         p.feed({"event": "dump_begin", "reason": "timeout"})
         self.assertIn("timed out", p.line())
@@ -230,8 +289,15 @@ class ProgressUnitTest(unittest.TestCase):
         p.feed({"event": "interpreter_start", "index": 0, "id": 1})
         self.assertTrue(p.line().startswith("[interp 0: running"), p.line())
         self.assertIn("interp 1: waiting", p.line())
-        p.feed({"event": "interpreter_result", "index": 0, "status": "ok", "exit_code": 0,
-                "tests": {"run": 0, "failed": 0, "errors": 0, "skipped": 0}})
+        p.feed(
+            {
+                "event": "interpreter_result",
+                "index": 0,
+                "status": "ok",
+                "exit_code": 0,
+                "tests": {"run": 0, "failed": 0, "errors": 0, "skipped": 0},
+            }
+        )
         self.assertIn("interp 0: done \u2713", p.line())
 
     def test_throttled_redraws_and_close(self):
@@ -278,8 +344,11 @@ class TailEventsTest(unittest.TestCase):
             got = []
             stop = threading.Event()
             result = []
-            t = threading.Thread(target=lambda: result.append(
-                progress.tail_events(path, got.append, stop, poll_interval=0.005)))
+            t = threading.Thread(
+                target=lambda: result.append(
+                    progress.tail_events(path, got.append, stop, poll_interval=0.005)
+                )
+            )
             t.start()
             time.sleep(0.05)  # the file does not exist yet
             with open(path, "w") as f:

@@ -91,8 +91,16 @@ class ViolationReportTest(RenderTestCase):
         d = self.result.describe() + "\n--- text ---\n" + text
         self.assertIn("Violations (1)", text, d)
         self.assertIn(v["kind"], text, d)
-        self.assertIn("by:     interpreter %d (index %d)" % (v["interpreter"], v["interpreter_index"]), text, d)
-        self.assertIn("owner:  interpreter %d (index %d)" % (v["owner_interpreter"], v["owner_index"]), text, d)
+        self.assertIn(
+            "by:     interpreter %d (index %d)" % (v["interpreter"], v["interpreter_index"]),
+            text,
+            d,
+        )
+        self.assertIn(
+            "owner:  interpreter %d (index %d)" % (v["owner_interpreter"], v["owner_index"]),
+            text,
+            d,
+        )
         self.assertIn(v["object_type"], text, d)
         self.assertIn(v["object_address"], text, d)
         # The extension, the function and the line in fastcache.c.
@@ -117,8 +125,12 @@ class ViolationReportTest(RenderTestCase):
         self.assertIn('class="sides"', page)
         self.assertEqual(page.count('class="side acting"'), 1)
         self.assertEqual(page.count('class="side owner"'), 1)
-        self.assertIn("Interpreter %d (index %d)" % (v["interpreter"], v["interpreter_index"]), text)
-        self.assertIn("Owner: interpreter %d (index %d)" % (v["owner_interpreter"], v["owner_index"]), text)
+        self.assertIn(
+            "Interpreter %d (index %d)" % (v["interpreter"], v["interpreter_index"]), text
+        )
+        self.assertIn(
+            "Owner: interpreter %d (index %d)" % (v["owner_interpreter"], v["owner_index"]), text
+        )
         if not v.get("allocation_traceback"):
             self.assertIn("allocation traceback: run with --trace-malloc N", text)
         self.assertIn("demo.py", text)
@@ -130,12 +142,18 @@ class ViolationReportTest(RenderTestCase):
         self.assertIn("Fix:", text)
 
     def test_command_line_writes_html_and_prints_summary(self):
-        out = subprocess.run([sys.executable, report_lib.RENDERER, "report", self.result.report_dir],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, report_lib.RENDERER, "report", self.result.report_dir],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stderr, "")
-        self.assertEqual(out.stdout.rstrip("\n").rsplit("\n", 1)[0].rstrip("\n"),
-                         report_render.render_text(self.report).rstrip("\n"))
+        self.assertEqual(
+            out.stdout.rstrip("\n").rsplit("\n", 1)[0].rstrip("\n"),
+            report_render.render_text(self.report).rstrip("\n"),
+        )
         html_path = os.path.join(self.result.report_dir, "report.html")
         self.assertIn("HTML report: %s" % html_path, out.stdout)
         with open(html_path, encoding="utf-8") as f:
@@ -145,18 +163,30 @@ class ViolationReportTest(RenderTestCase):
         self.assertEqual(report_render.main([self.result.report_dir, "--html", other]), 0)
         self.assertTrue(os.path.getsize(other) > 1000)
 
-
     def test_interpsan_report_command(self):
         # `tools/interpsan report DIR`: the launcher dispatches it to
         # report_render.main.
-        out = subprocess.run([report_lib.LAUNCHER, "--python", report_lib.VERSION, "report",
-                              self.result.report_dir], capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [report_lib.LAUNCHER, "--python", report_lib.VERSION, "report", self.result.report_dir],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn(report_render.render_text(self.report), out.stdout)
         self.assertTrue(os.path.exists(os.path.join(self.result.report_dir, "report.html")))
-        missing = subprocess.run([report_lib.LAUNCHER, "--python", report_lib.VERSION, "report",
-                                  report_lib.scratch_dir("no-report-")], capture_output=True, text=True,
-                                 timeout=120)
+        missing = subprocess.run(
+            [
+                report_lib.LAUNCHER,
+                "--python",
+                report_lib.VERSION,
+                "report",
+                report_lib.scratch_dir("no-report-"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.assertEqual(missing.returncode, 2, missing)
         self.assertEqual(len(missing.stderr.splitlines()), 1, missing.stderr)
 
@@ -177,10 +207,16 @@ class CrashReportTest(RenderTestCase):
         # One group per interpreter that had a thread in the dump.
         for t in report["crash"]["threads"]:
             if t.get("interpreter_index", -1) >= 0:
-                self.assertIn("Interpreter %d (index %d)" % (t["interpreter"], t["interpreter_index"]), text, d)
+                self.assertIn(
+                    "Interpreter %d (index %d)" % (t["interpreter"], t["interpreter_index"]),
+                    text,
+                    d,
+                )
         waiting = marker_line(program("crash.py"), "WAITING")
         if any(t.get("python_traceback") for t in report["crash"]["threads"]):
-            self.assertRegex(text, r'crash\.py", line (%d|\d+), in (wait_here|crash_here)' % waiting, d)
+            self.assertRegex(
+                text, r'crash\.py", line (%d|\d+), in (wait_here|crash_here)' % waiting, d
+            )
         # The groups come in order: the faulting interpreter first, main last.
         groups = re.findall(r"^  (Interpreter .*):$", text, re.M)
         self.assertTrue(groups, d)
@@ -198,7 +234,9 @@ class CrashReportTest(RenderTestCase):
 class TimeoutReportTest(RenderTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.result = report_lib.interpsan(["-n", "2", "--timeout", "2"], [program("hang.py")], name="hang")
+        cls.result = report_lib.interpsan(
+            ["-n", "2", "--timeout", "2"], [program("hang.py")], name="hang"
+        )
 
     def test_watchdog_dump(self):
         d = self.result.describe()
@@ -207,7 +245,9 @@ class TimeoutReportTest(RenderTestCase):
         self.assertIn("Watchdog timeout after 2.0s", text, d + text)
         self.assertIn("exit status 5: watchdog timeout", text)
         if any(t.get("python_traceback") for t in self.result.report["timeout"]["threads"]):
-            self.assertRegex(text, r'hang\.py", line %d, in stuck' % marker_line(program("hang.py"), "HANG"))
+            self.assertRegex(
+                text, r'hang\.py", line %d, in stuck' % marker_line(program("hang.py"), "HANG")
+            )
         page = report_render.render_html(self.result.report)
         self.assertSelfContainedHtml(page)
         self.assertIn("Watchdog timeout", page)
@@ -242,39 +282,106 @@ def synthetic_report():
     leaks, a test attribution."""
     frame = lambda f, n, name: {"filename": f, "lineno": n, "name": name}  # noqa: E731
     return {
-        "tool": "interpsan", "python": "3.13.0 (main)", "command": "run", "program": ["app.py"],
-        "options": {"interpreters": 2, "checks": "all", "keep_going": True, "trace_malloc": 3, "timeout": None},
+        "tool": "interpsan",
+        "python": "3.13.0 (main)",
+        "command": "run",
+        "program": ["app.py"],
+        "options": {
+            "interpreters": 2,
+            "checks": "all",
+            "keep_going": True,
+            "trace_malloc": 3,
+            "timeout": None,
+        },
         "interpreters": [
-            {"id": 1, "index": 0, "own_gil": True, "status": "violation", "exit_code": 0,
-             "tests": {"run": 2, "failed": 0, "errors": 0, "skipped": 0}},
-            {"id": 2, "index": 1, "own_gil": True, "status": "ok", "exit_code": 0,
-             "tests": {"run": 2, "failed": 0, "errors": 0, "skipped": 0}},
+            {
+                "id": 1,
+                "index": 0,
+                "own_gil": True,
+                "status": "violation",
+                "exit_code": 0,
+                "tests": {"run": 2, "failed": 0, "errors": 0, "skipped": 0},
+            },
+            {
+                "id": 2,
+                "index": 1,
+                "own_gil": True,
+                "status": "ok",
+                "exit_code": 0,
+                "tests": {"run": 2, "failed": 0, "errors": 0, "skipped": 0},
+            },
         ],
-        "violations": [{
-            "kind": "cross-interpreter-dealloc", "check": "dealloc",
-            "interpreter": 1, "interpreter_index": 0, "owner_interpreter": 2, "owner_index": 1,
-            "owner_ended": False, "object_type": "float", "object_address": "0x7f0000001000",
-            "extension": "broken_queue", "extension_path": "/x/broken_queue.so",
-            "extension_function": "drain", "extension_location": "/proc/self/cwd/tests/broken_queue.c:40",
-            "test": "__main__.QueueTest.test_drain",
-            "python_traceback": [frame("app.py", 3, "<module>"), frame("app.py", 9, "consume")],
-            "allocation_traceback": [frame("app.py", 3, "<module>"), frame("app.py", 5, "produce")],
-            "native_stack": ["#%d in f%d (lib.so+0x%x)" % (i, i, i) for i in range(12)],
-            "message": "<script>alert('x')</script> dealloc of a float owned by interpreter 2",
-            "fix": "keep objects in per-interpreter state", "count": 3, "interpreter_indexes": [1, 0],
-        }],
-        "tracemalloc": {"frames": 3, "interpreters": [
-            {"id": 1, "index": 0, "current_bytes": 5000, "peak_bytes": 9000,
-             "top": [{"filename": "app.py", "lineno": 5, "size": 3000, "count": 30}],
-             "traces": [
-                 {"frames": [frame("app.py", 3, "<module>"), frame("app.py", 5, "produce")], "size": 3000, "count": 30},
-                 {"frames": [frame("app.py", 3, "<module>"), frame("app.py", 7, "other")], "size": 2000, "count": 2},
-             ]},
-            {"id": 2, "index": 1, "current_bytes": 4000, "peak_bytes": 4000,
-             "top": [{"filename": "lib.py", "lineno": 1, "size": 1000, "count": 1}]},
-        ]},
-        "leaks": [{"interpreter": 2, "index": 1, "blocks": 4, "bytes": 512,
-                   "sites": [{"filename": "app.py", "lineno": 5, "size": 512, "count": 4}]}],
+        "violations": [
+            {
+                "kind": "cross-interpreter-dealloc",
+                "check": "dealloc",
+                "interpreter": 1,
+                "interpreter_index": 0,
+                "owner_interpreter": 2,
+                "owner_index": 1,
+                "owner_ended": False,
+                "object_type": "float",
+                "object_address": "0x7f0000001000",
+                "extension": "broken_queue",
+                "extension_path": "/x/broken_queue.so",
+                "extension_function": "drain",
+                "extension_location": "/proc/self/cwd/tests/broken_queue.c:40",
+                "test": "__main__.QueueTest.test_drain",
+                "python_traceback": [frame("app.py", 3, "<module>"), frame("app.py", 9, "consume")],
+                "allocation_traceback": [
+                    frame("app.py", 3, "<module>"),
+                    frame("app.py", 5, "produce"),
+                ],
+                "native_stack": ["#%d in f%d (lib.so+0x%x)" % (i, i, i) for i in range(12)],
+                "message": "<script>alert('x')</script> dealloc of a float owned by interpreter 2",
+                "fix": "keep objects in per-interpreter state",
+                "count": 3,
+                "interpreter_indexes": [1, 0],
+            }
+        ],
+        "tracemalloc": {
+            "frames": 3,
+            "interpreters": [
+                {
+                    "id": 1,
+                    "index": 0,
+                    "current_bytes": 5000,
+                    "peak_bytes": 9000,
+                    "top": [{"filename": "app.py", "lineno": 5, "size": 3000, "count": 30}],
+                    "traces": [
+                        {
+                            "frames": [
+                                frame("app.py", 3, "<module>"),
+                                frame("app.py", 5, "produce"),
+                            ],
+                            "size": 3000,
+                            "count": 30,
+                        },
+                        {
+                            "frames": [frame("app.py", 3, "<module>"), frame("app.py", 7, "other")],
+                            "size": 2000,
+                            "count": 2,
+                        },
+                    ],
+                },
+                {
+                    "id": 2,
+                    "index": 1,
+                    "current_bytes": 4000,
+                    "peak_bytes": 4000,
+                    "top": [{"filename": "lib.py", "lineno": 1, "size": 1000, "count": 1}],
+                },
+            ],
+        },
+        "leaks": [
+            {
+                "interpreter": 2,
+                "index": 1,
+                "blocks": 4,
+                "bytes": 512,
+                "sites": [{"filename": "app.py", "lineno": 5, "size": 512, "count": 4}],
+            }
+        ],
         "exit_status": 3,
     }
 
@@ -286,9 +393,12 @@ class SyntheticReportTest(RenderTestCase):
         self.assertIn("#1 cross-interpreter-dealloc (x3)", text)
         self.assertIn("test:   __main__.QueueTest.test_drain", text)
         self.assertIn("extension: broken_queue, in drain(), at tests/broken_queue.c:40", text)
-        self.assertIn('Allocation traceback (interpreter 2 (index 1)):\n'
-                      '        File "app.py", line 3, in <module>\n'
-                      '        File "app.py", line 5, in produce', text)
+        self.assertIn(
+            "Allocation traceback (interpreter 2 (index 1)):\n"
+            '        File "app.py", line 3, in <module>\n'
+            '        File "app.py", line 5, in produce',
+            text,
+        )
         self.assertIn("Native stack (top 8 of 12)", text)
         self.assertIn("Violations (1, 3 occurrences)", text)
         self.assertIn("seen in: interpreters at index 0, 1", text)
@@ -318,14 +428,24 @@ class SyntheticReportTest(RenderTestCase):
         # current_bytes as "(other sites)".
         self.assertIn('data-label="lib.py:1"', svgs[1])
         self.assertIn('data-label="(other sites)"', svgs[1])
-        widths = {label: float(w) for w, label in re.findall(r'data-w="([\d.]+)" data-depth="1" data-label="([^"]+)"', svgs[1])}
+        widths = {
+            label: float(w)
+            for w, label in re.findall(
+                r'data-w="([\d.]+)" data-depth="1" data-label="([^"]+)"', svgs[1]
+            )
+        }
         self.assertAlmostEqual(widths["lib.py:1"] * 3, widths["(other sites)"], places=1)
 
         text = report_render.render_text(report)
         self.assertIn("Memory (tracemalloc, 3 frames)", text)
-        self.assertRegex(text, r"interpreter 1 \(index 0\): current 4\.9 KiB, peak 8\.8 KiB\n\s+2\.9 KiB in\s+30 blocks  app\.py:5")
+        self.assertRegex(
+            text,
+            r"interpreter 1 \(index 0\): current 4\.9 KiB, peak 8\.8 KiB\n\s+2\.9 KiB in\s+30 blocks  app\.py:5",
+        )
         self.assertIn("Leaks (blocks alive after their interpreter was torn down)", text)
-        self.assertRegex(text, r"interpreter 2 \(index 1\): 512 B in 4 blocks\n\s+512 B in\s+4 blocks  app\.py:5")
+        self.assertRegex(
+            text, r"interpreter 2 \(index 1\): 512 B in 4 blocks\n\s+512 B in\s+4 blocks  app\.py:5"
+        )
         self.assertIn("Leaks</h2>", page)
 
     def test_allocation_hint_depends_on_tracing(self):
@@ -334,14 +454,18 @@ class SyntheticReportTest(RenderTestCase):
         self.assertIn("none recorded for this block", report_render.render_text(report))
         report["options"]["trace_malloc"] = 0
         self.assertIn("run with --trace-malloc N", report_render.render_text(report))
-        self.assertIn("allocation traceback: run with --trace-malloc N", report_render.render_html(report))
+        self.assertIn(
+            "allocation traceback: run with --trace-malloc N", report_render.render_html(report)
+        )
 
     def test_partial_and_unknown_fields_do_not_raise(self):
         minimal = {"interpreters": []}
         self.assertIn("Violations (0)", report_render.render_text(minimal))
         self.assertSelfContainedHtml(report_render.render_html(minimal))
         odd = copy.deepcopy(synthetic_report())
-        odd["violations"].append({"kind": "new-kind", "owner_interpreter": -1, "python_traceback": None})
+        odd["violations"].append(
+            {"kind": "new-kind", "owner_interpreter": -1, "python_traceback": None}
+        )
         odd["interpreters"].append({"status": "brand-new", "tests": None})
         odd["crash"] = {"complete": False}
         odd["timeout"] = {"seconds": 3, "threads": [{"interpreter": 5, "python_traceback": [{}]}]}
@@ -356,8 +480,12 @@ class SyntheticReportTest(RenderTestCase):
 
 class CommandLineErrorsTest(unittest.TestCase):
     def run_cli(self, *args):
-        return subprocess.run([sys.executable, report_lib.RENDERER] + list(args),
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, report_lib.RENDERER] + list(args),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def assertOneLineError(self, out, fragment):
         self.assertEqual(out.returncode, 2, out)

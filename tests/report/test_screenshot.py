@@ -38,7 +38,9 @@ VIOLATION_BORDER = (0xC0, 0x26, 0x2D)
 
 def find_chromium():
     for name in CANDIDATES:
-        path = shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/bin:/usr/local/bin:/snap/bin")
+        path = shutil.which(
+            name, path=os.environ.get("PATH", "") + ":/usr/bin:/usr/local/bin:/snap/bin"
+        )
         if path:
             return path, None
     if os.environ.get("INTERPSAN_NO_APT"):
@@ -50,8 +52,12 @@ def find_chromium():
     try:
         out = subprocess.run(
             ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1200,
-            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         return None, "apt-get install chromium failed: %s" % exc
     if out.returncode != 0:
@@ -65,17 +71,28 @@ def find_chromium():
 
 
 def screenshot(chromium, html_path, png_path, width=WIDTH, height=HEIGHT):
-    profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=os.environ.get("TEST_TMPDIR") or None)
+    profile = tempfile.mkdtemp(
+        prefix="chromium-profile-", dir=os.environ.get("TEST_TMPDIR") or None
+    )
     args = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--hide-scrollbars", "--user-data-dir=" + profile,
-        "--screenshot=" + png_path, "--window-size=%d,%d" % (width, height),
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--user-data-dir=" + profile,
+        "--screenshot=" + png_path,
+        "--window-size=%d,%d" % (width, height),
         "file://" + os.path.abspath(html_path),
     ]
     env = dict(os.environ, HOME=profile)
-    return subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=180, env=env)
+    return subprocess.run(
+        args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180, env=env
+    )
 
 
 def read_png(path, max_rows=None):
@@ -87,8 +104,8 @@ def read_png(path, max_rows=None):
         raise ValueError("not a PNG")
     pos, idat, header = 8, [], None
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -106,7 +123,7 @@ def read_png(path, max_rows=None):
     for y in range(height if max_rows is None else min(height, max_rows)):
         start = y * (stride + 1)
         kind = raw[start]
-        line = bytearray(raw[start + 1:start + 1 + stride])
+        line = bytearray(raw[start + 1 : start + 1 + stride])
         if kind == 1:
             for i in range(bpp, stride):
                 line[i] = (line[i] + line[i - bpp]) & 0xFF
@@ -125,7 +142,7 @@ def read_png(path, max_rows=None):
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
                 line[i] = (line[i] + pred) & 0xFF
-        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(width)])
+        rows.append([tuple(line[x * bpp : x * bpp + 3]) for x in range(width)])
         prev = line
     return width, height, rows
 
@@ -148,8 +165,10 @@ class ScreenshotTest(unittest.TestCase):
 
     def setUp(self):
         if not self.chromium:
-            self.skipTest("headless Chromium is not available (%s): the HTML report was not "
-                          "checked in a browser" % self.why_not)
+            self.skipTest(
+                "headless Chromium is not available (%s): the HTML report was not "
+                "checked in a browser" % self.why_not
+            )
 
     def test_violation_page_renders_with_both_tracebacks(self):
         result = report_lib.violation_run()
@@ -159,8 +178,10 @@ class ScreenshotTest(unittest.TestCase):
             f.write(report_render.render_html(result.report))
         png_path = os.path.join(out_dir, "screenshot.png")
         run = screenshot(self.chromium, html_path, png_path)
-        self.assertTrue(os.path.exists(png_path),
-                        "chromium wrote no screenshot (status %s):\n%s" % (run.returncode, run.stderr[-3000:]))
+        self.assertTrue(
+            os.path.exists(png_path),
+            "chromium wrote no screenshot (status %s):\n%s" % (run.returncode, run.stderr[-3000:]),
+        )
         size = os.path.getsize(png_path)
         self.assertGreater(size, 20000, "screenshot suspiciously small (%d bytes)" % size)
 
@@ -177,7 +198,6 @@ class ScreenshotTest(unittest.TestCase):
         target = os.environ.get("INTERPSAN_UPDATE_SCREENSHOT")
         if target:
             shutil.copyfile(png_path, target)
-
 
 
 class CommittedScreenshotTest(unittest.TestCase):

@@ -1,6 +1,7 @@
 """What tests/sharing's command-line tests share: running `tools/interpsan`
 as a user would, with this folder's programs and the clinic_parsers
 extension importable (see tests/run_cli_test.sh for the variables)."""
+
 import os
 import sys
 import unittest
@@ -8,12 +9,18 @@ import unittest
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(_HERE))  # tests/: cli_testing
 import cli_testing  # noqa: E402
-from cli_testing import (EXIT_OK, EXIT_VIOLATION, LAUNCHER, VERSION,  # noqa: E402,F401
-                         scratch_dir)
+from cli_testing import (
+    EXIT_OK,
+    EXIT_VIOLATION,
+    LAUNCHER,
+    VERSION,  # noqa: E402,F401
+    scratch_dir,
+)
 
 PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
-EXTENSIONS = (os.environ.get("INTERPSAN_TEST_EXTENSIONS")
-              or cli_testing.default_extensions("sharing"))
+EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or cli_testing.default_extensions(
+    "sharing"
+)
 
 
 def interpsan(*cli_args, report_dir=None, timeout=120):

@@ -3,6 +3,7 @@ suppressed by default, counted apart (report.json's suppressed_cpython, the
 summary line) and shown with --no-default-suppressions; the defaults cover
 CPython's own modules only, so the same pattern in a third-party extension
 is still reported (debug/cpython_findings.h)."""
+
 import unittest
 
 from sharing_lib import EXIT_OK, EXIT_VIOLATION, VERSION, program, run
@@ -15,9 +16,17 @@ class DefaultSuppressionsTest(unittest.TestCase):
     def run_exec_datetime(self, *options):
         python = sharing_lib.python_executable()
         report_dir = sharing_lib.scratch_dir("report-exec-")
-        r = sharing_lib.interpsan("exec", "--keep-going", *options, "--report", report_dir,
-                                  "--", python, program("exec_datetime.py"),
-                                  report_dir=report_dir)
+        r = sharing_lib.interpsan(
+            "exec",
+            "--keep-going",
+            *options,
+            "--report",
+            report_dir,
+            "--",
+            python,
+            program("exec_datetime.py"),
+            report_dir=report_dir,
+        )
         return r
 
     def test_datetime_findings_in_exec_counted_apart(self):
@@ -29,8 +38,7 @@ class DefaultSuppressionsTest(unittest.TestCase):
         self.assertGreater(r.report["suppressed_cpython"], 0, d)
         # Shown apart, by site: every one of them is _datetime's.
         self.assertTrue(r.report["cpython_findings"], d)
-        self.assertEqual({f["extension"] for f in r.report["cpython_findings"]},
-                         {"_datetime"}, d)
+        self.assertEqual({f["extension"] for f in r.report["cpython_findings"]}, {"_datetime"}, d)
         self.assertIn("findings in CPython itself suppressed [_datetime]", r.stderr, d)
         r = self.run_exec_datetime("--no-default-suppressions")
         d = r.describe()
@@ -53,8 +61,11 @@ class DefaultSuppressionsTest(unittest.TestCase):
             self.assertGreater(r.report["suppressed_cpython"], 0, d)
             self.assertIn("findings in CPython itself suppressed", r.stderr, d)
             # Listed apart, by site: the stdlib's keyword tuples among them.
-            held = {f["extension"] for f in r.report["cpython_findings"]
-                    if f["kind"] == "static-object-reference"}
+            held = {
+                f["extension"]
+                for f in r.report["cpython_findings"]
+                if f["kind"] == "static-object-reference"
+            }
             self.assertTrue({"_bisect", "binascii"} <= held, d)
         else:
             self.assertEqual(r.report["suppressed_cpython"], 0, d)
@@ -63,8 +74,11 @@ class DefaultSuppressionsTest(unittest.TestCase):
         for interp in r.report["interpreters"]:
             self.assertEqual(interp["status"], "ok", d)
 
-    @unittest.skipUnless(VERSION == "3.12", "3.13's runner readies _datetime in the main "
-                         "interpreter first: no finding left in run mode (exec: above)")
+    @unittest.skipUnless(
+        VERSION == "3.12",
+        "3.13's runner readies _datetime in the main "
+        "interpreter first: no finding left in run mode (exec: above)",
+    )
     def test_no_default_suppressions_shows_them(self):
         r = run([program("cpython_findings.py")], options=["--no-default-suppressions"])
         d = r.describe()
@@ -105,14 +119,30 @@ class PytestTest(unittest.TestCase):
 
         checkout = os.path.dirname(os.path.dirname(os.path.realpath(sharing_lib.LAUNCHER)))
         python = os.path.join(checkout, ".venvs", "tests-" + VERSION, "bin", "python")
-        self.assertTrue(os.path.exists(python),
-                        "%s is missing: run tools/setup/install_prerequisites.sh --tests" % python)
+        self.assertTrue(
+            os.path.exists(python),
+            "%s is missing: run tools/setup/install_prerequisites.sh --tests" % python,
+        )
         report_dir = sharing_lib.scratch_dir("report-pytest-")
         r = sharing_lib.interpsan(
-            "--python", python, "run", "-n", "4", "--keep-going", "--report", report_dir, "--",
-            "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            program(os.path.join("pytest_clean", "test_clean.py")), report_dir=report_dir,
-            timeout=600)
+            "--python",
+            python,
+            "run",
+            "-n",
+            "4",
+            "--keep-going",
+            "--report",
+            report_dir,
+            "--",
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            program(os.path.join("pytest_clean", "test_clean.py")),
+            report_dir=report_dir,
+            timeout=600,
+        )
         d = r.describe()
         self.assertEqual(r.status, EXIT_OK, d)
         self.assertEqual(r.report["violations"], [], d)

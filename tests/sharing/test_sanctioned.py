@@ -4,14 +4,18 @@ by getargs.c's _parser_init and only read by the others, are silent; the
 same tuples on 3.12 (created by whichever interpreter parses first: a real
 CPython bug) are reported, and so is an extension's hand-made imitation of a
 parser on every version (debug/sanctioned_sharing.h)."""
+
 from sharing_lib import EXIT_OK, EXIT_VIOLATION, VERSION, program, run
 import sharing_lib
 import unittest
 
 
 def kwtuple_findings(report):
-    return [v for v in report["violations"]
-            if v["kind"] == "static-object-reference" and v["object_type"] == "tuple"]
+    return [
+        v
+        for v in report["violations"]
+        if v["kind"] == "static-object-reference" and v["object_type"] == "tuple"
+    ]
 
 
 class ClinicKeywordTupleTest(unittest.TestCase):
@@ -39,8 +43,7 @@ class ClinicKeywordTupleTest(unittest.TestCase):
         else:
             self.assertEqual(r.status, EXIT_VIOLATION, d)
             found = kwtuple_findings(r.report)
-            self.assertEqual({v["extension"] for v in found}, {"_bisect", "binascii", "_struct"},
-                             d)
+            self.assertEqual({v["extension"] for v in found}, {"_bisect", "binascii", "_struct"}, d)
             for v in found:
                 self.assertTrue(v["variable"].startswith("_parser"), d)
 
@@ -63,8 +66,11 @@ class ClinicKeywordTupleTest(unittest.TestCase):
         d = r.describe()
         self.assertRanEverywhere(r)
         self.assertEqual(r.status, EXIT_VIOLATION, d)
-        imitations = [v for v in kwtuple_findings(r.report)
-                      if v["extension"] == "clinic_parsers" and "imitation" in v["variable"]]
+        imitations = [
+            v
+            for v in kwtuple_findings(r.report)
+            if v["extension"] == "clinic_parsers" and "imitation" in v["variable"]
+        ]
         self.assertTrue(imitations, d)
         for v in imitations:
             self.assertEqual(v["owner_interpreter"], 0, d)  # the main interpreter
@@ -75,10 +81,10 @@ class ClinicKeywordTupleTest(unittest.TestCase):
             self.assertEqual(len(r.report["violations"]), len(imitations), d)
 
     def test_fatal_mode_stops_on_312_only(self):
-        r = run([program("clinic_keywords.py")], keep_going=False,
-                options=["--no-default-suppressions"])
-        self.assertEqual(r.status, EXIT_OK if VERSION == "3.13" else EXIT_VIOLATION,
-                         r.describe())
+        r = run(
+            [program("clinic_keywords.py")], keep_going=False, options=["--no-default-suppressions"]
+        )
+        self.assertEqual(r.status, EXIT_OK if VERSION == "3.13" else EXIT_VIOLATION, r.describe())
 
 
 class CPythonSuitesTest(unittest.TestCase):
@@ -86,8 +92,9 @@ class CPythonSuitesTest(unittest.TestCase):
     3.13 (the keyword tuples are its sanctioned sharing)."""
 
     def run_suite(self, name):
-        r = run(["-m", "unittest", "test." + name], timeout=900,
-                options=["--no-default-suppressions"])
+        r = run(
+            ["-m", "unittest", "test." + name], timeout=900, options=["--no-default-suppressions"]
+        )
         d = r.describe()
         if VERSION == "3.13":
             self.assertEqual(r.status, EXIT_OK, d)

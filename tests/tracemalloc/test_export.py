@@ -23,22 +23,27 @@ def at_line(label, program, lineno):
     """A frame label of the export for PROGRAM:LINENO: "path:line" (flat
     sites) or "function (path:line)" (full stacks)."""
     return label.endswith("%s:%d" % (program, lineno)) or label.endswith(
-        "%s:%d)" % (program, lineno))
+        "%s:%d)" % (program, lineno)
+    )
 
 
 def run_exporter(*args):
-    proc = subprocess.run([sys.executable, tm_lib.EXPORTER] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, tm_lib.EXPORTER] + list(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
     return proc
 
 
 class _SvgCounter(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
-        self.svgs = []        # attrs of each <svg>
-        self.external = []    # anything that would load from the network
-        self.frames = 0       # <g class="f">
+        self.svgs = []  # attrs of each <svg>
+        self.external = []  # anything that would load from the network
+        self.frames = 0  # <g class="f">
         self.scripts = 0
 
     def handle_starttag(self, tag, attrs):
@@ -68,7 +73,9 @@ class ExportChecks(tm_lib.TracemallocTestCase):
             for lineno, line in enumerate(f, 1):
                 line = line.rstrip("\n")
                 m = COLLAPSED_LINE.match(line)
-                self.assertIsNotNone(m, "%s:%d: not 'frame;frame weight': %r" % (path, lineno, line))
+                self.assertIsNotNone(
+                    m, "%s:%d: not 'frame;frame weight': %r" % (path, lineno, line)
+                )
                 frames = m.group("stack").split(";")
                 self.assertTrue(all(frames), "%s:%d: empty frame in %r" % (path, lineno, line))
                 weight = int(m.group("weight"))
@@ -123,8 +130,9 @@ class ExportChecks(tm_lib.TracemallocTestCase):
         self.assertEqual(parser.external, [], "the page must not load anything")
         self.assertGreaterEqual(parser.scripts, 1)  # inline zoom script
         self.assertEqual(len(parser.svgs), len(ids), "one <svg> per interpreter")
-        self.assertEqual(sorted(s.get("data-interpreter") for s in parser.svgs),
-                         sorted(str(i) for i in ids))
+        self.assertEqual(
+            sorted(s.get("data-interpreter") for s in parser.svgs), sorted(str(i) for i in ids)
+        )
         self.assertGreater(parser.frames, len(ids))
         return text
 
@@ -143,8 +151,11 @@ class ExportRealRun(ExportChecks):
 
     def test_prints_what_it_wrote(self):
         written = self.proc.stdout.split()
-        expected = ["tracemalloc.collapsed"] + ["tracemalloc-%d.collapsed" % i for i in range(N)] + [
-            "tracemalloc.speedscope.json", "tracemalloc.html"]
+        expected = (
+            ["tracemalloc.collapsed"]
+            + ["tracemalloc-%d.collapsed" % i for i in range(N)]
+            + ["tracemalloc.speedscope.json", "tracemalloc.html"]
+        )
         self.assertEqual([os.path.basename(p) for p in written], expected)
         for p in written:
             self.assertTrue(os.path.isfile(p), p)
@@ -165,13 +176,17 @@ class ExportRealRun(ExportChecks):
                 self.assertEqual(len(frames), 2, frames)
             self.assertEqual(sum(w for _, w in entries), self.interps[i]["current_bytes"])
             line = tm_lib.marker_line("per_interpreter_alloc.py", "ALLOC_%d" % i)
-            own = [w for frames, w in entries if at_line(frames[1], "per_interpreter_alloc.py", line)]
+            own = [
+                w for frames, w in entries if at_line(frames[1], "per_interpreter_alloc.py", line)
+            ]
             self.assertEqual(len(own), 1, entries)
             self.assertLessEqual(abs(own[0] - (i + 1) * MB), 0.1 * (i + 1) * MB)
 
     def test_collapsed_per_interpreter(self):
         for i in range(N):
-            stacks = self.parse_collapsed(os.path.join(self.out, "tracemalloc-%d.collapsed" % i), False)
+            stacks = self.parse_collapsed(
+                os.path.join(self.out, "tracemalloc-%d.collapsed" % i), False
+            )
             self.assertEqual(sum(w for _, w in stacks), self.interps[i]["current_bytes"])
             for j in range(N):
                 line = tm_lib.marker_line("per_interpreter_alloc.py", "ALLOC_%d" % j)
@@ -185,20 +200,29 @@ class ExportRealRun(ExportChecks):
             self.assertEqual(prof["name"], "interpreter %d (index %d)" % (self.interps[i]["id"], i))
             self.assertEqual(prof["endValue"], self.interps[i]["current_bytes"])
             line = tm_lib.marker_line("per_interpreter_alloc.py", "ALLOC_%d" % i)
-            weights = [w for s, w in zip(prof["samples"], prof["weights"])
-                       if at_line(names[s[-1]], "per_interpreter_alloc.py", line)]
+            weights = [
+                w
+                for s, w in zip(prof["samples"], prof["weights"])
+                if at_line(names[s[-1]], "per_interpreter_alloc.py", line)
+            ]
             self.assertEqual(len(weights), 1)
             self.assertLessEqual(abs(weights[0] - (i + 1) * MB), 0.1 * (i + 1) * MB)
 
     def test_html(self):
-        text = self.check_html(os.path.join(self.out, "tracemalloc.html"),
-                               [self.interps[i]["id"] for i in range(N)])
+        text = self.check_html(
+            os.path.join(self.out, "tracemalloc.html"), [self.interps[i]["id"] for i in range(N)]
+        )
         self.assertIn("per_interpreter_alloc.py", text)
 
     def test_formats_option(self):
         out = tm_lib.scratch_dir("export-one-")
-        proc = run_exporter(os.path.join(self.result.report_dir, "report.json"), "--out", out,
-                            "--format", "speedscope")
+        proc = run_exporter(
+            os.path.join(self.result.report_dir, "report.json"),
+            "--out",
+            out,
+            "--format",
+            "speedscope",
+        )
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(sorted(os.listdir(out)), ["tracemalloc.speedscope.json"])
         proc = run_exporter(self.result.report_dir, "--out", out, "--format", "pdf")
@@ -218,8 +242,10 @@ class ExportRealRun(ExportChecks):
             mine = [w for f, w in stacks if ROOT.match(f[0]).group("index") == str(entry["index"])]
             self.assertEqual(sum(mine), entry["bytes"])
         self.check_speedscope(os.path.join(out, "tracemalloc-leaks.speedscope.json"), 2)
-        self.check_html(os.path.join(out, "tracemalloc-leaks.html"),
-                        [e["interpreter"] for e in result.report["leaks"]])
+        self.check_html(
+            os.path.join(out, "tracemalloc-leaks.html"),
+            [e["interpreter"] for e in result.report["leaks"]],
+        )
 
 
 class ExportRealRunFullStacks(ExportChecks):
@@ -244,9 +270,12 @@ class ExportRealRunFullStacks(ExportChecks):
             # The event lists every live trace: widths add up exactly.
             self.assertEqual(sum(w for _, w in mine), interps[i]["current_bytes"])
             alloc_line = tm_lib.marker_line(program, "ALLOC_%d" % i)
-            chain = [(f, w) for f, w in mine
-                     if f[-1].startswith("alloc_%d (" % i)
-                     and f[-1].endswith("%s:%d)" % (program, alloc_line))]
+            chain = [
+                (f, w)
+                for f, w in mine
+                if f[-1].startswith("alloc_%d (" % i)
+                and f[-1].endswith("%s:%d)" % (program, alloc_line))
+            ]
             self.assertEqual(len(chain), 1, mine)
             frames, weight = chain[0]
             self.assertTrue(frames[-2].startswith("<module> ("), frames)
@@ -259,8 +288,9 @@ class ExportRealRunFullStacks(ExportChecks):
             i = entry["index"]
             traces = entry["traces"]
             self.assertLessEqual(len(traces), 200)
-            self.assertEqual(sum(t["size"] for t in traces) + entry["other_bytes"],
-                             entry["current_bytes"])
+            self.assertEqual(
+                sum(t["size"] for t in traces) + entry["other_bytes"], entry["current_bytes"]
+            )
             sizes = [t["size"] for t in traces]
             self.assertEqual(sizes, sorted(sizes, reverse=True), "largest first")
             mine = [t for t in traces if t["frames"] and t["frames"][-1]["name"] == "alloc_%d" % i]
@@ -284,33 +314,72 @@ PARSE = frame("parse", "lib/parse.py", 7)
 ALLOC = frame("alloc", "lib/buf.py", 5)
 TRACES_EVENTS = [
     {"event": "start", "python": "3.12.1"},
-    {"event": "tracemalloc_traces", "what": "live", "interpreter": 7, "index": 0, "frames": 25,
-     "traces": [
-         {"frames": [MAIN, BUILD, ALLOC], "size": 3000, "count": 3},
-         {"frames": [MAIN, BUILD, PARSE, ALLOC], "size": 2000, "count": 2},
-         {"frames": [MAIN, PARSE], "size": 500, "count": 5},
-         {"frames": [frame("odd;name", "we;ird.py", 1)], "size": 10, "count": 1},
-         {"frames": [], "size": 70, "count": 1},
-     ],
-     "other_bytes": 400, "other_blocks": 4},
-    {"event": "tracemalloc_traces", "what": "live", "interpreter": 8, "index": 1, "frames": 25,
-     "traces": [{"frames": [MAIN, PARSE, ALLOC], "size": 9000, "count": 9}]},
-    {"event": "tracemalloc_traces", "what": "leaks", "interpreter": 8, "index": 1, "frames": 25,
-     "traces": [{"frames": [MAIN, BUILD], "size": 64, "count": 1}]},
+    {
+        "event": "tracemalloc_traces",
+        "what": "live",
+        "interpreter": 7,
+        "index": 0,
+        "frames": 25,
+        "traces": [
+            {"frames": [MAIN, BUILD, ALLOC], "size": 3000, "count": 3},
+            {"frames": [MAIN, BUILD, PARSE, ALLOC], "size": 2000, "count": 2},
+            {"frames": [MAIN, PARSE], "size": 500, "count": 5},
+            {"frames": [frame("odd;name", "we;ird.py", 1)], "size": 10, "count": 1},
+            {"frames": [], "size": 70, "count": 1},
+        ],
+        "other_bytes": 400,
+        "other_blocks": 4,
+    },
+    {
+        "event": "tracemalloc_traces",
+        "what": "live",
+        "interpreter": 8,
+        "index": 1,
+        "frames": 25,
+        "traces": [{"frames": [MAIN, PARSE, ALLOC], "size": 9000, "count": 9}],
+    },
+    {
+        "event": "tracemalloc_traces",
+        "what": "leaks",
+        "interpreter": 8,
+        "index": 1,
+        "frames": 25,
+        "traces": [{"frames": [MAIN, BUILD], "size": 64, "count": 1}],
+    },
 ]
 # What report.json has for the same run: flat top sites only.
 TRACES_REPORT = {
     "python": "3.12.1",
     "program": ["app.py"],
     "interpreters": [{"id": 7, "index": 0}, {"id": 8, "index": 1}],
-    "tracemalloc": {"frames": 25, "interpreters": [
-        {"id": 7, "index": 0, "current_bytes": 5980, "peak_bytes": 6000,
-         "top": [{"filename": "lib/buf.py", "lineno": 5, "size": 5000, "count": 5}]},
-        {"id": 8, "index": 1, "current_bytes": 9000, "peak_bytes": 9000,
-         "top": [{"filename": "lib/buf.py", "lineno": 5, "size": 9000, "count": 9}]},
-    ]},
-    "leaks": [{"interpreter": 8, "index": 1, "blocks": 1, "bytes": 64,
-               "sites": [{"filename": "app.py", "lineno": 20, "size": 64, "count": 1}]}],
+    "tracemalloc": {
+        "frames": 25,
+        "interpreters": [
+            {
+                "id": 7,
+                "index": 0,
+                "current_bytes": 5980,
+                "peak_bytes": 6000,
+                "top": [{"filename": "lib/buf.py", "lineno": 5, "size": 5000, "count": 5}],
+            },
+            {
+                "id": 8,
+                "index": 1,
+                "current_bytes": 9000,
+                "peak_bytes": 9000,
+                "top": [{"filename": "lib/buf.py", "lineno": 5, "size": 9000, "count": 9}],
+            },
+        ],
+    },
+    "leaks": [
+        {
+            "interpreter": 8,
+            "index": 1,
+            "blocks": 1,
+            "bytes": 64,
+            "sites": [{"filename": "app.py", "lineno": 20, "size": 64, "count": 1}],
+        }
+    ],
 }
 
 
@@ -343,15 +412,19 @@ class ExportFullTracebacks(ExportChecks):
         stacks = self.parse_collapsed(os.path.join(d, "tracemalloc.collapsed"), True)
         got = {";".join(f): w for f, w in stacks}
         root0, root1 = "interpreter 7 (index 0)", "interpreter 8 (index 1)"
-        self.assertEqual(got, {
-            root0 + ";<module> (app.py:40);build (app.py:20);alloc (lib/buf.py:5)": 3000,
-            root0 + ";<module> (app.py:40);build (app.py:20);parse (lib/parse.py:7);alloc (lib/buf.py:5)": 2000,
-            root0 + ";<module> (app.py:40);parse (lib/parse.py:7)": 500,
-            root0 + ";[other sites]": 400,
-            root0 + ";<unknown>:0": 70,
-            root0 + ";odd,name (we,ird.py:1)": 10,
-            root1 + ";<module> (app.py:40);parse (lib/parse.py:7);alloc (lib/buf.py:5)": 9000,
-        })
+        self.assertEqual(
+            got,
+            {
+                root0 + ";<module> (app.py:40);build (app.py:20);alloc (lib/buf.py:5)": 3000,
+                root0
+                + ";<module> (app.py:40);build (app.py:20);parse (lib/parse.py:7);alloc (lib/buf.py:5)": 2000,
+                root0 + ";<module> (app.py:40);parse (lib/parse.py:7)": 500,
+                root0 + ";[other sites]": 400,
+                root0 + ";<unknown>:0": 70,
+                root0 + ";odd,name (we,ird.py:1)": 10,
+                root1 + ";<module> (app.py:40);parse (lib/parse.py:7);alloc (lib/buf.py:5)": 9000,
+            },
+        )
         per0 = self.parse_collapsed(os.path.join(d, "tracemalloc-0.collapsed"), False)
         self.assertEqual(sum(w for _, w in per0), 5980)
         doc = self.check_speedscope(os.path.join(d, "tracemalloc.speedscope.json"), 2)
@@ -359,11 +432,19 @@ class ExportFullTracebacks(ExportChecks):
         p0 = doc["profiles"][0]
         self.assertEqual(p0["endValue"], 5980)
         deepest = max(p0["samples"], key=len)
-        self.assertEqual([frames[i]["name"] for i in deepest],
-                         ["<module> (app.py:40)", "build (app.py:20)", "parse (lib/parse.py:7)",
-                          "alloc (lib/buf.py:5)"])
-        self.assertEqual([(frames[i]["file"], frames[i]["line"]) for i in deepest],
-                         [("app.py", 40), ("app.py", 20), ("lib/parse.py", 7), ("lib/buf.py", 5)])
+        self.assertEqual(
+            [frames[i]["name"] for i in deepest],
+            [
+                "<module> (app.py:40)",
+                "build (app.py:20)",
+                "parse (lib/parse.py:7)",
+                "alloc (lib/buf.py:5)",
+            ],
+        )
+        self.assertEqual(
+            [(frames[i]["file"], frames[i]["line"]) for i in deepest],
+            [("app.py", 40), ("app.py", 20), ("lib/parse.py", 7), ("lib/buf.py", 5)],
+        )
         # One shared frame table: app.py:40 appears once.
         self.assertEqual(sum(1 for f in frames if f["name"] == "<module> (app.py:40)"), 1)
         text = self.check_html(os.path.join(d, "tracemalloc.html"), [7, 8])
@@ -381,19 +462,24 @@ class ExportFullTracebacks(ExportChecks):
         proc = run_exporter(d, "--format", "collapsed")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         stacks = self.parse_collapsed(os.path.join(d, "tracemalloc.collapsed"), True)
-        self.assertEqual(sorted((";".join(f), w) for f, w in stacks), [
-            ("interpreter 7 (index 0);[other sites]", 980),
-            ("interpreter 7 (index 0);lib/buf.py:5", 5000),
-            ("interpreter 8 (index 1);lib/buf.py:5", 9000),
-        ])
+        self.assertEqual(
+            sorted((";".join(f), w) for f, w in stacks),
+            [
+                ("interpreter 7 (index 0);[other sites]", 980),
+                ("interpreter 7 (index 0);lib/buf.py:5", 5000),
+                ("interpreter 8 (index 1);lib/buf.py:5", 9000),
+            ],
+        )
 
     def test_leaks_from_events(self):
         d = self.make_dir(events=True)
         proc = run_exporter(d, "--what", "leaks", "--format", "collapsed,speedscope")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         stacks = self.parse_collapsed(os.path.join(d, "tracemalloc-leaks.collapsed"), True)
-        self.assertEqual([(";".join(f), w) for f, w in stacks],
-                         [("interpreter 8 (index 1);<module> (app.py:40);build (app.py:20)", 64)])
+        self.assertEqual(
+            [(";".join(f), w) for f, w in stacks],
+            [("interpreter 8 (index 1);<module> (app.py:40);build (app.py:20)", 64)],
+        )
         self.check_speedscope(os.path.join(d, "tracemalloc-leaks.speedscope.json"), 1)
 
     def test_no_tracemalloc_data(self):

@@ -39,13 +39,22 @@ class Leaks(tm_lib.TracemallocTestCase):
         leaks = result.report.get("leaks")
         self.assertIsNotNone(leaks, "no leaks in report.json" + d)
         interps = result.report["interpreters"]
-        self.assertEqual(sorted((l["index"], l["interpreter"]) for l in leaks),
-                         sorted((i["index"], i["id"]) for i in interps), d)
+        self.assertEqual(
+            sorted((l["index"], l["interpreter"]) for l in leaks),
+            sorted((i["index"], i["id"]) for i in interps),
+            d,
+        )
         for entry in leaks:
-            sites = [s for s in entry["sites"]
-                     if tm_lib.same_file(s["filename"], PROGRAM) and s["lineno"] == line]
-            self.assertEqual(len(sites), 1,
-                             "interpreter %d: no leak site %s:%d" % (entry["index"], PROGRAM, line) + d)
+            sites = [
+                s
+                for s in entry["sites"]
+                if tm_lib.same_file(s["filename"], PROGRAM) and s["lineno"] == line
+            ]
+            self.assertEqual(
+                len(sites),
+                1,
+                "interpreter %d: no leak site %s:%d" % (entry["index"], PROGRAM, line) + d,
+            )
             site = sites[0]
             self.assertGreaterEqual(site["count"], K, d)
             self.assertGreaterEqual(site["size"], K * LIST_ITEMS_BYTES, d)

@@ -21,8 +21,11 @@ class PerInterpreterTop(tm_lib.TracemallocTestCase):
         entries = tm["interpreters"]
         self.assertEqual(len(entries), N, d)
         # The same interpreters as report.json's interpreters list.
-        self.assertEqual(sorted((e["index"], e["id"]) for e in entries),
-                         sorted((i["index"], i["id"]) for i in interps), d)
+        self.assertEqual(
+            sorted((e["index"], e["id"]) for e in entries),
+            sorted((i["index"], i["id"]) for i in interps),
+            d,
+        )
 
         lines = [tm_lib.marker_line(PROGRAM, "ALLOC_%d" % k) for k in range(N)]
         self.assertEqual(len(set(lines)), N)  # four distinct lines
@@ -33,27 +36,34 @@ class PerInterpreterTop(tm_lib.TracemallocTestCase):
             top = entry["top"]
             ours = [s for s in top if tm_lib.same_file(s["filename"], PROGRAM)]
             own = [s for s in ours if s["lineno"] == lines[i]]
-            self.assertEqual(len(own), 1,
-                             "interpreter %d: its line %d not in its top" % (i, lines[i]) + d)
-            self.assertLessEqual(abs(own[0]["size"] - amounts[i]), amounts[i] * 0.10,
-                                 "interpreter %d: size %d, expected %d +-10%%"
-                                 % (i, own[0]["size"], amounts[i]) + d)
+            self.assertEqual(
+                len(own), 1, "interpreter %d: its line %d not in its top" % (i, lines[i]) + d
+            )
+            self.assertLessEqual(
+                abs(own[0]["size"] - amounts[i]),
+                amounts[i] * 0.10,
+                "interpreter %d: size %d, expected %d +-10%%" % (i, own[0]["size"], amounts[i]) + d,
+            )
             self.assertGreaterEqual(own[0]["count"], 1, d)
             for s in top:
                 self.assertEqual(set(s) >= {"filename", "lineno", "size", "count"}, True, d)
             # Largest first.
-            self.assertEqual([s["size"] for s in top],
-                             sorted((s["size"] for s in top), reverse=True), d)
+            self.assertEqual(
+                [s["size"] for s in top], sorted((s["size"] for s in top), reverse=True), d
+            )
             # None of the others' allocations: not their lines, and no site
             # of this program of another interpreter's size.
             for j in range(N):
                 if j == i:
                     continue
-                self.assertFalse([s for s in ours if s["lineno"] == lines[j]],
-                                 "interpreter %d shows interpreter %d's line %d"
-                                 % (i, j, lines[j]) + d)
-                self.assertFalse([s for s in ours if abs(s["size"] - amounts[j]) <= amounts[j] * 0.10],
-                                 "interpreter %d shows a site of interpreter %d's size" % (i, j) + d)
+                self.assertFalse(
+                    [s for s in ours if s["lineno"] == lines[j]],
+                    "interpreter %d shows interpreter %d's line %d" % (i, j, lines[j]) + d,
+                )
+                self.assertFalse(
+                    [s for s in ours if abs(s["size"] - amounts[j]) <= amounts[j] * 0.10],
+                    "interpreter %d shows a site of interpreter %d's size" % (i, j) + d,
+                )
             # Its own accounting holds its own allocation, and not the sum
             # of everyone's (1+2+3+4 MiB).
             self.assertGreaterEqual(entry["current_bytes"], amounts[i], d)

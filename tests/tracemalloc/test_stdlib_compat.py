@@ -22,20 +22,32 @@ ADDITIONS_TESTS = 8
 
 class StdlibTestTracemalloc(tm_lib.TracemallocTestCase):
     def test_ported_suite_in_a_subinterpreter(self):
-        result = tm_lib.run_program("stdlib_test_tracemalloc.py", n=1,
-                                    options=["--timeout", "120"])
+        result = tm_lib.run_program("stdlib_test_tracemalloc.py", n=1, options=["--timeout", "120"])
         (interp,) = self.assertClean(result, 1)
         d = result.describe()
-        self.assertEqual(interp["tests"], {"run": STDLIB_TESTS_RUN, "failed": 0, "errors": 0,
-                                           "skipped": STDLIB_TESTS_SKIPPED}, d)
+        self.assertEqual(
+            interp["tests"],
+            {"run": STDLIB_TESTS_RUN, "failed": 0, "errors": 0, "skipped": STDLIB_TESTS_SKIPPED},
+            d,
+        )
         outcomes = {t["test"].rsplit(".", 1)[-1]: t["outcome"] for t in interp["test_results"]}
         self.assertEqual(outcomes.get("test_fork"), "skipped", d)
-        for name in ("test_get_object_traceback", "test_get_traces", "test_get_traced_memory",
-                     "test_reset_peak", "test_snapshot", "test_snapshot_save_attr",
-                     "test_create_snapshot", "test_filter_traces", "test_filter_match_trace",
-                     "test_format_traceback", "test_snapshot_group_by_traceback",
-                     # Freelist reuse retraced (_Py_NewReference), stack depth.
-                     "test_new_reference", "test_snapshot_total_nframe"):
+        for name in (
+            "test_get_object_traceback",
+            "test_get_traces",
+            "test_get_traced_memory",
+            "test_reset_peak",
+            "test_snapshot",
+            "test_snapshot_save_attr",
+            "test_create_snapshot",
+            "test_filter_traces",
+            "test_filter_match_trace",
+            "test_format_traceback",
+            "test_snapshot_group_by_traceback",
+            # Freelist reuse retraced (_Py_NewReference), stack depth.
+            "test_new_reference",
+            "test_snapshot_total_nframe",
+        ):
             self.assertEqual(outcomes.get(name), "passed", name + d)
         self.assertIn("OK", result.stderr, d)
 
@@ -43,13 +55,15 @@ class StdlibTestTracemalloc(tm_lib.TracemallocTestCase):
 class InterpreterAdditions(tm_lib.TracemallocTestCase):
     def test_additions_with_four_interpreters(self):
         shared = tm_lib.scratch_dir("additions-")
-        result = tm_lib.run_program("interpreter_additions.py", shared, n=4,
-                                    options=["--timeout", "120"])
+        result = tm_lib.run_program(
+            "interpreter_additions.py", shared, n=4, options=["--timeout", "120"]
+        )
         interps = self.assertClean(result, 4)
         d = result.describe()
         for interp in interps:
-            self.assertEqual(interp["tests"], {"run": ADDITIONS_TESTS, "failed": 0,
-                                               "errors": 0, "skipped": 0}, d)
+            self.assertEqual(
+                interp["tests"], {"run": ADDITIONS_TESTS, "failed": 0, "errors": 0, "skipped": 0}, d
+            )
         # Snapshot.dump() inside interpsan, Snapshot.load() by stock
         # tracemalloc outside it: the stdlib's format.
         ids = {i["id"] for i in interps}
@@ -72,14 +86,25 @@ class CommandLine(tm_lib.TracemallocTestCase):
 
     def run_code(self, frames):
         report_dir = tm_lib.scratch_dir("cli-")
-        return tm_lib.interpsan("run", "-n", "2", "--trace-malloc", str(frames),
-                                "--report", report_dir, "--", "-c", self.CODE,
-                                report_dir=report_dir)
+        return tm_lib.interpsan(
+            "run",
+            "-n",
+            "2",
+            "--trace-malloc",
+            str(frames),
+            "--report",
+            report_dir,
+            "--",
+            "-c",
+            self.CODE,
+            report_dir=report_dir,
+        )
 
     def test_disabled_by_default(self):
         report_dir = tm_lib.scratch_dir("cli-")
-        result = tm_lib.interpsan("run", "-n", "1", "--report", report_dir, "--", "-c", self.CODE,
-                                  report_dir=report_dir)
+        result = tm_lib.interpsan(
+            "run", "-n", "1", "--report", report_dir, "--", "-c", self.CODE, report_dir=report_dir
+        )
         self.assertClean(result, 1)
         self.assertEqual(result.stdout.split(), ["False", "1"], result.describe())
 
@@ -91,10 +116,11 @@ class CommandLine(tm_lib.TracemallocTestCase):
                 self.assertEqual(result.stdout.splitlines(), [expected] * 2, result.describe())
 
     def test_invalid(self):
-        for frames in ("-1", str(2 ** 30), "x"):
+        for frames in ("-1", str(2**30), "x"):
             with self.subTest(frames=frames):
-                result = tm_lib.interpsan("run", "-n", "1", "--trace-malloc", frames, "--",
-                                          "-c", "pass")
+                result = tm_lib.interpsan(
+                    "run", "-n", "1", "--trace-malloc", frames, "--", "-c", "pass"
+                )
                 self.assertEqual(result.status, 2, result.describe())
                 self.assertIn("--trace-malloc", result.stderr, result.describe())
 

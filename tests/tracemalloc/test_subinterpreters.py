@@ -15,11 +15,17 @@ WATCHDOG = 60
 class SubinterpretersWhileTracing(tm_lib.TracemallocTestCase):
     def check(self, n, trace_malloc, rounds):
         start = time.monotonic()
-        result = tm_lib.run_program(PROGRAM, str(rounds), n=n, trace_malloc=trace_malloc,
-                                    options=["--timeout", str(WATCHDOG)])
+        result = tm_lib.run_program(
+            PROGRAM,
+            str(rounds),
+            n=n,
+            trace_malloc=trace_malloc,
+            options=["--timeout", str(WATCHDOG)],
+        )
         elapsed = time.monotonic() - start
-        self.assertNotEqual(result.status, tm_lib.EXIT_TIMEOUT,
-                            "hung (watchdog fired)" + result.describe())
+        self.assertNotEqual(
+            result.status, tm_lib.EXIT_TIMEOUT, "hung (watchdog fired)" + result.describe()
+        )
         self.assertClean(result, n)
         self.assertEqual(result.stdout.count("%d rounds ok" % rounds), n, result.describe())
         self.assertLess(elapsed, WATCHDOG, result.describe())

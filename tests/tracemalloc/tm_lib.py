@@ -24,15 +24,26 @@ import unittest
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(_HERE))  # tests/: cli_testing
 from cli_testing import (  # noqa: E402  (the shared part of the CLI suites)
-    EXIT_CRASH, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_VIOLATION, LAUNCHER, VERSION,
-    Result, default_extensions, scratch_dir)
+    EXIT_CRASH,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    EXIT_VIOLATION,
+    LAUNCHER,
+    VERSION,
+    Result,
+    default_extensions,
+    scratch_dir,
+)
 import cli_testing  # noqa: E402
 
 PROGRAMS = os.environ.get("INTERPSAN_TEST_PROGRAMS") or os.path.join(_HERE, "programs")
 EXTENSIONS = os.environ.get("INTERPSAN_TEST_EXTENSIONS") or default_extensions("tracemalloc")
 EXPORTER = os.environ.get("INTERPSAN_TM_EXPORTER") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))),
-    "tools", "report", "tracemalloc_export.py",
+    "tools",
+    "report",
+    "tracemalloc_export.py",
 )
 
 # A run takes a few seconds at most; this only catches hangs (the runs that
@@ -54,8 +65,9 @@ def marker_line(name, marker):
 def interpsan(*cli_args, report_dir=None, env_extra=None):
     """Runs `tools/interpsan --python X.Y CLI_ARGS...` and returns a Result."""
     args = [LAUNCHER, "--python", VERSION] + list(cli_args)
-    return cli_testing.run(args, cli_testing.environment(EXTENSIONS, env_extra),
-                           RUN_TIMEOUT, report_dir)
+    return cli_testing.run(
+        args, cli_testing.environment(EXTENSIONS, env_extra), RUN_TIMEOUT, report_dir
+    )
 
 
 def run_program(name, *program_args, n=4, trace_malloc=None, options=(), env_extra=None):

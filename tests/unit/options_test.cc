@@ -1,5 +1,5 @@
-// Tests of tools/runner/options.h: INTERPSAN_OPTIONS, the one configuration path of
-// the runner and the preload library.
+// Tests of tools/runner/options.h: INTERPSAN_OPTIONS, the one configuration
+// path of the runner and the preload library.
 #include "tools/runner/options.h"
 
 #include <gtest/gtest.h>

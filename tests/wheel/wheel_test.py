@@ -29,12 +29,14 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.join(ROOT, "tests", "wheel")
 DIST = os.path.join(ROOT, "dist")
-CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-                     "interpsan", "wheel-test-pip")
+CACHE = os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+    "interpsan",
+    "wheel-test-pip",
+)
 # Run-time tools a machine without a compiler still has; the supervisor
 # symbolizes with addr2line and nm (binutils).
-PATH_TOOLS = ("sh", "bash", "env", "cat", "ls", "grep", "sed", "uname", "addr2line", "nm",
-              "ldd")
+PATH_TOOLS = ("sh", "bash", "env", "cat", "ls", "grep", "sed", "uname", "addr2line", "nm", "ldd")
 COMPILERS = ("bazel", "gcc", "g++", "cc", "c++", "clang", "ld")
 
 
@@ -43,9 +45,11 @@ def find_base_python(version):
     prefix = os.environ.get("INTERPSAN_PYTHON" + version.replace(".", ""))
     if not prefix:
         root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-        found = sorted(glob.glob(os.path.join(root, "versions", version + ".*")),
-                       key=lambda p: [int(x) for x in os.path.basename(p).split(".") if x.isdigit()])
-        found = [p for p in found if os.path.basename(p)[len(version) + 1:].isdigit()]
+        found = sorted(
+            glob.glob(os.path.join(root, "versions", version + ".*")),
+            key=lambda p: [int(x) for x in os.path.basename(p).split(".") if x.isdigit()],
+        )
+        found = [p for p in found if os.path.basename(p)[len(version) + 1 :].isdigit()]
         prefix = found[-1] if found else None
     python = prefix and os.path.join(prefix, "bin", "python" + version)
     if not python or not os.access(python, os.X_OK):
@@ -80,14 +84,44 @@ class WheelInVenv:
         pip = [cls.python, "-m", "pip", "--disable-pip-version-check", "--no-input"]
         requirements = os.path.join(HERE, "requirements.txt")
         # The pinned pytest, into the cache once (from PyPI), then offline.
-        cls.check(run(pip + ["download", "--quiet", "--only-binary=:all:", "--require-hashes",
-                             "--find-links", CACHE, "-d", CACHE, "-r", requirements]),
-                  "filling the wheel cache")
-        cls.check(run(pip + ["install", "--quiet", "--no-index", "--no-deps", cls.wheel]),
-                  "pip install of the wheel")
-        cls.check(run(pip + ["install", "--quiet", "--no-index", "--find-links", CACHE,
-                             "--require-hashes", "-r", requirements]),
-                  "pip install of pytest")
+        cls.check(
+            run(
+                pip
+                + [
+                    "download",
+                    "--quiet",
+                    "--only-binary=:all:",
+                    "--require-hashes",
+                    "--find-links",
+                    CACHE,
+                    "-d",
+                    CACHE,
+                    "-r",
+                    requirements,
+                ]
+            ),
+            "filling the wheel cache",
+        )
+        cls.check(
+            run(pip + ["install", "--quiet", "--no-index", "--no-deps", cls.wheel]),
+            "pip install of the wheel",
+        )
+        cls.check(
+            run(
+                pip
+                + [
+                    "install",
+                    "--quiet",
+                    "--no-index",
+                    "--find-links",
+                    CACHE,
+                    "--require-hashes",
+                    "-r",
+                    requirements,
+                ]
+            ),
+            "pip install of pytest",
+        )
         # PATH: the venv's bin and symlinks to a few run-time tools. No
         # Bazel, no compiler; the checkout is not the working directory.
         tools = os.path.join(cls.work, "path")
@@ -96,9 +130,12 @@ class WheelInVenv:
             where = shutil.which(name)
             if where:
                 os.symlink(where, os.path.join(tools, name))
-        cls.env = {k: v for k, v in os.environ.items()
-                   if not k.startswith("INTERPSAN_") and k not in ("VIRTUAL_ENV", "PYTHONPATH",
-                                                                  "LD_LIBRARY_PATH")}
+        cls.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("INTERPSAN_")
+            and k not in ("VIRTUAL_ENV", "PYTHONPATH", "LD_LIBRARY_PATH")
+        }
         cls.env["PATH"] = os.path.join(cls.venv, "bin") + os.pathsep + tools
         cls.env["INTERPSAN_WHEEL_TEST_VENV"] = cls.venv
         cls.cwd = os.path.join(cls.work, "cwd")
@@ -112,15 +149,19 @@ class WheelInVenv:
     @staticmethod
     def check(result, what):
         if result.returncode != 0:
-            raise RuntimeError("%s failed (%d):\n%s%s" % (what, result.returncode, result.stdout,
-                                                         result.stderr))
+            raise RuntimeError(
+                "%s failed (%d):\n%s%s" % (what, result.returncode, result.stdout, result.stderr)
+            )
 
     def sh(self, cmd, **kwargs):
         return run(cmd, env=self.env, cwd=self.cwd, **kwargs)
 
     def installed(self, *parts):
-        site = run([self.python, "-c", "import interpsan, os; print(interpsan.PACKAGE_DIR)"],
-                   env=self.env, cwd=self.cwd).stdout.strip()
+        site = run(
+            [self.python, "-c", "import interpsan, os; print(interpsan.PACKAGE_DIR)"],
+            env=self.env,
+            cwd=self.cwd,
+        ).stdout.strip()
         return os.path.join(site, *parts)
 
     def suppressions(self):
@@ -131,8 +172,10 @@ class WheelInVenv:
             r = self.sh(["sh", "-c", "command -v %s" % name])
             self.assertNotEqual(r.returncode, 0, "%s is on PATH: %s" % (name, r.stdout))
         package = self.installed()
-        self.assertTrue(package.startswith(os.path.realpath(self.venv)) or
-                        package.startswith(self.venv), package)
+        self.assertTrue(
+            package.startswith(os.path.realpath(self.venv)) or package.startswith(self.venv),
+            package,
+        )
         self.assertFalse(package.startswith(ROOT + os.sep), package)
 
     def test_help(self):
@@ -166,9 +209,25 @@ class WheelInVenv:
         suite = os.path.join(self.work, "suite")
         shutil.copytree(os.path.join(HERE, "suite"), suite)
         report_dir = os.path.join(self.work, "pytest-report")
-        r = self.sh([self.interpsan, "run", "-n", "4", "--report", report_dir,
-                     "--suppressions", self.suppressions(), "--",
-                     "-m", "pytest", "-q", "-p", "no:cacheprovider", suite])
+        r = self.sh(
+            [
+                self.interpsan,
+                "run",
+                "-n",
+                "4",
+                "--report",
+                report_dir,
+                "--suppressions",
+                self.suppressions(),
+                "--",
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                suite,
+            ]
+        )
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         with open(os.path.join(report_dir, "report.json")) as f:
             report = json.load(f)
@@ -182,8 +241,16 @@ class WheelInVenv:
             self.assertEqual(interp["tests"]["failed"] + interp["tests"]["errors"], 0, interp)
 
     def test_exec_mode(self):
-        r = self.sh([self.interpsan, "exec", "--", "python", "-c",
-                     "import interpsan, sys; print('index', interpsan.index, sys.prefix)"])
+        r = self.sh(
+            [
+                self.interpsan,
+                "exec",
+                "--",
+                "python",
+                "-c",
+                "import interpsan, sys; print('index', interpsan.index, sys.prefix)",
+            ]
+        )
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("index 0 " + self.venv, r.stdout)
 
@@ -193,13 +260,20 @@ class WheelInVenv:
         project = os.path.join(self.work, "project-venv")
         base = find_base_python(self.VERSION)
         self.check(run([base, "-m", "venv", "--without-pip", project]), "creating a project venv")
-        site = run([os.path.join(project, "bin", "python"), "-c",
-                    "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip()
+        site = run(
+            [
+                os.path.join(project, "bin", "python"),
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('purelib'))",
+            ]
+        ).stdout.strip()
         with open(os.path.join(site, "wheel_test_project_pkg.py"), "w") as f:
             f.write("VALUE = 42\n")
         env = dict(self.env, VIRTUAL_ENV=project)
-        code = ("import sys, wheel_test_project_pkg as p; "
-                "assert p.VALUE == 42; assert sys.prefix == %r, sys.prefix" % project)
+        code = (
+            "import sys, wheel_test_project_pkg as p; "
+            "assert p.VALUE == 42; assert sys.prefix == %r, sys.prefix" % project
+        )
         r = run([self.interpsan, "run", "-n", "2", "--", "-c", code], env=env, cwd=self.cwd)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
@@ -214,34 +288,81 @@ class WheelInVenv:
         os.makedirs(os.path.join(moved, "bin"))
         shutil.copy2(base, os.path.join(moved, "bin"))
         lib = os.path.join(prefix, "lib")
-        shutil.copytree(os.path.join(lib, "python" + self.VERSION),
-                        os.path.join(moved, "lib", "python" + self.VERSION), symlinks=True,
-                        ignore=shutil.ignore_patterns("test", "__pycache__", "site-packages"))
+        shutil.copytree(
+            os.path.join(lib, "python" + self.VERSION),
+            os.path.join(moved, "lib", "python" + self.VERSION),
+            symlinks=True,
+            ignore=shutil.ignore_patterns("test", "__pycache__", "site-packages"),
+        )
         for name in os.listdir(lib):
             if name.startswith("libpython" + self.VERSION + ".so"):
-                shutil.copy2(os.path.join(lib, name), os.path.join(moved, "lib"), follow_symlinks=False)
+                shutil.copy2(
+                    os.path.join(lib, name), os.path.join(moved, "lib"), follow_symlinks=False
+                )
         venv = os.path.join(self.work, "venv-elsewhere")
-        self.check(run([os.path.join(moved, "bin", "python" + self.VERSION), "-m", "venv",
-                        "--without-pip", venv]), "creating a venv of the moved CPython")
+        self.check(
+            run(
+                [
+                    os.path.join(moved, "bin", "python" + self.VERSION),
+                    "-m",
+                    "venv",
+                    "--without-pip",
+                    venv,
+                ]
+            ),
+            "creating a venv of the moved CPython",
+        )
         python = os.path.join(venv, "bin", "python")
-        self.check(run([self.python, "-m", "pip", "--disable-pip-version-check", "--python",
-                        python, "install", "--quiet", "--no-index", "--no-deps", self.wheel]),
-                   "pip install into the moved CPython's venv")
+        self.check(
+            run(
+                [
+                    self.python,
+                    "-m",
+                    "pip",
+                    "--disable-pip-version-check",
+                    "--python",
+                    python,
+                    "install",
+                    "--quiet",
+                    "--no-index",
+                    "--no-deps",
+                    self.wheel,
+                ]
+            ),
+            "pip install into the moved CPython's venv",
+        )
         soname = "libpython%s.so" % self.VERSION
-        code = ("import sys, os; maps = open('/proc/self/maps').read().split(); "
-                "libs = {os.path.dirname(p) for p in maps if %r in p}; "
-                "assert libs == {os.path.join(sys.base_prefix, 'lib')}, (libs, sys.base_prefix); "
-                "assert sys.prefix == %r, sys.prefix" % (soname, venv))
+        code = (
+            "import sys, os; maps = open('/proc/self/maps').read().split(); "
+            "libs = {os.path.dirname(p) for p in maps if %r in p}; "
+            "assert libs == {os.path.join(sys.base_prefix, 'lib')}, (libs, sys.base_prefix); "
+            "assert sys.prefix == %r, sys.prefix" % (soname, venv)
+        )
         r = self.sh([os.path.join(venv, "bin", "interpsan"), "run", "-n", "2", "--", "-c", code])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         # Control: the same supervisor command without the entry point's
         # environment loads the build machine's libpython and is refused.
-        site = run([python, "-c", "import interpsan; print(interpsan.PACKAGE_DIR)"],
-                   env=self.env).stdout.strip()
-        r = self.sh([python, os.path.join(site, "tools", "supervisor", "interpsan.py"),
-                     "--runner", os.path.join(site, "tools", "runner", "interpsan_runner"),
-                     "--python-version", self.VERSION, "--python-executable", python,
-                     "run", "-n", "2", "--", "-c", "pass"])
+        site = run(
+            [python, "-c", "import interpsan; print(interpsan.PACKAGE_DIR)"], env=self.env
+        ).stdout.strip()
+        r = self.sh(
+            [
+                python,
+                os.path.join(site, "tools", "supervisor", "interpsan.py"),
+                "--runner",
+                os.path.join(site, "tools", "runner", "interpsan_runner"),
+                "--python-version",
+                self.VERSION,
+                "--python-executable",
+                python,
+                "run",
+                "-n",
+                "2",
+                "--",
+                "-c",
+                "pass",
+            ]
+        )
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("linked with the libpython of", r.stderr)
 
@@ -262,11 +383,13 @@ class WheelInVenv:
     def test_runner_loads_the_base_libpython(self):
         # What ldd resolves under the environment the entry point gives the
         # runner: the libpython of the venv's base installation.
-        code = ("import json, sys; from interpsan import _cli, RUNNER; "
-                "f = _cli.python_facts(sys.executable); "
-                "d = _cli.libpython_dir(f, sys.executable, _cli.build_info()); "
-                "print(json.dumps([RUNNER, _cli.run_environment(d)['LD_LIBRARY_PATH'], "
-                "f['soname'], sys.base_prefix]))")
+        code = (
+            "import json, sys; from interpsan import _cli, RUNNER; "
+            "f = _cli.python_facts(sys.executable); "
+            "d = _cli.libpython_dir(f, sys.executable, _cli.build_info()); "
+            "print(json.dumps([RUNNER, _cli.run_environment(d)['LD_LIBRARY_PATH'], "
+            "f['soname'], sys.base_prefix]))"
+        )
         r = self.sh([self.python, "-c", code])
         self.assertEqual(r.returncode, 0, r.stderr)
         runner, ld_path, soname, base_prefix = json.loads(r.stdout)
@@ -276,8 +399,10 @@ class WheelInVenv:
         lines = [l for l in ldd.stdout.splitlines() if soname in l]
         self.assertEqual(len(lines), 1, ldd.stdout)
         resolved = lines[0].split("=>")[1].split("(")[0].strip()
-        self.assertEqual(os.path.realpath(os.path.dirname(resolved)),
-                         os.path.realpath(os.path.join(base_prefix, "lib")))
+        self.assertEqual(
+            os.path.realpath(os.path.dirname(resolved)),
+            os.path.realpath(os.path.join(base_prefix, "lib")),
+        )
         self.assertNotIn("not found", ldd.stdout)
 
 
@@ -296,13 +421,18 @@ def main(argv):
     if build:
         built = subprocess.run([os.path.join(ROOT, "tools", "wheel", "build_wheels.sh")] + versions)
         if built.returncode != 0:
-            sys.stderr.write("wheel_test: tools/wheel/build_wheels.sh failed (%d)\n" % built.returncode)
+            sys.stderr.write(
+                "wheel_test: tools/wheel/build_wheels.sh failed (%d)\n" % built.returncode
+            )
             return 1
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     for version in versions:
-        case = type("WheelInVenv%s" % version.replace(".", ""), (WheelInVenv, unittest.TestCase),
-                    {"VERSION": version})
+        case = type(
+            "WheelInVenv%s" % version.replace(".", ""),
+            (WheelInVenv, unittest.TestCase),
+            {"VERSION": version},
+        )
         suite.addTests(loader.loadTestsFromTestCase(case))
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     return 0 if result.wasSuccessful() else 1

@@ -85,12 +85,17 @@ def med(xs):
 
 def find_python(version):
     """The CPython X.Y the launcher uses (tools/setup/python_prefix.sh)."""
-    prefix = subprocess.run([os.path.join(ROOT, "tools", "setup", "python_prefix.sh"), version],
-                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    prefix = subprocess.run(
+        [os.path.join(ROOT, "tools", "setup", "python_prefix.sh"), version],
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout.strip()
     exe = os.path.join(prefix, "bin", "python" + version) if prefix else None
     if not exe or not os.access(exe, os.X_OK):
-        raise SystemExit("bench: CPython %s not found (pyenv, or set INTERPSAN_PYTHON%s)"
-                         % (version, version.replace(".", "")))
+        raise SystemExit(
+            "bench: CPython %s not found (pyenv, or set INTERPSAN_PYTHON%s)"
+            % (version, version.replace(".", ""))
+        )
     return exe
 
 
@@ -100,21 +105,32 @@ def build_runner(version):
     log("building the runner for %s (bazel build --config=%s) ..." % (version, tag))
     built = subprocess.run(
         ["bazel", "build", "--config=" + tag, "//tools/runner:interpsan_runner"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     path = None
     if built.returncode == 0:
         bin_dir = subprocess.run(
-            ["bazel", "info", "--config=" + tag, "bazel-bin"], cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            ["bazel", "info", "--config=" + tag, "bazel-bin"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         ).stdout.strip()
         path = os.path.join(bin_dir, "tools", "runner", "interpsan_runner")
     else:
         tail = "\n".join(built.stdout.splitlines()[-15:])
         log("bazel build failed (tree being edited by others?):\n%s" % tail)
         # Fall back to the last runner built for this version, if any.
-        cands = sorted(glob.glob(os.path.join(ROOT, "bazel-out", "k8-opt" + tag, "bin",
-                                              "tools", "runner", "interpsan_runner")))
+        cands = sorted(
+            glob.glob(
+                os.path.join(
+                    ROOT, "bazel-out", "k8-opt" + tag, "bin", "tools", "runner", "interpsan_runner"
+                )
+            )
+        )
         if cands:
             path = cands[0]
             log("using the previously built %s" % path)
@@ -167,13 +183,29 @@ def configs_for(version, python, runner, with_launcher):
     out = [("stock", [python, WORKLOAD], 1)]
     for n in (1, 2):
         for checks in ("none", "all"):
-            out.append(("n%d-%s" % (n, checks),
-                        runner_cmd(runner, [WORKLOAD], n=n, checks=checks), n))
+            out.append(
+                ("n%d-%s" % (n, checks), runner_cmd(runner, [WORKLOAD], n=n, checks=checks), n)
+            )
     if with_launcher:
         for checks in ("none", "all"):
-            out.append(("cli-n2-%s" % checks,
-                        [LAUNCHER, "--python", version, "run", "-n", "2",
-                         "--checks", checks, "--", WORKLOAD], 2))
+            out.append(
+                (
+                    "cli-n2-%s" % checks,
+                    [
+                        LAUNCHER,
+                        "--python",
+                        version,
+                        "run",
+                        "-n",
+                        "2",
+                        "--checks",
+                        checks,
+                        "--",
+                        WORKLOAD,
+                    ],
+                    2,
+                )
+            )
     return out
 
 
@@ -193,16 +225,25 @@ def run_once(cmd, env, expect):
     """Runs cmd; returns {wall, cpu, elapsed: [...]} or raises RuntimeError."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, cwd=ROOT)
+    proc = subprocess.run(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     elapsed = [float(m.group(1)) for m in ELAPSED_RE.finditer(proc.stdout)]
     if proc.returncode != 0 or len(elapsed) != expect:
-        raise RuntimeError("%s: exit %d, %d elapsed line(s) (expected %d)\nstdout: %s\nstderr: %s"
-                           % (" ".join(cmd), proc.returncode, len(elapsed), expect,
-                              proc.stdout[-2000:], proc.stderr[-2000:]))
+        raise RuntimeError(
+            "%s: exit %d, %d elapsed line(s) (expected %d)\nstdout: %s\nstderr: %s"
+            % (
+                " ".join(cmd),
+                proc.returncode,
+                len(elapsed),
+                expect,
+                proc.stdout[-2000:],
+                proc.stderr[-2000:],
+            )
+        )
     return {"wall": wall, "cpu": cpu, "elapsed": elapsed}
 
 
@@ -215,10 +256,15 @@ def measure_wall(configs, env, args, version):
             results[name].append(r)
         if rep != last:
             last = rep
-            log("%s: wall time, %s %d of %d" % (
-                version, "repetition" if measured else "warm-up",
-                rep + 1 - (args.warmup if measured else 0),
-                args.reps if measured else args.warmup))
+            log(
+                "%s: wall time, %s %d of %d"
+                % (
+                    version,
+                    "repetition" if measured else "warm-up",
+                    rep + 1 - (args.warmup if measured else 0),
+                    args.reps if measured else args.warmup,
+                )
+            )
     return results
 
 
@@ -253,8 +299,10 @@ def ratio(results, num, den, key, scale=1.0):
     f = FIELDS[key]
     a = [f(r) for r in results[num]]
     b = [f(r) for r in results[den]]
-    return {"of_medians": med(a) / med(b) / scale,
-            "paired_median": med([x / y / scale for x, y in zip(a, b)])}
+    return {
+        "of_medians": med(a) / med(b) / scale,
+        "paired_median": med([x / y / scale for x, y in zip(a, b)]),
+    }
 
 
 RATIOS = [
@@ -279,7 +327,9 @@ def wall_ratios(configs, results):
         # CPU time grows with the work: per interpreter it is comparable.
         cpu_scale = n_of[num] / n_of[den]
         out[label] = {
-            "numerator": num, "denominator": den, "target": target,
+            "numerator": num,
+            "denominator": den,
+            "target": target,
             "wall": ratio(results, num, den, "wall"),
             "elapsed": ratio(results, num, den, "elapsed"),
             "cpu_per_interpreter": ratio(results, num, den, "cpu", cpu_scale),
@@ -287,19 +337,19 @@ def wall_ratios(configs, results):
     if all(k in results for k in ("n1-none", "n1-all", "n2-none", "n2-all")):
         # Our scaling relative to stock CPython's on the same machine at the
         # same moment: (n2-all / n1-all) / (n2-none / n1-none).
-        entry = {"numerator": "n2-all/n1-all", "denominator": "n2-none/n1-none",
-                 "target": None}
-        for key, name in (("wall", "wall"), ("elapsed", "elapsed"),
-                          ("cpu", "cpu_per_interpreter")):
+        entry = {"numerator": "n2-all/n1-all", "denominator": "n2-none/n1-none", "target": None}
+        for key, name in (("wall", "wall"), ("elapsed", "elapsed"), ("cpu", "cpu_per_interpreter")):
             f = FIELDS[key]
-            v = {c: [f(r) for r in results[c]] for c in ("n1-none", "n1-all", "n2-none",
-                                                         "n2-all")}
+            v = {c: [f(r) for r in results[c]] for c in ("n1-none", "n1-all", "n2-none", "n2-all")}
             m = {c: med(xs) for c, xs in v.items()}
-            paired = [(a / b) / (c / d) for a, b, c, d in zip(
-                v["n2-all"], v["n1-all"], v["n2-none"], v["n1-none"])]
-            entry[name] = {"of_medians": (m["n2-all"] / m["n1-all"])
-                           / (m["n2-none"] / m["n1-none"]),
-                           "paired_median": med(paired)}
+            paired = [
+                (a / b) / (c / d)
+                for a, b, c, d in zip(v["n2-all"], v["n1-all"], v["n2-none"], v["n1-none"])
+            ]
+            entry[name] = {
+                "of_medians": (m["n2-all"] / m["n1-all"]) / (m["n2-none"] / m["n1-none"]),
+                "paired_median": med(paired),
+            }
         out["scaling, checks all vs none"] = entry
     return out
 
@@ -307,35 +357,58 @@ def wall_ratios(configs, results):
 def print_wall(version, python, rows, ratios, args, load):
     w = sys.stdout.write
     w("\n== interpsan benchmark: CPython %s (%s)\n" % (version, python))
-    w("   workload tools/bench/bench_workload.py, %d rounds per interpreter; %d repetitions "
-      "(+%d warm-up), interleaved, medians; %d CPUs; load average %.2f at start, %.2f at end\n"
-      % (args.rounds, args.reps, args.warmup, os.cpu_count() or 0, load[0], load[1]))
-    w("   wall = whole process incl. start-up; in-interp = time the workload prints "
-      "(slowest interpreter); cpu = user+sys of the process\n\n")
-    hdr = "%-40s %8s %17s %10s %8s" % ("configuration", "wall s", "(min..max)", "in-interp",
-                                       "cpu s")
+    w(
+        "   workload tools/bench/bench_workload.py, %d rounds per interpreter; %d repetitions "
+        "(+%d warm-up), interleaved, medians; %d CPUs; load average %.2f at start, %.2f at end\n"
+        % (args.rounds, args.reps, args.warmup, os.cpu_count() or 0, load[0], load[1])
+    )
+    w(
+        "   wall = whole process incl. start-up; in-interp = time the workload prints "
+        "(slowest interpreter); cpu = user+sys of the process\n\n"
+    )
+    hdr = "%-40s %8s %17s %10s %8s" % (
+        "configuration",
+        "wall s",
+        "(min..max)",
+        "in-interp",
+        "cpu s",
+    )
     w(hdr + "\n" + "-" * len(hdr) + "\n")
     for name, row in rows.items():
-        w("%-40s %8.3f %17s %10.3f %8.3f\n" % (
-            LABELS.get(name, name), row["wall_median"],
-            "(%.3f..%.3f)" % (row["wall_min"], row["wall_max"]),
-            row["elapsed_median"], row["cpu_median"]))
-    w("\n%-35s %14s %14s %14s  %s\n" % ("ratio: of medians (paired)", "wall",
-                                        "in-interp", "cpu/interp", "target (on wall)"))
+        w(
+            "%-40s %8.3f %17s %10.3f %8.3f\n"
+            % (
+                LABELS.get(name, name),
+                row["wall_median"],
+                "(%.3f..%.3f)" % (row["wall_min"], row["wall_max"]),
+                row["elapsed_median"],
+                row["cpu_median"],
+            )
+        )
+    w(
+        "\n%-35s %14s %14s %14s  %s\n"
+        % ("ratio: of medians (paired)", "wall", "in-interp", "cpu/interp", "target (on wall)")
+    )
     for label, r in ratios.items():
         cells = []
         for key in ("wall", "elapsed", "cpu_per_interpreter"):
             cells.append("%6.3f (%5.3f)" % (r[key]["of_medians"], r[key]["paired_median"]))
         verdict = ""
         if r["target"] is not None:
-            verdict = "<= %.2f %s" % (r["target"], "met" if r["wall"]["of_medians"] <= r["target"]
-                                      else "NOT met")
+            verdict = "<= %.2f %s" % (
+                r["target"],
+                "met" if r["wall"]["of_medians"] <= r["target"] else "NOT met",
+            )
         w("%-35s %s  %s\n" % (label, " ".join(cells), verdict))
-    w("   ('scaling, checks all vs none' = (n2-all / n1-all) / (n2-none / n1-none): how much\n"
-      "    worse interpsan scales than stock CPython here; 1.0 = no contention of its own)\n")
+    w(
+        "   ('scaling, checks all vs none' = (n2-all / n1-all) / (n2-none / n1-none): how much\n"
+        "    worse interpsan scales than stock CPython here; 1.0 = no contention of its own)\n"
+    )
     if load[0] > (os.cpu_count() or 1) or load[1] > (os.cpu_count() or 1):
-        w("   note: load average above the CPU count: wall-time scaling is dominated by other\n"
-          "   processes; see cpu/interp (1.0 = no extra CPU per interpreter) and --perf cycles.\n")
+        w(
+            "   note: load average above the CPU count: wall-time scaling is dominated by other\n"
+            "   processes; see cpu/interp (1.0 = no extra CPU per interpreter) and --perf cycles.\n"
+        )
     sys.stdout.flush()
 
 
@@ -347,16 +420,26 @@ PERF_EVENTS = ("cycles:u", "instructions:u", "task-clock")
 def perf_works(events=("cycles:u", "instructions:u")):
     if not shutil.which("perf"):
         return False
-    p = subprocess.run(["perf", "stat", "-x,", "-e", ",".join(events), "true"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(
+        ["perf", "stat", "-x,", "-e", ",".join(events), "true"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return p.returncode == 0 and "<not" not in p.stderr
 
 
 def perf_stat(cmd, env, expect, events=PERF_EVENTS):
     """{event name without ':u': count} of one run (also used by
     bench_tracemalloc.py)."""
-    p = subprocess.run(["perf", "stat", "-x,", "-e", ",".join(events)] + cmd, env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    p = subprocess.run(
+        ["perf", "stat", "-x,", "-e", ",".join(events)] + cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     counts = {}
     for line in p.stderr.splitlines():
         parts = line.split(",")
@@ -365,18 +448,25 @@ def perf_stat(cmd, env, expect, events=PERF_EVENTS):
                 counts[parts[2].split(":")[0]] = float(parts[0])
             except ValueError:
                 pass
-    if p.returncode != 0 or len(counts) != len(events) \
-            or len(ELAPSED_RE.findall(p.stdout)) != expect:
-        raise RuntimeError("perf stat %s: exit %d\n%s" % (" ".join(cmd), p.returncode,
-                                                          p.stderr[-2000:]))
+    if (
+        p.returncode != 0
+        or len(counts) != len(events)
+        or len(ELAPSED_RE.findall(p.stdout)) != expect
+    ):
+        raise RuntimeError(
+            "perf stat %s: exit %d\n%s" % (" ".join(cmd), p.returncode, p.stderr[-2000:])
+        )
     return counts
 
 
 def measure_perf(configs, env, args, version):
     small, large = args.perf_rounds
-    sized = [((name, rounds), cmd + [str(rounds)], n)
-             for name, cmd, n in configs if not name.startswith("cli-")
-             for rounds in (small, large)]
+    sized = [
+        ((name, rounds), cmd + [str(rounds)], n)
+        for name, cmd, n in configs
+        if not name.startswith("cli-")
+        for rounds in (small, large)
+    ]
     raw = {key: [] for key, _, _ in sized}
     last = -1
     for _, rep, (key, cmd, n) in interleaved(sized, args.perf_reps, 0):
@@ -393,44 +483,63 @@ def measure_perf(configs, env, args, version):
             big = med([c[ev] for c in raw[(name, large)]])
             little = med([c[ev] for c in raw[(name, small)]])
             per_round[name][ev] = (big - little) / (large - small)
-    out = {"rounds": [small, large], "reps": args.perf_reps, "per_round": per_round,
-           "raw": {"%s/%d" % k: v for k, v in raw.items()}, "ratios": {}}
+    out = {
+        "rounds": [small, large],
+        "reps": args.perf_reps,
+        "per_round": per_round,
+        "raw": {"%s/%d" % k: v for k, v in raw.items()},
+        "ratios": {},
+    }
     pr = per_round
-    for label, num, den in (("checks all / none, -n 1", "n1-all", "n1-none"),
-                            ("checks all / none, -n 2", "n2-all", "n2-none"),
-                            ("runner -n 1 --checks none / stock", "n1-none", "stock"),
-                            ("2 interpreters / 1 per interp, --checks all", "n2-all", "n1-all"),
-                            ("2 interpreters / 1 per interp, --checks none", "n2-none", "n1-none")):
+    for label, num, den in (
+        ("checks all / none, -n 1", "n1-all", "n1-none"),
+        ("checks all / none, -n 2", "n2-all", "n2-none"),
+        ("runner -n 1 --checks none / stock", "n1-none", "stock"),
+        ("2 interpreters / 1 per interp, --checks all", "n2-all", "n1-all"),
+        ("2 interpreters / 1 per interp, --checks none", "n2-none", "n1-none"),
+    ):
         scale = n_of[num] / n_of[den]
-        out["ratios"][label] = {ev: pr[num][ev] / pr[den][ev] / scale
-                                for ev in ("instructions", "cycles", "task-clock")}
+        out["ratios"][label] = {
+            ev: pr[num][ev] / pr[den][ev] / scale for ev in ("instructions", "cycles", "task-clock")
+        }
     out["ratios"]["scaling, checks all vs none"] = {
         ev: (pr["n2-all"][ev] / pr["n1-all"][ev]) / (pr["n2-none"][ev] / pr["n1-none"][ev])
-        for ev in ("instructions", "cycles", "task-clock")}
+        for ev in ("instructions", "cycles", "task-clock")
+    }
     return out
 
 
 def print_perf(pf):
     w = sys.stdout.write
     small, large = pf["rounds"]
-    w("\nperf stat (user-mode cycles and instructions of our threads only; per workload round\n"
-      "= difference between %d and %d rounds, start-up excluded; median of %d repetitions)\n"
-      % (small, large, pf["reps"]))
-    hdr = "%-40s %14s %14s %6s %10s" % ("configuration (all interpreters)", "instr/round",
-                                        "cycles/round", "IPC", "ms/round")
+    w(
+        "\nperf stat (user-mode cycles and instructions of our threads only; per workload round\n"
+        "= difference between %d and %d rounds, start-up excluded; median of %d repetitions)\n"
+        % (small, large, pf["reps"])
+    )
+    hdr = "%-40s %14s %14s %6s %10s" % (
+        "configuration (all interpreters)",
+        "instr/round",
+        "cycles/round",
+        "IPC",
+        "ms/round",
+    )
     w(hdr + "\n" + "-" * len(hdr) + "\n")
     for name, c in pf["per_round"].items():
         ipc = c["instructions"] / c["cycles"] if c["cycles"] else float("nan")
-        w("%-40s %14.0f %14.0f %6.2f %10.2f\n" % (LABELS.get(name, name), c["instructions"],
-                                                  c["cycles"], ipc, c["task-clock"]))
+        w(
+            "%-40s %14.0f %14.0f %6.2f %10.2f\n"
+            % (LABELS.get(name, name), c["instructions"], c["cycles"], ipc, c["task-clock"])
+        )
     w("\n%-46s %12s %8s %10s\n" % ("ratio", "instructions", "cycles", "task-clock"))
     for label, r in pf["ratios"].items():
-        w("%-46s %12.3f %8.3f %10.3f\n" % (label, r["instructions"], r["cycles"],
-                                            r["task-clock"]))
-    w("   ('per interp' rows: 1.000 = the second interpreter costs exactly what the first does;\n"
-      "    above 1 in cycles but not instructions = contention: shared caches, cache lines,\n"
-      "    locks. 'scaling, checks all vs none' = our per-interpreter growth over stock\n"
-      "    CPython's: 1.000 = interpsan adds no contention of its own)\n")
+        w("%-46s %12.3f %8.3f %10.3f\n" % (label, r["instructions"], r["cycles"], r["task-clock"]))
+    w(
+        "   ('per interp' rows: 1.000 = the second interpreter costs exactly what the first does;\n"
+        "    above 1 in cycles but not instructions = contention: shared caches, cache lines,\n"
+        "    locks. 'scaling, checks all vs none' = our per-interpreter growth over stock\n"
+        "    CPython's: 1.000 = interpsan adds no contention of its own)\n"
+    )
     sys.stdout.flush()
 
 
@@ -446,13 +555,19 @@ def callgrind_run(cmd, env, outfile):
         while cmd and "=" in cmd[0] and not cmd[0].startswith("/"):
             name, value = cmd.pop(0).split("=", 1)
             env[name] = value
-    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + outfile] + cmd,
-                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                       cwd=ROOT)
+    p = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + outfile] + cmd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     m = re.search(r"Collected\s*:\s*(\d+)", p.stderr)
     if p.returncode != 0 or not m:
-        raise RuntimeError("callgrind %s: exit %d\n%s" % (" ".join(cmd), p.returncode,
-                                                         p.stderr[-2000:]))
+        raise RuntimeError(
+            "callgrind %s: exit %d\n%s" % (" ".join(cmd), p.returncode, p.stderr[-2000:])
+        )
     return int(m.group(1))
 
 
@@ -460,8 +575,12 @@ def callgrind_self_costs(outfile):
     """{function: self Ir} from callgrind_annotate's function list. Code
     inlined from headers is listed under the header's name; it is summed into
     its function here, and recursion levels (f'2) into f."""
-    p = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100", outfile],
-                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    p = subprocess.run(
+        ["callgrind_annotate", "--auto=no", "--threshold=100", outfile],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     costs = {}
     in_list = False
     for line in p.stdout.splitlines():
@@ -492,30 +611,47 @@ def measure_callgrind(configs, env, args, tmpdir, version):
             f = os.path.join(tmpdir, "callgrind.%s.%s.%d.out" % (version, name, rounds))
             files[(name, rounds)] = f
             res[(name, rounds)] = callgrind_run(cmds[name] + [str(rounds)], env, f)
-            log("%s: callgrind %s, %d rounds: %d instructions" % (version, name, rounds,
-                                                                   res[(name, rounds)]))
-    per_round = {name: (res[(name, large)] - res[(name, small)]) / (large - small)
-                 for name in wanted}
+            log(
+                "%s: callgrind %s, %d rounds: %d instructions"
+                % (version, name, rounds, res[(name, rounds)])
+            )
+    per_round = {
+        name: (res[(name, large)] - res[(name, small)]) / (large - small) for name in wanted
+    }
 
     def per_function(name):
         big = callgrind_self_costs(files[(name, large)])
         little = callgrind_self_costs(files[(name, small)])
-        return {fn: (big.get(fn, 0) - little.get(fn, 0)) / (large - small)
-                for fn in set(big) | set(little)}
+        return {
+            fn: (big.get(fn, 0) - little.get(fn, 0)) / (large - small)
+            for fn in set(big) | set(little)
+        }
 
     funcs = {name: per_function(name) for name in wanted}
-    out = {"rounds": [small, large], "counts": {"%s/%d" % k: v for k, v in res.items()},
-           "per_round": per_round,
-           "ratio_all_none": per_round["n1-all"] / per_round["n1-none"],
-           "ratio_none_stock": per_round["n1-none"] / per_round["stock"],
-           "whole_run_ratio_all_none": res[("n1-all", large)] / res[("n1-none", large)]}
-    for key, a, b in (("extra_all_vs_none", "n1-all", "n1-none"),
-                      ("extra_none_vs_stock", "n1-none", "stock")):
+    out = {
+        "rounds": [small, large],
+        "counts": {"%s/%d" % k: v for k, v in res.items()},
+        "per_round": per_round,
+        "ratio_all_none": per_round["n1-all"] / per_round["n1-none"],
+        "ratio_none_stock": per_round["n1-none"] / per_round["stock"],
+        "whole_run_ratio_all_none": res[("n1-all", large)] / res[("n1-none", large)],
+    }
+    for key, a, b in (
+        ("extra_all_vs_none", "n1-all", "n1-none"),
+        ("extra_none_vs_stock", "n1-none", "stock"),
+    ):
         fa, fb = funcs[a], funcs[b]
         diff = {fn: fa.get(fn, 0) - fb.get(fn, 0) for fn in set(fa) | set(fb)}
-        top = sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:args.top]
-        out[key] = [{"function": fn, "extra_per_round": d, "per_round_" + a: fa.get(fn, 0),
-                     "per_round_" + b: fb.get(fn, 0)} for fn, d in top]
+        top = sorted(diff.items(), key=lambda kv: -abs(kv[1]))[: args.top]
+        out[key] = [
+            {
+                "function": fn,
+                "extra_per_round": d,
+                "per_round_" + a: fa.get(fn, 0),
+                "per_round_" + b: fb.get(fn, 0),
+            }
+            for fn, d in top
+        ]
     return out
 
 
@@ -523,17 +659,27 @@ def print_callgrind(cg):
     w = sys.stdout.write
     small, large = cg["rounds"]
     pr = cg["per_round"]
-    w("\ncallgrind instructions, -n 1 (per workload round = difference between %d and %d "
-      "rounds, start-up excluded; deterministic)\n" % (small, large))
-    w("   per round: stock python %.0f, runner --checks none %.0f, --checks all %.0f\n"
-      % (pr["stock"], pr["n1-none"], pr["n1-all"]))
-    w("   checks all / none %.3f (whole run at %d rounds: %.3f); runner none / stock %.3f\n"
-      % (cg["ratio_all_none"], large, cg["whole_run_ratio_all_none"], cg["ratio_none_stock"]))
-    for key, a, b in (("extra_all_vs_none", "n1-all", "n1-none"),
-                      ("extra_none_vs_stock", "n1-none", "stock")):
+    w(
+        "\ncallgrind instructions, -n 1 (per workload round = difference between %d and %d "
+        "rounds, start-up excluded; deterministic)\n" % (small, large)
+    )
+    w(
+        "   per round: stock python %.0f, runner --checks none %.0f, --checks all %.0f\n"
+        % (pr["stock"], pr["n1-none"], pr["n1-all"])
+    )
+    w(
+        "   checks all / none %.3f (whole run at %d rounds: %.3f); runner none / stock %.3f\n"
+        % (cg["ratio_all_none"], large, cg["whole_run_ratio_all_none"], cg["ratio_none_stock"])
+    )
+    for key, a, b in (
+        ("extra_all_vs_none", "n1-all", "n1-none"),
+        ("extra_none_vs_stock", "n1-none", "stock"),
+    ):
         total = pr[a] - pr[b]
-        w("   where the difference %s - %s goes (self instructions per round; total %+.0f):\n"
-          % (a, b, total))
+        w(
+            "   where the difference %s - %s goes (self instructions per round; total %+.0f):\n"
+            % (a, b, total)
+        )
         for t in cg[key]:
             share = 100.0 * t["extra_per_round"] / total if total else 0.0
             w("     %+12.0f %6.1f%%  %s\n" % (t["extra_per_round"], share, t["function"][:110]))
@@ -545,30 +691,59 @@ def print_callgrind(cg):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        prog="bench.py", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--python", action="append", choices=("3.12", "3.13"),
-                   help="CPython version (repeatable; default 3.12)")
+        prog="bench.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        choices=("3.12", "3.13"),
+        help="CPython version (repeatable; default 3.12)",
+    )
     p.add_argument("--reps", type=int, default=5, help="measured repetitions (default 5)")
-    p.add_argument("--warmup", type=int, default=1,
-                   help="unmeasured warm-up repetitions (default 1)")
-    p.add_argument("--rounds", type=int, default=None,
-                   help="workload rounds per interpreter (default: the workload's, ~1-2 s)")
+    p.add_argument(
+        "--warmup", type=int, default=1, help="unmeasured warm-up repetitions (default 1)"
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="workload rounds per interpreter (default: the workload's, ~1-2 s)",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--runner", help="use this runner binary (single --python only)")
-    p.add_argument("--launcher", action="store_true",
-                   help="also time whole `tools/interpsan run -n 2` invocations")
+    p.add_argument(
+        "--launcher",
+        action="store_true",
+        help="also time whole `tools/interpsan run -n 2` invocations",
+    )
     p.add_argument("--no-timing", action="store_true", help="skip the wall-time table")
-    p.add_argument("--perf", action="store_true",
-                   help="perf stat cycles/instructions of every configuration")
+    p.add_argument(
+        "--perf", action="store_true", help="perf stat cycles/instructions of every configuration"
+    )
     p.add_argument("--perf-reps", type=int, default=5, help="repetitions for --perf (default 5)")
-    p.add_argument("--perf-rounds", type=int, nargs=2, metavar=("SMALL", "LARGE"),
-                   help="workload sizes for --perf (default 10 and --rounds)")
-    p.add_argument("--callgrind", action="store_true",
-                   help="callgrind instruction counts for -n 1 checks none vs all, and where "
-                        "the extra instructions go")
-    p.add_argument("--callgrind-rounds", type=int, nargs=2, default=(2, 12),
-                   metavar=("SMALL", "LARGE"), help="workload sizes for --callgrind (2 12)")
+    p.add_argument(
+        "--perf-rounds",
+        type=int,
+        nargs=2,
+        metavar=("SMALL", "LARGE"),
+        help="workload sizes for --perf (default 10 and --rounds)",
+    )
+    p.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="callgrind instruction counts for -n 1 checks none vs all, and where "
+        "the extra instructions go",
+    )
+    p.add_argument(
+        "--callgrind-rounds",
+        type=int,
+        nargs=2,
+        default=(2, 12),
+        metavar=("SMALL", "LARGE"),
+        help="workload sizes for --callgrind (2 12)",
+    )
     p.add_argument("--top", type=int, default=15, help="functions listed by --callgrind")
     args = p.parse_args(argv)
     args.python = args.python or ["3.12"]
@@ -591,8 +766,7 @@ def parse_args(argv):
 
 def bench_version(version, args, tmpdir):
     python = find_python(version)
-    given = args.runner or (os.environ.get("INTERPSAN_RUNNER") if len(args.python) == 1
-                            else None)
+    given = args.runner or (os.environ.get("INTERPSAN_RUNNER") if len(args.python) == 1 else None)
     runner = private_copy(given or build_runner(version), tmpdir, version)
     env = runner_env(runner)
     configs = configs_for(version, python, runner, args.launcher)
@@ -604,8 +778,15 @@ def bench_version(version, args, tmpdir):
         rows = summarize_wall(configs, results)
         ratios = wall_ratios(configs, results)
         print_wall(version, python, rows, ratios, args, load)
-        entry.update({"reps": args.reps, "warmup": args.warmup, "load_average": load,
-                      "configs": rows, "ratios": ratios})
+        entry.update(
+            {
+                "reps": args.reps,
+                "warmup": args.warmup,
+                "load_average": load,
+                "configs": rows,
+                "ratios": ratios,
+            }
+        )
     if args.perf:
         if perf_works():
             entry["perf"] = measure_perf(configs, env, args, version)
@@ -625,8 +806,13 @@ def main(argv):
     args = parse_args(argv)
     report = {"tool": "interpsan bench", "cpus": os.cpu_count(), "versions": {}}
     try:
-        git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        git = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         report["commit"] = git.stdout.strip()
     except OSError:
         pass

@@ -60,7 +60,13 @@ PYTEST_ARGS = [
     # file descriptors 1 and 2 around every test, so interpreters running
     # side by side in one process would capture (and lose) each other's
     # output. Every row, plain included, captures the same way.
-    "-m", "pytest", "-q", "-p", "no:cacheprovider", "--capture=sys", "tests",
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "--capture=sys",
+    "tests",
     "--ignore=tests/test_multidict_benchmarks.py",
     "--ignore=tests/test_views_benchmarks.py",
     "--ignore=tests/test_mypy.py",
@@ -102,8 +108,21 @@ def setup(version, work):
         log("creating %s (multidict built from its sdist) ..." % venv)
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([base, "-m", "venv", venv], check=True)
-        subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "--no-binary", "multidict", "-r", REQUIREMENTS], check=True)
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--no-binary",
+                "multidict",
+                "-r",
+                REQUIREMENTS,
+            ],
+            check=True,
+        )
         with open(stamp, "w") as f:
             f.write(wanted)
     version_md = pinned("multidict")
@@ -111,19 +130,36 @@ def setup(version, work):
     if not os.path.isdir(os.path.join(suite, "tests")):
         log("fetching multidict %s's test suite (its sdist) ..." % version_md)
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([python, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                            "--no-deps", "--no-binary", ":all:", "-d", tmp,
-                            "multidict==" + version_md], check=True)
+            subprocess.run(
+                [
+                    python,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--disable-pip-version-check",
+                    "--no-deps",
+                    "--no-binary",
+                    ":all:",
+                    "-d",
+                    tmp,
+                    "multidict==" + version_md,
+                ],
+                check=True,
+            )
             sdist = os.path.join(tmp, "multidict-%s.tar.gz" % version_md)
             prefix = "multidict-%s/tests/" % version_md
             staging = suite + ".tmp"
             shutil.rmtree(staging, ignore_errors=True)
             os.makedirs(staging)
             with tarfile.open(sdist) as tar:
-                members = [m for m in tar.getmembers()
-                           if m.name.startswith(prefix) and (m.isfile() or m.isdir())]
+                members = [
+                    m
+                    for m in tar.getmembers()
+                    if m.name.startswith(prefix) and (m.isfile() or m.isdir())
+                ]
                 for m in members:
-                    m.name = m.name[len("multidict-%s/" % version_md):]
+                    m.name = m.name[len("multidict-%s/" % version_md) :]
                 tar.extractall(staging, members=members)
             # Not the sdist's multidict/ package: the tests must import the
             # extension built in the venv.
@@ -144,8 +180,19 @@ def configs(python, version, audit):
     out = [("plain", [python] + PYTEST_ARGS, 0)]
     for n in (1, 4):
         for checks in ("none", "all") + CHECKS:
-            argv = [LAUNCHER, "--python", python, "run", "-n", str(n), "--checks", checks,
-                    "--suppressions", supp, "--keep-going"]
+            argv = [
+                LAUNCHER,
+                "--python",
+                python,
+                "run",
+                "-n",
+                str(n),
+                "--checks",
+                checks,
+                "--suppressions",
+                supp,
+                "--keep-going",
+            ]
             if audit:
                 argv += ["--audit", audit]
             out.append(("n%d-%s" % (n, checks), argv, n))
@@ -162,12 +209,24 @@ def run_once(name, argv, n, env, suite, tmp):
     report = None
     if n:
         report = tempfile.mkdtemp(prefix="report-", dir=tmp)
-        cmd = cmd[:cmd.index("--keep-going") + 1] + ["--report", report] + \
-            cmd[cmd.index("--keep-going") + 1:] + ["--"] + PYTEST_ARGS
+        cmd = (
+            cmd[: cmd.index("--keep-going") + 1]
+            + ["--report", report]
+            + cmd[cmd.index("--keep-going") + 1 :]
+            + ["--"]
+            + PYTEST_ARGS
+        )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=suite, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace")
+    proc = subprocess.run(
+        cmd,
+        cwd=suite,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -183,13 +242,22 @@ def run_once(name, argv, n, env, suite, tmp):
             violations = sum(v.get("count", 1) for v in data["violations"])
             counts = [i.get("tests", {}) for i in data["interpreters"]]
             failed = sum(c.get("failed", 0) + c.get("errors", 0) for c in counts)
-            passed = sum(c.get("run", 0) for c in counts) - failed - sum(
-                c.get("skipped", 0) for c in counts)
+            passed = (
+                sum(c.get("run", 0) for c in counts)
+                - failed
+                - sum(c.get("skipped", 0) for c in counts)
+            )
         except (OSError, ValueError, KeyError):
             violations = None
         shutil.rmtree(report, ignore_errors=True)
-    result = {"wall": wall, "cpu": cpu, "passed": passed, "failed": failed,
-              "violations": violations, "status": proc.returncode}
+    result = {
+        "wall": wall,
+        "cpu": cpu,
+        "passed": passed,
+        "failed": failed,
+        "violations": violations,
+        "status": proc.returncode,
+    }
     if proc.returncode != 0:
         result["tail"] = proc.stdout[-1500:]
     return result
@@ -212,17 +280,31 @@ def measure(version, args, tmp):
         rows = [r for r in rows if r[0] in keep or r[0] == "plain"]
     results = {name: [] for name, _, _ in rows}
     for rep in range(args.reps):
-        order = rows[rep % len(rows):] + rows[:rep % len(rows)]
+        order = rows[rep % len(rows) :] + rows[: rep % len(rows)]
         for name, argv, n in order:
             r = run_once(name, argv, n, env, suite, tmp)
             results[name].append(r)
-            log("%s rep %d %-12s wall %6.2fs cpu %6.2fs  %d passed%s%s  status %d" % (
-                version, rep + 1, name, r["wall"], r["cpu"], r["passed"],
-                ", %d failed" % r["failed"] if r["failed"] else "",
-                ", %s violations" % r["violations"] if r["violations"] else "",
-                r["status"]))
-    return {"version": version, "python": python, "rows": [r[0] for r in rows],
-            "results": results, "load": os.getloadavg()}
+            log(
+                "%s rep %d %-12s wall %6.2fs cpu %6.2fs  %d passed%s%s  status %d"
+                % (
+                    version,
+                    rep + 1,
+                    name,
+                    r["wall"],
+                    r["cpu"],
+                    r["passed"],
+                    ", %d failed" % r["failed"] if r["failed"] else "",
+                    ", %s violations" % r["violations"] if r["violations"] else "",
+                    r["status"],
+                )
+            )
+    return {
+        "version": version,
+        "python": python,
+        "rows": [r[0] for r in rows],
+        "results": results,
+        "load": os.getloadavg(),
+    }
 
 
 def med(results, name, key):
@@ -232,11 +314,15 @@ def med(results, name, key):
 def report(m, reps):
     res = m["results"]
     plain = res["plain"][0]["passed"]
-    print("\n== CPython %s: multidict %s's suite (%d tests per interpreter), "
-          "medians of %d, load average %.1f/%.1f/%.1f ==" % (
-              m["version"], pinned("multidict"), plain, reps, *m["load"]))
-    print("%-12s %8s %8s %9s %9s %9s %9s  %s" % (
-        "row", "wall s", "cpu s", "wall/plain", "cpu/plain", "wall/none", "cpu/none", "tests"))
+    print(
+        "\n== CPython %s: multidict %s's suite (%d tests per interpreter), "
+        "medians of %d, load average %.1f/%.1f/%.1f =="
+        % (m["version"], pinned("multidict"), plain, reps, *m["load"])
+    )
+    print(
+        "%-12s %8s %8s %9s %9s %9s %9s  %s"
+        % ("row", "wall s", "cpu s", "wall/plain", "cpu/plain", "wall/none", "cpu/none", "tests")
+    )
     for name in m["rows"]:
         wall, cpu = med(res, name, "wall"), med(res, name, "cpu")
         n = name.split("-")[0]
@@ -255,8 +341,10 @@ def report(m, reps):
             note += ", %d violations" % last["violations"]
         if last["status"] not in (0, 3):
             note += ", exit status %d" % last["status"]
-        print("%-12s %8.2f %8.2f %9.2f %9.2f %9.2f %9.2f  %s" % ((name, wall, cpu) + tuple(ratios)
-                                                                 + (note,)))
+        print(
+            "%-12s %8.2f %8.2f %9.2f %9.2f %9.2f %9.2f  %s"
+            % ((name, wall, cpu) + tuple(ratios) + (note,))
+        )
     for n in ("n1", "n4"):
         if n + "-all" in res and n + "-none" in res:
             r = med(res, n + "-all", "wall") / med(res, n + "-none", "wall")
@@ -265,10 +353,18 @@ def report(m, reps):
             pairs = list(zip(res[n + "-all"], res[n + "-none"]))
             pw = statistics.median(a["wall"] / b["wall"] for a, b in pairs)
             pc = statistics.median(a["cpu"] / b["cpu"] for a, b in pairs)
-            print("%s: --checks all / --checks none = %.2fx wall (paired %.2fx; cpu paired "
-                  "%.2fx) (target <= %.2f on wall: %s)" % (
-                      n.replace("n", "-n "), r, pw, pc, TARGET,
-                      "holds" if r <= TARGET else "DOES NOT HOLD"))
+            print(
+                "%s: --checks all / --checks none = %.2fx wall (paired %.2fx; cpu paired "
+                "%.2fx) (target <= %.2f on wall: %s)"
+                % (
+                    n.replace("n", "-n "),
+                    r,
+                    pw,
+                    pc,
+                    TARGET,
+                    "holds" if r <= TARGET else "DOES NOT HOLD",
+                )
+            )
 
 
 def main(argv):
@@ -276,8 +372,11 @@ def main(argv):
     p.add_argument("--python", action="append", choices=("3.12", "3.13"))
     p.add_argument("--reps", type=int, default=1)
     p.add_argument("--only", help="comma list of rows (plain always runs)")
-    p.add_argument("--audit", choices=("changed", "each-test", "end"),
-                   help="pass --audit to every interpsan row (default: interpsan's)")
+    p.add_argument(
+        "--audit",
+        choices=("changed", "each-test", "end"),
+        help="pass --audit to every interpsan row (default: interpsan's)",
+    )
     p.add_argument("--json")
     p.add_argument("--work", default=os.path.expanduser("~/.cache/interpsan/bench_real_suite"))
     p.add_argument("--setup-only", action="store_true")

@@ -117,7 +117,9 @@ def memray_python(version, python):
     use); its python, or None (logged) if it cannot be had."""
     root = os.environ.get("INTERPSAN_MEMRAY_VENVS") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-        "interpsan", "bench-memray")
+        "interpsan",
+        "bench-memray",
+    )
     venv = os.path.join(root, "py" + version)
     venv_python = os.path.join(venv, "bin", "python")
     stamp = os.path.join(venv, ".requirement")
@@ -129,13 +131,23 @@ def memray_python(version, python):
         pass
     log("%s: installing %s into %s" % (version, MEMRAY_REQUIREMENT, venv))
     shutil.rmtree(venv, ignore_errors=True)
-    for cmd in ([python, "-m", "venv", venv],
-                [venv_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                 MEMRAY_REQUIREMENT]):
+    for cmd in (
+        [python, "-m", "venv", venv],
+        [
+            venv_python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            MEMRAY_REQUIREMENT,
+        ],
+    ):
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:
-            log("%s: cannot install memray (%s): %s" % (version, " ".join(cmd),
-                                                         proc.stdout[-1500:]))
+            log(
+                "%s: cannot install memray (%s): %s" % (version, " ".join(cmd), proc.stdout[-1500:])
+            )
             return None
     with open(stamp, "w") as f:
         f.write(MEMRAY_REQUIREMENT + "\n")
@@ -146,6 +158,7 @@ def configs_for(python, runner, memray=None, tmpdir=None):
     """[(name, command without the rounds argument, interpreters)]. With
     `memray` (a venv python that has it), the two memray configurations
     too; their capture file goes to `tmpdir`, overwritten by each run."""
+
     def run(n, frames):
         return bench.runner_cmd(runner, [WORKLOAD], n=n, trace_malloc=frames)
 
@@ -153,12 +166,20 @@ def configs_for(python, runner, memray=None, tmpdir=None):
         # --aggregate: memray keeps per-location totals in memory and writes
         # them at exit, as tracemalloc keeps its traces, instead of
         # streaming every allocation event to the file.
-        return [memray, "-m", "memray", "run", "--quiet", "--force", "--aggregate"] + list(
-            flags) + ["-o", os.path.join(tmpdir, "memray.bin"), WORKLOAD]
-    memray_configs = [] if memray is None else [
-        ("memray", memray_run(), 1),
-        ("memray-py", memray_run("--trace-python-allocators"), 1),
-    ]
+        return (
+            [memray, "-m", "memray", "run", "--quiet", "--force", "--aggregate"]
+            + list(flags)
+            + ["-o", os.path.join(tmpdir, "memray.bin"), WORKLOAD]
+        )
+
+    memray_configs = (
+        []
+        if memray is None
+        else [
+            ("memray", memray_run(), 1),
+            ("memray-py", memray_run("--trace-python-allocators"), 1),
+        ]
+    )
     return memray_configs + [
         ("off", run(1, 0), 1),
         ("t1", run(1, 1), 1),
@@ -214,10 +235,15 @@ def measure_wall(configs, env, args, version):
     for measured, rep, (name, cmd, n) in interleaved(configs, args.reps, args.warmup):
         if rep != last:
             last = rep
-            log("%s: wall time, %s %d of %d" % (
-                version, "repetition" if measured else "warm-up",
-                rep + 1 - (args.warmup if measured else 0),
-                args.reps if measured else args.warmup))
+            log(
+                "%s: wall time, %s %d of %d"
+                % (
+                    version,
+                    "repetition" if measured else "warm-up",
+                    rep + 1 - (args.warmup if measured else 0),
+                    args.reps if measured else args.warmup,
+                )
+            )
         r = run_once(cmd + [str(args.rounds)], env, n)
         if measured:
             results[name].append(r)
@@ -235,8 +261,10 @@ def wall_ratios(configs, results):
             scale = n_of[num] / n_of[den] if key == "cpu" else 1.0
             a = [r[key] for r in results[num]]
             b = [r[key] for r in results[den]]
-            entry[key] = {"of_medians": med(a) / med(b) / scale,
-                          "paired_median": med([x / y / scale for x, y in zip(a, b)])}
+            entry[key] = {
+                "of_medians": med(a) / med(b) / scale,
+                "paired_median": med([x / y / scale for x, y in zip(a, b)]),
+            }
         out[label] = entry
     # Our scaling relative to the untraced runner's at the same moment.
     if not all(c in results for c in ("off", "t1", "off-n2", "t1-n2")):
@@ -244,10 +272,16 @@ def wall_ratios(configs, results):
     entry = {"numerator": "t1-n2/t1", "denominator": "off-n2/off", "target": None}
     for key in ("wall", "elapsed", "cpu"):
         m = {c: med([r[key] for r in results[c]]) for c in ("off", "t1", "off-n2", "t1-n2")}
-        paired = [(a[key] / b[key]) / (c[key] / d[key]) for a, b, c, d in zip(
-            results["t1-n2"], results["t1"], results["off-n2"], results["off"])]
-        entry[key] = {"of_medians": (m["t1-n2"] / m["t1"]) / (m["off-n2"] / m["off"]),
-                      "paired_median": med(paired)}
+        paired = [
+            (a[key] / b[key]) / (c[key] / d[key])
+            for a, b, c, d in zip(
+                results["t1-n2"], results["t1"], results["off-n2"], results["off"]
+            )
+        ]
+        entry[key] = {
+            "of_medians": (m["t1-n2"] / m["t1"]) / (m["off-n2"] / m["off"]),
+            "paired_median": med(paired),
+        }
     out["scaling, tracing vs off"] = entry
     return out
 
@@ -255,40 +289,68 @@ def wall_ratios(configs, results):
 def print_wall(version, python, configs, results, ratios, args, load):
     w = sys.stdout.write
     w("\n== interpsan tracemalloc benchmark: CPython %s (%s)\n" % (version, python))
-    w("   workload tools/bench/bench_workload.py, %d rounds per interpreter; %d repetitions "
-      "(+%d warm-up), interleaved, medians; %d CPUs; load average %.2f at start, %.2f at end\n"
-      % (args.rounds, args.reps, args.warmup, os.cpu_count() or 0, load[0], load[1]))
-    w("   wall = whole process incl. start-up; in-interp = time the workload prints "
-      "(slowest interpreter); cpu = user+sys of the process\n\n")
-    hdr = "%-46s %8s %17s %10s %8s" % ("configuration", "wall s", "(min..max)", "in-interp",
-                                       "cpu s")
+    w(
+        "   workload tools/bench/bench_workload.py, %d rounds per interpreter; %d repetitions "
+        "(+%d warm-up), interleaved, medians; %d CPUs; load average %.2f at start, %.2f at end\n"
+        % (args.rounds, args.reps, args.warmup, os.cpu_count() or 0, load[0], load[1])
+    )
+    w(
+        "   wall = whole process incl. start-up; in-interp = time the workload prints "
+        "(slowest interpreter); cpu = user+sys of the process\n\n"
+    )
+    hdr = "%-46s %8s %17s %10s %8s" % (
+        "configuration",
+        "wall s",
+        "(min..max)",
+        "in-interp",
+        "cpu s",
+    )
     w(hdr + "\n" + "-" * len(hdr) + "\n")
     for name, _, _ in configs:
         rs = results[name]
         walls = [r["wall"] for r in rs]
-        w("%-46s %8.3f %17s %10.3f %8.3f\n" % (
-            LABELS[name], med(walls), "(%.3f..%.3f)" % (min(walls), max(walls)),
-            med([r["elapsed"] for r in rs]), med([r["cpu"] for r in rs])))
-    w("\n%-44s %15s %15s %15s  %s\n" % ("ratio: of medians (paired)", "wall", "in-interp",
-                                        "cpu/interp", "target"))
+        w(
+            "%-46s %8.3f %17s %10.3f %8.3f\n"
+            % (
+                LABELS[name],
+                med(walls),
+                "(%.3f..%.3f)" % (min(walls), max(walls)),
+                med([r["elapsed"] for r in rs]),
+                med([r["cpu"] for r in rs]),
+            )
+        )
+    w(
+        "\n%-44s %15s %15s %15s  %s\n"
+        % ("ratio: of medians (paired)", "wall", "in-interp", "cpu/interp", "target")
+    )
     for label, r in ratios.items():
-        cells = " ".join("%6.3f (%6.3f)" % (r[k]["of_medians"], r[k]["paired_median"])
-                         for k in ("wall", "elapsed", "cpu"))
+        cells = " ".join(
+            "%6.3f (%6.3f)" % (r[k]["of_medians"], r[k]["paired_median"])
+            for k in ("wall", "elapsed", "cpu")
+        )
         verdict = ""
         if r["target"] is not None:
             key = "wall" if "interpreters" in label else "elapsed"
             verdict = "<= %.2f on %s: %s" % (
-                r["target"], "wall" if key == "wall" else "in-interp",
-                "met" if r[key]["of_medians"] <= r["target"] else "NOT met")
+                r["target"],
+                "wall" if key == "wall" else "in-interp",
+                "met" if r[key]["of_medians"] <= r["target"] else "NOT met",
+            )
         w("%-44s %s  %s\n" % (label, cells, verdict))
     if "memray-py" in results:
-        w("   (memray-py = memray with --trace-python-allocators: pymalloc blocks too, the\n"
-          "    scope of tracemalloc; plain memray sees malloc/free only; both --aggregate)\n")
-    w("   ('scaling, tracing vs off' = (t1-n2 / t1) / (off-n2 / off): how much worse\n"
-      "    2 traced interpreters scale than 2 untraced ones here; 1.0 = no contention of its own)\n")
+        w(
+            "   (memray-py = memray with --trace-python-allocators: pymalloc blocks too, the\n"
+            "    scope of tracemalloc; plain memray sees malloc/free only; both --aggregate)\n"
+        )
+    w(
+        "   ('scaling, tracing vs off' = (t1-n2 / t1) / (off-n2 / off): how much worse\n"
+        "    2 traced interpreters scale than 2 untraced ones here; 1.0 = no contention of its own)\n"
+    )
     if max(load) > (os.cpu_count() or 1):
-        w("   note: load average above the CPU count: wall-time scaling is dominated by other\n"
-          "   processes; trust cpu/interp and the perf cycles below.\n")
+        w(
+            "   note: load average above the CPU count: wall-time scaling is dominated by other\n"
+            "   processes; trust cpu/interp and the perf cycles below.\n"
+        )
     sys.stdout.flush()
 
 
@@ -307,8 +369,11 @@ def perf_stat(cmd, env, expect):
 
 def measure_perf(configs, env, args, version):
     small, large = args.perf_rounds
-    sized = [((name, rounds), cmd + [str(rounds)], n)
-             for name, cmd, n in configs for rounds in (small, large)]
+    sized = [
+        ((name, rounds), cmd + [str(rounds)], n)
+        for name, cmd, n in configs
+        for rounds in (small, large)
+    ]
     raw = {key: [] for key, _, _ in sized}
     last = -1
     for _, rep, (key, cmd, n) in interleaved(sized, args.perf_reps, 0):
@@ -330,19 +395,27 @@ def measure_perf(configs, env, args, version):
             continue
         # Per interpreter: -n 2 does twice the work.
         scale = n_of[num] / n_of[den]
-        ratios[label] = {ev: per_round[num][ev] / per_round[den][ev] / scale
-                         for ev in ("instructions", "cycles")}
+        ratios[label] = {
+            ev: per_round[num][ev] / per_round[den][ev] / scale for ev in ("instructions", "cycles")
+        }
         ratios[label]["target"] = target
-    return {"rounds": [small, large], "reps": args.perf_reps, "per_round": per_round,
-            "ratios": ratios, "raw": {"%s/%d" % k: v for k, v in raw.items()}}
+    return {
+        "rounds": [small, large],
+        "reps": args.perf_reps,
+        "per_round": per_round,
+        "ratios": ratios,
+        "raw": {"%s/%d" % k: v for k, v in raw.items()},
+    }
 
 
 def print_perf(pf):
     w = sys.stdout.write
     small, large = pf["rounds"]
-    w("\nperf stat -e instructions:u,cycles:u (per workload round = difference between %d and\n"
-      "%d rounds, start-up excluded; median of %d repetitions; all interpreters together)\n"
-      % (small, large, pf["reps"]))
+    w(
+        "\nperf stat -e instructions:u,cycles:u (per workload round = difference between %d and\n"
+        "%d rounds, start-up excluded; median of %d repetitions; all interpreters together)\n"
+        % (small, large, pf["reps"])
+    )
     hdr = "%-46s %14s %14s %6s" % ("configuration", "instr/round", "cycles/round", "IPC")
     w(hdr + "\n" + "-" * len(hdr) + "\n")
     for name, c in pf["per_round"].items():
@@ -352,17 +425,21 @@ def print_perf(pf):
     for label, r in pf["ratios"].items():
         verdict = ""
         if r["target"] is not None:
-            verdict = "<= %.2f on cycles: %s" % (r["target"], "met" if r["cycles"] <= r["target"]
-                                                 else "NOT met")
+            verdict = "<= %.2f on cycles: %s" % (
+                r["target"],
+                "met" if r["cycles"] <= r["target"] else "NOT met",
+            )
         w("%-44s %12.3f %8.3f  %s\n" % (label, r["instructions"], r["cycles"], verdict))
-    w("   (for '2 interpreters / 1': cycles(-n 2) / (2 x cycles(-n 1)); 1.0 = the two\n"
-      "    interpreters cost no more together than apart)\n")
+    w(
+        "   (for '2 interpreters / 1': cycles(-n 2) / (2 x cycles(-n 1)); 1.0 = the two\n"
+        "    interpreters cost no more together than apart)\n"
+    )
     sys.stdout.flush()
 
 
 # ---- memory per traced block ------------------------------------------------------
 
-PROBE = r'''
+PROBE = r"""
 import gc, sys, tracemalloc
 mode, kind, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
@@ -394,10 +471,12 @@ after = rss_kb()
 print("probe rss_delta_kb=%d count=%d tracemalloc_memory_delta=%d tracing=%s"
       % (after - before, count, tracemalloc.get_tracemalloc_memory() - mem_before,
          tracemalloc.is_tracing()))
-'''
+"""
 
-PROBE_RE = re.compile(r"probe rss_delta_kb=(-?\d+) count=(\d+) tracemalloc_memory_delta=(-?\d+) "
-                      r"tracing=(\w+)")
+PROBE_RE = re.compile(
+    r"probe rss_delta_kb=(-?\d+) count=(\d+) tracemalloc_memory_delta=(-?\d+) "
+    r"tracing=(\w+)"
+)
 
 # kind -> (blocks, bytes the block occupies in its allocator, design cost per block)
 PROBE_KINDS = {
@@ -408,14 +487,21 @@ PROBE_KINDS = {
 
 
 def run_probe(cmd, env):
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, cwd=ROOT)
+    proc = subprocess.run(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     m = PROBE_RE.search(proc.stdout)
     if proc.returncode != 0 or not m:
-        raise RuntimeError("%s: exit %d\n%s%s" % (" ".join(cmd), proc.returncode,
-                                                  proc.stdout[-2000:], proc.stderr[-2000:]))
-    return {"rss_delta": int(m.group(1)) * 1024, "count": int(m.group(2)),
-            "tracemalloc_memory_delta": int(m.group(3)), "tracing": m.group(4) == "True"}
+        raise RuntimeError(
+            "%s: exit %d\n%s%s"
+            % (" ".join(cmd), proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+        )
+    return {
+        "rss_delta": int(m.group(1)) * 1024,
+        "count": int(m.group(2)),
+        "tracemalloc_memory_delta": int(m.group(3)),
+        "tracing": m.group(4) == "True",
+    }
 
 
 def measure_memory(python, runner, env, tmpdir, reps):
@@ -425,10 +511,12 @@ def measure_memory(python, runner, env, tmpdir, reps):
     out = {}
     for kind, (count, _, _) in PROBE_KINDS.items():
         runs = {
-            "interpsan on": bench.runner_cmd(runner, [probe, "on", kind, str(count)],
-                                             trace_malloc=1),
-            "interpsan off": bench.runner_cmd(runner, [probe, "off", kind, str(count)],
-                                              trace_malloc=1),
+            "interpsan on": bench.runner_cmd(
+                runner, [probe, "on", kind, str(count)], trace_malloc=1
+            ),
+            "interpsan off": bench.runner_cmd(
+                runner, [probe, "off", kind, str(count)], trace_malloc=1
+            ),
             "stock on": [python, "-X", "tracemalloc=1", probe, "on", kind, str(count)],
             "stock off": [python, probe, "off", kind, str(count)],
         }
@@ -444,9 +532,13 @@ def measure_memory(python, runner, env, tmpdir, reps):
             on = med([r["rss_delta"] for r in samples[who + " on"]])
             off = med([r["rss_delta"] for r in samples[who + " off"]])
             res[who] = {
-                "rss_on": on, "rss_off": off, "per_block": (on - off) / count,
-                "tables_per_block": med([r["tracemalloc_memory_delta"]
-                                         for r in samples[who + " on"]]) / count,
+                "rss_on": on,
+                "rss_off": off,
+                "per_block": (on - off) / count,
+                "tables_per_block": med(
+                    [r["tracemalloc_memory_delta"] for r in samples[who + " on"]]
+                )
+                / count,
             }
         out[kind] = res
     return out
@@ -454,23 +546,30 @@ def measure_memory(python, runner, env, tmpdir, reps):
 
 def print_memory(mem):
     w = sys.stdout.write
-    w("\nmemory per traced block, not counting traceback storage (VmRSS delta while\n"
-      "allocating N live blocks at one line, tracing on minus tracing off, / N; median)\n")
-    hdr = "%-34s %9s %13s %13s %15s" % ("blocks", "N", "interpsan B", "design B",
-                                        "stock tm B")
+    w(
+        "\nmemory per traced block, not counting traceback storage (VmRSS delta while\n"
+        "allocating N live blocks at one line, tracing on minus tracing off, / N; median)\n"
+    )
+    hdr = "%-34s %9s %13s %13s %15s" % ("blocks", "N", "interpsan B", "design B", "stock tm B")
     w(hdr + "\n" + "-" * len(hdr) + "\n")
     for kind, r in mem.items():
         count, occupied, design = PROBE_KINDS[kind]
-        desc = {"float": "float (pymalloc class 32)",
-                "tuple2": "2-tuple (pymalloc class 64)",
-                "bytes1000": "bytes(1000) (header block)"}[kind]
-        w("%-34s %9d %13.2f %13.2f %15.2f\n" % (desc, count, r["interpsan"]["per_block"], design,
-                                                r["stock"]["per_block"]))
-    w("   design: header blocks keep the 32-bit trace id inside the existing 16-byte header\n"
-      "   (0 extra bytes); pymalloc small blocks have a side table of 4 bytes per 16 bytes of\n"
-      "   arena (runtime/small_block_traces.h) for every arena holding a traced block: 25% of\n"
-      "   the arena, i.e. size_class / 4 bytes per block (8 B for 32-byte, 16 B for 64-byte\n"
-      "   blocks). Stock tracemalloc: a hash table entry + trace per block.\n")
+        desc = {
+            "float": "float (pymalloc class 32)",
+            "tuple2": "2-tuple (pymalloc class 64)",
+            "bytes1000": "bytes(1000) (header block)",
+        }[kind]
+        w(
+            "%-34s %9d %13.2f %13.2f %15.2f\n"
+            % (desc, count, r["interpsan"]["per_block"], design, r["stock"]["per_block"])
+        )
+    w(
+        "   design: header blocks keep the 32-bit trace id inside the existing 16-byte header\n"
+        "   (0 extra bytes); pymalloc small blocks have a side table of 4 bytes per 16 bytes of\n"
+        "   arena (runtime/small_block_traces.h) for every arena holding a traced block: 25% of\n"
+        "   the arena, i.e. size_class / 4 bytes per block (8 B for 32-byte, 16 B for 64-byte\n"
+        "   blocks). Stock tracemalloc: a hash table entry + trace per block.\n"
+    )
     sys.stdout.flush()
 
 
@@ -478,29 +577,52 @@ def print_memory(mem):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="bench_tracemalloc.py", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--python", action="append", choices=("3.12", "3.13"),
-                   help="CPython version (repeatable; default 3.12)")
+    p = argparse.ArgumentParser(
+        prog="bench_tracemalloc.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        choices=("3.12", "3.13"),
+        help="CPython version (repeatable; default 3.12)",
+    )
     p.add_argument("--reps", type=int, default=5, help="measured repetitions (default 5)")
     p.add_argument("--warmup", type=int, default=1, help="warm-up repetitions (default 1)")
-    p.add_argument("--rounds", type=int, default=30,
-                   help="workload rounds per interpreter for wall time (default 30: stock "
-                        "-X tracemalloc=25 is ~20x slower than the rest)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=30,
+        help="workload rounds per interpreter for wall time (default 30: stock "
+        "-X tracemalloc=25 is ~20x slower than the rest)",
+    )
     p.add_argument("--perf-reps", type=int, default=3, help="repetitions for perf (default 3)")
-    p.add_argument("--perf-rounds", type=int, nargs=2, default=(8, 24),
-                   metavar=("SMALL", "LARGE"), help="workload sizes for perf (default 8 24)")
-    p.add_argument("--memory-reps", type=int, default=3,
-                   help="repetitions of the memory probe (default 3)")
+    p.add_argument(
+        "--perf-rounds",
+        type=int,
+        nargs=2,
+        default=(8, 24),
+        metavar=("SMALL", "LARGE"),
+        help="workload sizes for perf (default 8 24)",
+    )
+    p.add_argument(
+        "--memory-reps", type=int, default=3, help="repetitions of the memory probe (default 3)"
+    )
     p.add_argument("--no-timing", action="store_true", help="skip the wall-time table")
     p.add_argument("--no-perf", action="store_true", help="skip perf stat")
     p.add_argument("--no-memory", action="store_true", help="skip the memory probe")
-    p.add_argument("--configs", help="comma list of configurations to run (default: all of "
-                   + ", ".join(LABELS) + "); ratios need both of their sides")
+    p.add_argument(
+        "--configs",
+        help="comma list of configurations to run (default: all of "
+        + ", ".join(LABELS)
+        + "); ratios need both of their sides",
+    )
     p.add_argument("--runner", help="use this runner binary (single --python only)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--no-memray", action="store_true",
-                   help="leave out memray (no venv, no download)")
+    p.add_argument(
+        "--no-memray", action="store_true", help="leave out memray (no venv, no download)"
+    )
     args = p.parse_args(argv)
     args.python = args.python or ["3.12"]
     if args.runner and len(args.python) != 1:
@@ -531,8 +653,11 @@ def bench_version(version, args, tmpdir):
     configs = configs_for(python, runner, memray, tmpdir)
     if args.configs:
         configs = [c for c in configs if c[0] in args.configs]
-    entry = {"python": python, "rounds": args.rounds,
-             "memray": MEMRAY_REQUIREMENT if memray else None}
+    entry = {
+        "python": python,
+        "rounds": args.rounds,
+        "memray": MEMRAY_REQUIREMENT if memray else None,
+    }
     if not args.no_timing:
         load0 = os.getloadavg()[0]
         results = measure_wall(configs, env, args, version)

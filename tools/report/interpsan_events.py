@@ -14,7 +14,9 @@ import sys
 # tools/report/ is two levels below the checkout (or the wheel's package).
 SCHEMA_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))),
-    "debug", "events_schema.json")
+    "debug",
+    "events_schema.json",
+)
 
 
 def load_schema(path=SCHEMA_PATH):
@@ -114,8 +116,9 @@ def _check_fields(obj, spec, where, schema, errors, skip=()):
         if key in required or key in skip:
             continue
         if key not in optional:
-            errors.append("%s: unknown field %r (not in %s)" % (
-                where, key, os.path.basename(SCHEMA_PATH)))
+            errors.append(
+                "%s: unknown field %r (not in %s)" % (where, key, os.path.basename(SCHEMA_PATH))
+            )
         else:
             _check_type(value, optional[key], "%s.%s" % (where, key), schema, errors)
 
@@ -133,15 +136,17 @@ def validate_event(event, schema=None):
         return ["not an object: %s" % _short(event)]
     name = event.get("event")
     if not isinstance(name, str):
-        return ["no \"event\" name: %s" % _short(event)]
+        return ['no "event" name: %s' % _short(event)]
     spec = schema["events"].get(name)
     if spec is None:
         return ["unknown event %r (not in %s)" % (name, os.path.basename(SCHEMA_PATH))]
     errors = []
     _check_fields(event, spec, name, schema, errors, skip=("event",))
     if name == "start" and event.get("schema_version") != schema["schema_version"]:
-        errors.append("start: schema_version %s, but the schema is version %s" % (
-            _short(event.get("schema_version")), schema["schema_version"]))
+        errors.append(
+            "start: schema_version %s, but the schema is version %s"
+            % (_short(event.get("schema_version")), schema["schema_version"])
+        )
     return errors
 
 

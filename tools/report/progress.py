@@ -43,8 +43,18 @@ __all__ = ["Progress", "tail_events", "follow", "Follower"]
 
 
 class _Interp:
-    __slots__ = ("index", "id", "started", "done", "tests", "failed", "errors", "skipped",
-                 "violations", "status")
+    __slots__ = (
+        "index",
+        "id",
+        "started",
+        "done",
+        "tests",
+        "failed",
+        "errors",
+        "skipped",
+        "violations",
+        "status",
+    )
 
     def __init__(self, index):
         self.index = index
@@ -63,8 +73,9 @@ class Progress:
     """Counts tests and violations per interpreter from events and shows them
     on one terminal line."""
 
-    def __init__(self, stream=None, interpreters=None, enabled=None, min_interval=0.1,
-                 clock=time.monotonic):
+    def __init__(
+        self, stream=None, interpreters=None, enabled=None, min_interval=0.1, clock=time.monotonic
+    ):
         self.stream = stream if stream is not None else sys.stderr
         if enabled is None:
             setting = os.environ.get("INTERPSAN_PROGRESS", "")
@@ -189,15 +200,22 @@ class Progress:
         finished = entry.status is not None or entry.done
         bad = entry.failed + entry.errors
         if entry.tests:
-            body = ("%d" % entry.tests) if compact else "%d test%s" % (entry.tests, "" if entry.tests == 1 else "s")
+            body = (
+                ("%d" % entry.tests)
+                if compact
+                else "%d test%s" % (entry.tests, "" if entry.tests == 1 else "s")
+            )
         else:
             body = "done" if finished else "running"
         text = "%s %s" % (label, body)
         if bad:
             text += (" %dF" % bad) if compact else ", %d failed" % bad
         if entry.violations:
-            text += (" %dV" % entry.violations) if compact else ", %d violation%s" % (
-                entry.violations, "" if entry.violations == 1 else "s")
+            text += (
+                (" %dV" % entry.violations)
+                if compact
+                else ", %d violation%s" % (entry.violations, "" if entry.violations == 1 else "s")
+            )
         if not finished:
             return text + self._ellipsis
         if entry.status in (None, "ok") and not bad and not entry.violations:
@@ -231,7 +249,13 @@ class Progress:
         tests = sum(e.tests for e in entries)
         bad = sum(e.failed + e.errors for e in entries)
         text = "[%d interpreters: %d running, %d finished | %d tests, %d failed]%s" % (
-            n, started - finished, finished, tests, bad, tail)
+            n,
+            started - finished,
+            finished,
+            tests,
+            bad,
+            tail,
+        )
         return text[: max(width - 1, 10)]
 
     def _maybe_draw(self, force=False):
@@ -379,8 +403,11 @@ class Follower:
         self.progress = progress
         self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=tail_events, args=(path, progress.feed, self._stop, poll_interval, progress.refresh),
-            name="interpsan-progress", daemon=True)
+            target=tail_events,
+            args=(path, progress.feed, self._stop, poll_interval, progress.refresh),
+            name="interpsan-progress",
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self, timeout=5.0):

@@ -63,7 +63,7 @@ def short_path(path):
         return path or ""
     path = str(path)
     if path.startswith("/proc/self/cwd/"):
-        path = path[len("/proc/self/cwd/"):]
+        path = path[len("/proc/self/cwd/") :]
     return _BUILD_DIR.sub("", path)
 
 
@@ -90,7 +90,12 @@ def _build_tree(root_label, stacks):
         for label in labels:
             child = node["children"].get(label)
             if child is None:
-                child = node["children"][label] = {"label": label, "size": 0, "count": 0, "children": {}}
+                child = node["children"][label] = {
+                    "label": label,
+                    "size": 0,
+                    "count": 0,
+                    "children": {},
+                }
             child["size"] += size
             child["count"] += count
             node = child
@@ -131,17 +136,38 @@ def flame_svg(root_label, stacks, width=1200, row=18, attrs=None, empty_root=Fal
         if w < 0.3:
             return
         y = height - (d + 1) * row
-        tip = "%s\n%s in %s blocks (%.1f%%)" % (node["label"], human_bytes(node["size"]),
-                                              node["count"], 100.0 * node["size"] / total)
+        tip = "%s\n%s in %s blocks (%.1f%%)" % (
+            node["label"],
+            human_bytes(node["size"]),
+            node["count"],
+            100.0 * node["size"] / total,
+        )
         chars = int((w - 6) / 6.6)
         label = node["label"]
-        text = "" if chars < 3 else (label if len(label) <= chars else label[:chars - 1] + "\u2026")
+        text = (
+            "" if chars < 3 else (label if len(label) <= chars else label[: chars - 1] + "\u2026")
+        )
         fill = "#8da4c4" if d == 0 else _color(label)
         items.append(
             '<g class="f" data-x="%.3f" data-w="%.3f" data-depth="%d" data-label="%s"><title>%s</title>'
             '<rect x="%.2f" y="%d" width="%.2f" height="%d" rx="2" fill="%s"/>'
             '<text x="%.2f" y="%d">%s</text></g>'
-            % (x, w, d, _e(label), _e(tip), x, y, max(w - 0.5, 0.1), row - 2, fill, x + 3, y + row - 6, _e(text)))
+            % (
+                x,
+                w,
+                d,
+                _e(label),
+                _e(tip),
+                x,
+                y,
+                max(w - 0.5, 0.1),
+                row - 2,
+                fill,
+                x + 3,
+                y + row - 6,
+                _e(text),
+            )
+        )
         cx = x
         for child in sorted(node["children"].values(), key=lambda c: -c["size"]):
             emit(child, cx, d + 1)
@@ -149,10 +175,19 @@ def flame_svg(root_label, stacks, width=1200, row=18, attrs=None, empty_root=Fal
 
     emit(root, 0.0, 0)
     extra = "".join(' %s="%s"' % (k, _e(v)) for k, v in (attrs or {}).items())
-    return ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" data-width="%d" '
-            'preserveAspectRatio="none" style="height:%dpx" role="img" aria-label="%s"%s>%s</svg>'
-            % (width, height, width, height, _e("memory flame graph of " + root_label), extra,
-               "".join(items)))
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" data-width="%d" '
+        'preserveAspectRatio="none" style="height:%dpx" role="img" aria-label="%s"%s>%s</svg>'
+        % (
+            width,
+            height,
+            width,
+            height,
+            _e("memory flame graph of " + root_label),
+            extra,
+            "".join(items),
+        )
+    )
 
 
 FLAME_CSS = """

@@ -42,8 +42,15 @@ import sys
 
 # The shared pieces (tools/report/report_common.py): report.json's reader, sizes
 # and paths for people, the flame graph.
-from report_common import (FLAME_CSS, FLAME_JS, ReportError, flame_svg,  # noqa: F401
-                           human_bytes, load_report, short_path)
+from report_common import (
+    FLAME_CSS,
+    FLAME_JS,
+    ReportError,
+    flame_svg,  # noqa: F401
+    human_bytes,
+    load_report,
+    short_path,
+)
 
 EXIT_USAGE = 2
 
@@ -74,6 +81,7 @@ TOP_NATIVE_FRAMES = 8
 
 
 # ---- helpers shared by both renderers -------------------------------------------
+
 
 def short_frame_text(line):
     """A native_stack line with its paths shortened."""
@@ -122,7 +130,7 @@ def violation_sides(report, v):
 
 
 def _seen_in(v):
-    """"interpreters at index 0, 2, 3" when a de-duplicated violation
+    """ "interpreters at index 0, 2, 3" when a de-duplicated violation
     (--keep-going) happened in more than one interpreter, else ""."""
     indexes = [i for i in v.get("interpreter_indexes") or [] if isinstance(i, int)]
     if len(indexes) < 2:
@@ -173,7 +181,7 @@ def holder_text(v):
 # `resolution`; README, "What --keep-going does").
 RESOLUTIONS = {
     "refused": "refused: not performed; the caller got interpsan.CrossInterpreterError",
-    "refused-answer-no": "refused: not performed; the caller got \"not found\"",
+    "refused-answer-no": 'refused: not performed; the caller got "not found"',
     "made-immortal": "the object was made immortal (kept, never freed)",
     "leaked": "the block was left with its owner (leaked)",
     "copied": "the caller got a fresh copy; the block stayed with its owner",
@@ -191,14 +199,20 @@ def _no_allocation_traceback(report):
 
 def format_py_frame(frame):
     return 'File "%s", line %s, in %s' % (
-        frame.get("filename", "?"), frame.get("lineno", "?"), frame.get("name", "?"))
+        frame.get("filename", "?"),
+        frame.get("lineno", "?"),
+        frame.get("name", "?"),
+    )
 
 
 def _tests_text(tests):
     tests = tests or {}
     return "%d run, %d failed, %d errors, %d skipped" % (
-        tests.get("run", 0) or 0, tests.get("failed", 0) or 0,
-        tests.get("errors", 0) or 0, tests.get("skipped", 0) or 0)
+        tests.get("run", 0) or 0,
+        tests.get("failed", 0) or 0,
+        tests.get("errors", 0) or 0,
+        tests.get("skipped", 0) or 0,
+    )
 
 
 def _program_text(report):
@@ -231,7 +245,9 @@ def dumps_of(report):
     timeout = report.get("timeout")
     if isinstance(timeout, dict):
         secs = timeout.get("seconds")
-        out.append(("Watchdog timeout%s" % (" after %ss" % secs if secs is not None else ""), timeout))
+        out.append(
+            ("Watchdog timeout%s" % (" after %ss" % secs if secs is not None else ""), timeout)
+        )
     interrupted = report.get("interrupted")
     if isinstance(interrupted, dict):
         out.append(("Stopped by %s" % (interrupted.get("signal") or "a signal"), interrupted))
@@ -281,8 +297,10 @@ def _options_text(report):
     opts = report.get("options") or {}
     if not opts:
         return ""
-    bits = ["-n %s" % opts.get("interpreters", len(report.get("interpreters") or [])),
-            "--checks %s" % opts.get("checks", "all")]
+    bits = [
+        "-n %s" % opts.get("interpreters", len(report.get("interpreters") or [])),
+        "--checks %s" % opts.get("checks", "all"),
+    ]
     if opts.get("keep_going"):
         bits.append("--keep-going")
     if opts.get("trace_malloc"):
@@ -297,7 +315,7 @@ def _capitalized(text):
 
 
 def _thread_head(t, current_mark):
-    """"Thread 0x7f.. (tid N)" of a dumped thread, `current_mark` appended
+    """ "Thread 0x7f.. (tid N)" of a dumped thread, `current_mark` appended
     if it is the one that was running."""
     tid = t.get("thread_id")
     head = "Thread %s" % (("0x%x" % tid) if isinstance(tid, int) else (tid or "?"))
@@ -351,10 +369,13 @@ def render_text(report):
             w("      failure: %s" % interp["failure"])
         ue = interp.get("unsupported_extension")
         if isinstance(ue, dict):
-            w("      unsupported extension %s (%s): %s" % (
-                ue.get("module", "?"), ue.get("path", "?"), ue.get("reason", "")))
-        failed = [t for t in interp.get("test_results") or []
-                  if t.get("outcome") in ("failure", "error")]
+            w(
+                "      unsupported extension %s (%s): %s"
+                % (ue.get("module", "?"), ue.get("path", "?"), ue.get("reason", ""))
+            )
+        failed = [
+            t for t in interp.get("test_results") or [] if t.get("outcome") in ("failure", "error")
+        ]
         for t in failed[:10]:
             first = ((t.get("message") or "").splitlines() or [""])[0]
             w("      %s %s: %s" % (t.get("outcome"), t.get("test"), first))
@@ -419,7 +440,10 @@ def render_text(report):
             w("        " + format_py_frame(f))
         stack = v.get("native_stack") or []
         if stack:
-            w("      Native stack (top %d of %d):" % (min(TOP_NATIVE_FRAMES, len(stack)), len(stack)))
+            w(
+                "      Native stack (top %d of %d):"
+                % (min(TOP_NATIVE_FRAMES, len(stack)), len(stack))
+            )
             for line in stack[:TOP_NATIVE_FRAMES]:
                 w("        " + short_frame_text(line))
     w("")
@@ -441,9 +465,14 @@ def render_text(report):
                     w("      " + short_frame_text(line))
         stack = dump.get("native_stack") or []
         if stack:
-            w("  Native stack of the %s thread (top %d of %d):" % (
-                "faulting" if dump is report.get("crash") else "main",
-                min(TOP_NATIVE_FRAMES, len(stack)), len(stack)))
+            w(
+                "  Native stack of the %s thread (top %d of %d):"
+                % (
+                    "faulting" if dump is report.get("crash") else "main",
+                    min(TOP_NATIVE_FRAMES, len(stack)),
+                    len(stack),
+                )
+            )
             for line in stack[:TOP_NATIVE_FRAMES]:
                 w("    " + short_frame_text(line))
         w("")
@@ -452,18 +481,35 @@ def render_text(report):
     if tms:
         w("Memory (tracemalloc, %s frames)" % (report["tracemalloc"].get("frames", "?")))
         for i in tms:
-            w("  %s: current %s, peak %s" % (
-                _interp_label(i.get("id"), i.get("index")),
-                human_bytes(i.get("current_bytes", 0)), human_bytes(i.get("peak_bytes", 0))))
+            w(
+                "  %s: current %s, peak %s"
+                % (
+                    _interp_label(i.get("id"), i.get("index")),
+                    human_bytes(i.get("current_bytes", 0)),
+                    human_bytes(i.get("peak_bytes", 0)),
+                )
+            )
             sites = i.get("top") or []
             if not sites and i.get("traces"):
                 # Full stacks only: list them by their innermost frame.
-                sites = [dict((t.get("frames") or [{}])[-1], size=t.get("size", 0), count=t.get("count", 0))
-                         for t in sorted(i["traces"], key=lambda t: -(t.get("size") or 0))]
+                sites = [
+                    dict(
+                        (t.get("frames") or [{}])[-1],
+                        size=t.get("size", 0),
+                        count=t.get("count", 0),
+                    )
+                    for t in sorted(i["traces"], key=lambda t: -(t.get("size") or 0))
+                ]
             for site in sites[:10]:
-                w("    %10s in %6s blocks  %s:%s" % (
-                    human_bytes(site.get("size", 0)), site.get("count", "?"),
-                    short_path(site.get("filename", "?")), site.get("lineno", "?")))
+                w(
+                    "    %10s in %6s blocks  %s:%s"
+                    % (
+                        human_bytes(site.get("size", 0)),
+                        site.get("count", "?"),
+                        short_path(site.get("filename", "?")),
+                        site.get("lineno", "?"),
+                    )
+                )
         w("")
     leaks = report.get("leaks")
     if isinstance(leaks, list) and (leaks or tms):
@@ -471,13 +517,24 @@ def render_text(report):
         if not leaks:
             w("  none")
         for leak in leaks:
-            w("  %s: %s in %s" % (
-                _interp_label(leak.get("interpreter"), leak.get("index")),
-                human_bytes(leak.get("bytes", 0)), _plural(int(leak.get("blocks", 0) or 0), "block")))
+            w(
+                "  %s: %s in %s"
+                % (
+                    _interp_label(leak.get("interpreter"), leak.get("index")),
+                    human_bytes(leak.get("bytes", 0)),
+                    _plural(int(leak.get("blocks", 0) or 0), "block"),
+                )
+            )
             for site in (leak.get("sites") or [])[:10]:
-                w("    %10s in %6s blocks  %s:%s" % (
-                    human_bytes(site.get("size", 0)), site.get("count", "?"),
-                    short_path(site.get("filename", "?")), site.get("lineno", "?")))
+                w(
+                    "    %10s in %6s blocks  %s:%s"
+                    % (
+                        human_bytes(site.get("size", 0)),
+                        site.get("count", "?"),
+                        short_path(site.get("filename", "?")),
+                        site.get("lineno", "?"),
+                    )
+                )
         w("")
     while out and out[-1] == "":
         out.pop()
@@ -544,7 +601,6 @@ footer { color:var(--muted); font-size:12px; padding:10px 24px 24px; }
 """
 
 
-
 def _e(text):
     return html.escape("" if text is None else str(text), quote=True)
 
@@ -557,7 +613,13 @@ def _html_frames(frames, empty_html):
         cls = ' class="innermost"' if i == len(frames) - 1 else ""
         items.append(
             '<li%s><span class="file">%s</span>:<span class="ln">%s</span> in <span class="fn">%s</span></li>'
-            % (cls, _e(short_path(f.get("filename", "?"))), _e(f.get("lineno", "?")), _e(f.get("name", "?"))))
+            % (
+                cls,
+                _e(short_path(f.get("filename", "?"))),
+                _e(f.get("lineno", "?")),
+                _e(f.get("name", "?")),
+            )
+        )
     return '<ol class="tb">%s</ol>' % "".join(items)
 
 
@@ -576,8 +638,11 @@ def _html_native(lines, highlight=None, top=TOP_NATIVE_FRAMES):
 
     if len(lines) <= top:
         return render(lines)
-    return '%s<details><summary>all %d native frames</summary>%s</details>' % (
-        render(lines[:top]), len(lines), render(lines))
+    return "%s<details><summary>all %d native frames</summary>%s</details>" % (
+        render(lines[:top]),
+        len(lines),
+        render(lines),
+    )
 
 
 def _badge(text, cls=""):
@@ -595,13 +660,23 @@ def _html_header(report):
     counts = {}
     for i in interps:
         counts[i.get("status")] = counts.get(i.get("status"), 0) + 1
-    badges.append(_badge("%s: %s" % (_plural(len(interps), "interpreter"),
-                                     ", ".join("%d %s" % (n, s) for s, n in sorted(counts.items(), key=str)))))
+    badges.append(
+        _badge(
+            "%s: %s"
+            % (
+                _plural(len(interps), "interpreter"),
+                ", ".join("%d %s" % (n, s) for s, n in sorted(counts.items(), key=str)),
+            )
+        )
+    )
     badges.append(_badge(_plural(len(violations), "violation"), "bad" if violations else "ok"))
     run = sum((i.get("tests") or {}).get("run", 0) or 0 for i in interps)
     if run:
-        bad = sum(((i.get("tests") or {}).get("failed", 0) or 0) + ((i.get("tests") or {}).get("errors", 0) or 0)
-                  for i in interps)
+        bad = sum(
+            ((i.get("tests") or {}).get("failed", 0) or 0)
+            + ((i.get("tests") or {}).get("errors", 0) or 0)
+            for i in interps
+        )
         badges.append(_badge("%s, %d failed" % (_plural(run, "test"), bad), "bad" if bad else "ok"))
     for title, _dump in dumps_of(report):
         badges.append(_badge(title, "bad" if title.startswith("Crash") else "warn"))
@@ -614,8 +689,10 @@ def _html_header(report):
     options = _options_text(report)
     if options:
         sub.append(options)
-    return '<header><h1>interpsan report</h1><div class="sub">%s</div><div class="badges">%s</div></header>' % (
-        _e(" \u00b7 ".join(sub)), "".join(badges))
+    return (
+        '<header><h1>interpsan report</h1><div class="sub">%s</div><div class="badges">%s</div></header>'
+        % (_e(" \u00b7 ".join(sub)), "".join(badges))
+    )
 
 
 def _html_interpreters(report):
@@ -629,15 +706,30 @@ def _html_interpreters(report):
             note = _e(i["failure"])
         ue = i.get("unsupported_extension")
         if isinstance(ue, dict):
-            note = "unsupported extension <code>%s</code>: %s" % (_e(ue.get("module")), _e(ue.get("reason")))
+            note = "unsupported extension <code>%s</code>: %s" % (
+                _e(ue.get("module")),
+                _e(ue.get("reason")),
+            )
         rows.append(
             "<tr><td class=num>%s</td><td class=num>%s</td><td><span class='st %s'>%s</span></td><td class=num>%s</td>"
             "<td class=num>%s</td><td class=num>%s</td><td class=num>%s</td><td class=num>%s</td><td>%s</td></tr>"
-            % (_e(i.get("index")), _e(i.get("id")), _e(st), _e(st),
-               _e("" if i.get("exit_code") is None else i.get("exit_code")),
-               _e(t.get("run", 0)), _e(t.get("failed", 0)), _e(t.get("errors", 0)), _e(t.get("skipped", 0)), note))
-    table = ("<table><tr><th>index</th><th>id</th><th>status</th><th>exit</th><th>tests run</th>"
-             "<th>failed</th><th>errors</th><th>skipped</th><th></th></tr>%s</table>" % "".join(rows))
+            % (
+                _e(i.get("index")),
+                _e(i.get("id")),
+                _e(st),
+                _e(st),
+                _e("" if i.get("exit_code") is None else i.get("exit_code")),
+                _e(t.get("run", 0)),
+                _e(t.get("failed", 0)),
+                _e(t.get("errors", 0)),
+                _e(t.get("skipped", 0)),
+                note,
+            )
+        )
+    table = (
+        "<table><tr><th>index</th><th>id</th><th>status</th><th>exit</th><th>tests run</th>"
+        "<th>failed</th><th>errors</th><th>skipped</th><th></th></tr>%s</table>" % "".join(rows)
+    )
     # Per-test results, collapsed.
     details = []
     for i in interps:
@@ -647,13 +739,31 @@ def _html_interpreters(report):
         trs = []
         for t in results:
             outcome = t.get("outcome", "?")
-            cls = {"passed": "ok", "failure": "failed", "error": "failed", "skipped": "stopped"}.get(outcome, "")
-            trs.append("<tr><td><code>%s</code></td><td><span class='st %s'>%s</span></td><td class=num>%.3fs</td><td>%s</td></tr>"
-                       % (_e(t.get("test")), cls, _e(outcome), float(t.get("duration") or 0), _e(t.get("message", ""))))
-        details.append("<details><summary>interpreter %s (index %s): %d tests</summary><table>"
-                       "<tr><th>test</th><th>outcome</th><th>time</th><th>message</th></tr>%s</table></details>"
-                       % (_e(i.get("id")), _e(i.get("index")), len(results), "".join(trs)))
-    return '<section id="interpreters"><h2>Interpreters</h2>%s%s</section>' % (table, "".join(details))
+            cls = {
+                "passed": "ok",
+                "failure": "failed",
+                "error": "failed",
+                "skipped": "stopped",
+            }.get(outcome, "")
+            trs.append(
+                "<tr><td><code>%s</code></td><td><span class='st %s'>%s</span></td><td class=num>%.3fs</td><td>%s</td></tr>"
+                % (
+                    _e(t.get("test")),
+                    cls,
+                    _e(outcome),
+                    float(t.get("duration") or 0),
+                    _e(t.get("message", "")),
+                )
+            )
+        details.append(
+            "<details><summary>interpreter %s (index %s): %d tests</summary><table>"
+            "<tr><th>test</th><th>outcome</th><th>time</th><th>message</th></tr>%s</table></details>"
+            % (_e(i.get("id")), _e(i.get("index")), len(results), "".join(trs))
+        )
+    return '<section id="interpreters"><h2>Interpreters</h2>%s%s</section>' % (
+        table,
+        "".join(details),
+    )
 
 
 def _html_violation(report, n, v):
@@ -691,17 +801,25 @@ def _html_violation(report, n, v):
         highlight = "in %s (" % func
     parts = [
         '<div class="card violation" id="violation-%d">' % n,
-        '<div class="kind">#%d %s%s</div>' % (n, _e(v.get("kind", "violation")),
-                                              ' <span class="count">\u00d7%d</span>' % count if count > 1 else ""),
+        '<div class="kind">#%d %s%s</div>'
+        % (
+            n,
+            _e(v.get("kind", "violation")),
+            ' <span class="count">\u00d7%d</span>' % count if count > 1 else "",
+        ),
         '<dl class="meta">%s</dl>' % "".join(meta),
     ]
     if v.get("message"):
         parts.append('<div class="msg">%s</div>' % _e(v["message"]))
     parts.append('<div class="sides">')
-    parts.append('<div class="side acting"><h4>%s \u2014 Python traceback (most recent call last)</h4>%s</div>'
-                 % (_e(_capitalized(acting)), _html_frames(tb, "no Python frame")))
-    parts.append('<div class="side owner"><h4>Owner: %s \u2014 allocation traceback</h4>%s</div>'
-                 % (_e(owner), _html_frames(atb, _e(_no_allocation_traceback(report)))))
+    parts.append(
+        '<div class="side acting"><h4>%s \u2014 Python traceback (most recent call last)</h4>%s</div>'
+        % (_e(_capitalized(acting)), _html_frames(tb, "no Python frame"))
+    )
+    parts.append(
+        '<div class="side owner"><h4>Owner: %s \u2014 allocation traceback</h4>%s</div>'
+        % (_e(owner), _html_frames(atb, _e(_no_allocation_traceback(report))))
+    )
     parts.append("</div>")
     stack = v.get("native_stack") or []
     if stack:
@@ -720,10 +838,15 @@ def _html_dump(report, title, dump):
         parts.append('<div class="group"><h3>%s</h3>' % _e(_capitalized(label)))
         for t in threads:
             head = _thread_head(t, " \u2014 current")
-            parts.append('<div class="thread%s"><div class="th">%s</div>%s%s</div>' % (
-                " current" if t.get("current") else "", _e(head),
-                _html_frames(t.get("python_traceback") or [], "no Python frame"),
-                _html_native(t.get("native_stack") or [])))
+            parts.append(
+                '<div class="thread%s"><div class="th">%s</div>%s%s</div>'
+                % (
+                    " current" if t.get("current") else "",
+                    _e(head),
+                    _html_frames(t.get("python_traceback") or [], "no Python frame"),
+                    _html_native(t.get("native_stack") or []),
+                )
+            )
         parts.append("</div>")
     stack = dump.get("native_stack") or []
     if stack:
@@ -743,10 +866,16 @@ def _stacks_for(interp):
     if isinstance(traces, list) and traces:
         for t in traces:
             frames = t.get("frames") or []
-            labels = ["%s (%s:%s)" % (f.get("name", "?"), short_path(f.get("filename", "?")), f.get("lineno", "?"))
-                      if f.get("name") else "%s:%s" % (short_path(f.get("filename", "?")), f.get("lineno", "?"))
-                      for f in frames]
-            stacks.append((labels or ["<unknown>"], int(t.get("size", 0) or 0), int(t.get("count", 0) or 0)))
+            labels = [
+                "%s (%s:%s)"
+                % (f.get("name", "?"), short_path(f.get("filename", "?")), f.get("lineno", "?"))
+                if f.get("name")
+                else "%s:%s" % (short_path(f.get("filename", "?")), f.get("lineno", "?"))
+                for f in frames
+            ]
+            stacks.append(
+                (labels or ["<unknown>"], int(t.get("size", 0) or 0), int(t.get("count", 0) or 0))
+            )
         return stacks
     top = interp.get("top") or []
     for s in top:
@@ -763,17 +892,28 @@ def _html_memory(report):
     tms = tracemalloc_interpreters(report)
     if not tms:
         return ""
-    parts = ['<section id="memory"><h2>Memory by interpreter (tracemalloc, %s frames)</h2>'
-             '<div class="hint">Live allocations when the program finished, by site; width is bytes. '
-             'Click a frame to zoom, Escape to reset.</div>' % _e(report["tracemalloc"].get("frames", "?"))]
+    parts = [
+        '<section id="memory"><h2>Memory by interpreter (tracemalloc, %s frames)</h2>'
+        '<div class="hint">Live allocations when the program finished, by site; width is bytes. '
+        "Click a frame to zoom, Escape to reset.</div>"
+        % _e(report["tracemalloc"].get("frames", "?"))
+    ]
     for i in tms:
         label = _interp_label(i.get("id"), i.get("index"))
         stacks = _stacks_for(i)
-        head = "%s: current %s, peak %s" % (label, human_bytes(i.get("current_bytes", 0)),
-                                          human_bytes(i.get("peak_bytes", 0)))
+        head = "%s: current %s, peak %s" % (
+            label,
+            human_bytes(i.get("current_bytes", 0)),
+            human_bytes(i.get("peak_bytes", 0)),
+        )
         svg = flame_svg(label, stacks) if stacks else ""
-        parts.append('<div class="flame"><h3>%s</h3>%s</div>' % (
-            _e(_capitalized(head)), svg or '<div class="empty">no live allocation sites recorded</div>'))
+        parts.append(
+            '<div class="flame"><h3>%s</h3>%s</div>'
+            % (
+                _e(_capitalized(head)),
+                svg or '<div class="empty">no live allocation sites recorded</div>',
+            )
+        )
     parts.append("</section>")
     return "".join(parts)
 
@@ -786,15 +926,30 @@ def _html_leaks(report):
         return '<section id="leaks"><h2>Leaks</h2><div class="muted">none</div></section>'
     rows = []
     for leak in leaks:
-        sites = "".join("<div><code>%s:%s</code> %s in %s blocks</div>" % (
-            _e(short_path(s.get("filename", "?"))), _e(s.get("lineno", "?")),
-            _e(human_bytes(s.get("size", 0))), _e(s.get("count", "?"))) for s in (leak.get("sites") or [])[:10])
-        rows.append("<tr><td>%s</td><td class=num>%s</td><td class=num>%s</td><td>%s</td></tr>" % (
-            _e(_interp_label(leak.get("interpreter"), leak.get("index"))), _e(leak.get("blocks", 0)),
-            _e(human_bytes(leak.get("bytes", 0))), sites))
-    return ('<section id="leaks"><h2>Leaks</h2><div class="hint">Blocks an interpreter owned that were still '
-            'alive after it was torn down.</div><table><tr><th>interpreter</th><th>blocks</th><th>bytes</th>'
-            '<th>sites</th></tr>%s</table></section>' % "".join(rows))
+        sites = "".join(
+            "<div><code>%s:%s</code> %s in %s blocks</div>"
+            % (
+                _e(short_path(s.get("filename", "?"))),
+                _e(s.get("lineno", "?")),
+                _e(human_bytes(s.get("size", 0))),
+                _e(s.get("count", "?")),
+            )
+            for s in (leak.get("sites") or [])[:10]
+        )
+        rows.append(
+            "<tr><td>%s</td><td class=num>%s</td><td class=num>%s</td><td>%s</td></tr>"
+            % (
+                _e(_interp_label(leak.get("interpreter"), leak.get("index"))),
+                _e(leak.get("blocks", 0)),
+                _e(human_bytes(leak.get("bytes", 0))),
+                sites,
+            )
+        )
+    return (
+        '<section id="leaks"><h2>Leaks</h2><div class="hint">Blocks an interpreter owned that were still '
+        "alive after it was torn down.</div><table><tr><th>interpreter</th><th>blocks</th><th>bytes</th>"
+        "<th>sites</th></tr>%s</table></section>" % "".join(rows)
+    )
 
 
 def render_html(report):
@@ -806,24 +961,32 @@ def render_html(report):
         body.extend(_html_violation(report, n, v) for n, v in enumerate(violations, 1))
         body.append("</section>")
     else:
-        body.append('<section id="violations"><h2>Violations</h2><div class="card">'
-                    'No isolation violation was found.</div></section>')
+        body.append(
+            '<section id="violations"><h2>Violations</h2><div class="card">'
+            "No isolation violation was found.</div></section>"
+        )
     dumps = dumps_of(report)
     if dumps:
-        body.append('<section id="dump"><h2>Crash / hang dump</h2>%s</section>'
-                    % "".join(_html_dump(report, t, d) for t, d in dumps))
+        body.append(
+            '<section id="dump"><h2>Crash / hang dump</h2>%s</section>'
+            % "".join(_html_dump(report, t, d) for t, d in dumps)
+        )
     body.append(_html_interpreters(report))
     body.append(_html_memory(report))
     body.append(_html_leaks(report))
     body.append("</main>")
-    body.append("<footer>Rendered by interpsan (tools/report/report_render.py) from report.json.</footer>")
+    body.append(
+        "<footer>Rendered by interpsan (tools/report/report_render.py) from report.json.</footer>"
+    )
     title = "interpsan report"
     if violations:
         title += ": %s" % _plural(len(violations), "violation")
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            "<title>%s</title><style>%s</style></head><body>%s<script>%s</script></body></html>\n"
-            % (_e(title), _CSS + FLAME_CSS, "".join(body), FLAME_JS))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>%s</title><style>%s</style></head><body>%s<script>%s</script></body></html>\n"
+        % (_e(title), _CSS + FLAME_CSS, "".join(body), FLAME_JS)
+    )
 
 
 # ---- command line ----------------------------------------------------------------
@@ -839,17 +1002,23 @@ def main(argv):
     argv = list(argv)
     if argv and argv[0] == "report":
         argv = argv[1:]
-    parser = _Parser(prog="interpsan report",
-                     description="Print a summary of DIR/report.json and write DIR/report.html.")
+    parser = _Parser(
+        prog="interpsan report",
+        description="Print a summary of DIR/report.json and write DIR/report.html.",
+    )
     parser.add_argument("dir", help="the --report DIR of a run (or a report.json file)")
-    parser.add_argument("--html", metavar="FILE", help="where to write the HTML page (default: DIR/report.html)")
+    parser.add_argument(
+        "--html", metavar="FILE", help="where to write the HTML page (default: DIR/report.html)"
+    )
     parser.add_argument("--no-html", action="store_true", help="print the summary only")
     try:
         args = parser.parse_args(argv)
         report = load_report(args.dir)
         html_path = None
         if not args.no_html:
-            base = args.dir if os.path.isdir(args.dir) else os.path.dirname(os.path.abspath(args.dir))
+            base = (
+                args.dir if os.path.isdir(args.dir) else os.path.dirname(os.path.abspath(args.dir))
+            )
             html_path = args.html or os.path.join(base, "report.html")
             page = render_html(report)
             try:

@@ -101,8 +101,9 @@ def _site_frame(site):
 def _trace_frames(frames):
     out = []
     for fr in frames:
-        out.append((fr.get("name") or None, str(fr.get("filename", "<unknown>")),
-                    int(fr.get("lineno", 0))))
+        out.append(
+            (fr.get("name") or None, str(fr.get("filename", "<unknown>")), int(fr.get("lineno", 0)))
+        )
     return tuple(out)
 
 
@@ -138,9 +139,12 @@ def _profile_of(entry, full, interp_id, frames, sites, total_bytes, total_blocks
     index = entry.get("index")
     data = full.pop(index, None)
     if data is None and entry.get("traces") is not None:
-        data = {"traces": entry["traces"], "frames": frames,
-                "other_bytes": entry.get("other_bytes", 0),
-                "other_blocks": entry.get("other_blocks", 0)}
+        data = {
+            "traces": entry["traces"],
+            "frames": frames,
+            "other_bytes": entry.get("other_bytes", 0),
+            "other_blocks": entry.get("other_blocks", 0),
+        }
     if data is not None:
         prof = _from_traces(interp_id, index, data)
     else:
@@ -159,15 +163,32 @@ def build_profiles(report, events, what="live"):
     if what == "live":
         tm = report.get("tracemalloc") or {}
         for entry in tm.get("interpreters", []):
-            profiles.append(_profile_of(entry, full, entry.get("id"), tm.get("frames"),
-                                        entry.get("top", []), entry.get("current_bytes"), None,
-                                        ("current_bytes", "peak_bytes")))
+            profiles.append(
+                _profile_of(
+                    entry,
+                    full,
+                    entry.get("id"),
+                    tm.get("frames"),
+                    entry.get("top", []),
+                    entry.get("current_bytes"),
+                    None,
+                    ("current_bytes", "peak_bytes"),
+                )
+            )
     else:
         for entry in report.get("leaks", []) or []:
-            profiles.append(_profile_of(entry, full, entry.get("interpreter"), None,
-                                        entry.get("sites", []), entry.get("bytes"),
-                                        entry.get("blocks"),
-                                        ("blocks", "bytes", "runtime_blocks", "runtime_bytes")))
+            profiles.append(
+                _profile_of(
+                    entry,
+                    full,
+                    entry.get("interpreter"),
+                    None,
+                    entry.get("sites", []),
+                    entry.get("bytes"),
+                    entry.get("blocks"),
+                    ("blocks", "bytes", "runtime_blocks", "runtime_bytes"),
+                )
+            )
     # Traces events for interpreters report.json does not list (e.g. a run
     # that crashed before the supervisor saw them): still exported.
     for index, data in sorted(full.items(), key=lambda kv: (kv[0] is None, kv[0])):
@@ -256,15 +277,17 @@ def speedscope_document(profiles, name):
                 continue
             samples.append([index_of(f) for f in stack])
             weights.append(size)
-        out_profiles.append({
-            "type": "sampled",
-            "name": prof.label,
-            "unit": "bytes",
-            "startValue": 0,
-            "endValue": sum(weights),
-            "samples": samples,
-            "weights": weights,
-        })
+        out_profiles.append(
+            {
+                "type": "sampled",
+                "name": prof.label,
+                "unit": "bytes",
+                "startValue": 0,
+                "endValue": sum(weights),
+                "samples": samples,
+                "weights": weights,
+            }
+        )
     return {
         "$schema": "https://www.speedscope.app/file-format-schema.json",
         "shared": {"frames": frames},
@@ -281,10 +304,15 @@ def speedscope_document(profiles, name):
 def flame_svg(profile, svg_id):
     """One interpreter's flame graph (report_common.flame_svg): its frames
     labelled as in the collapsed stacks, the interpreter as the root."""
-    stacks = [([frame_label(f) for f in frames], size, count)
-              for frames, size, count in profile.stacks]
-    svg = report_common.flame_svg(profile.label, stacks, empty_root=True, attrs={
-        "id": svg_id, "data-interpreter": profile.id, "data-index": profile.index})
+    stacks = [
+        ([frame_label(f) for f in frames], size, count) for frames, size, count in profile.stacks
+    ]
+    svg = report_common.flame_svg(
+        profile.label,
+        stacks,
+        empty_root=True,
+        attrs={"id": svg_id, "data-interpreter": profile.id, "data-index": profile.index},
+    )
     return '<div class="flame">%s</div>' % svg
 
 
@@ -298,14 +326,17 @@ th:first-child, td:first-child { text-align: left; }
 """
 
 
-
 def html_page(profiles, report, what):
-    title = "interpsan tracemalloc: %s" % ("leaks at interpreter teardown" if what == "leaks"
-                                            else "live allocations at program end")
+    title = "interpsan tracemalloc: %s" % (
+        "leaks at interpreter teardown" if what == "leaks" else "live allocations at program end"
+    )
     rows = []
     for prof in profiles:
-        cells = [html.escape(prof.label), human_bytes(prof.total),
-                 str(sum(c for _, _, c in prof.stacks))]
+        cells = [
+            html.escape(prof.label),
+            human_bytes(prof.total),
+            str(sum(c for _, _, c in prof.stacks)),
+        ]
         for key in ("current_bytes", "peak_bytes", "bytes", "runtime_bytes"):
             if key in prof.extra:
                 cells.append("%s: %s" % (key, human_bytes(prof.extra[key])))
@@ -314,16 +345,26 @@ def html_page(profiles, report, what):
     for n, prof in enumerate(profiles):
         if prof.source == "traces":
             note = "full tracebacks (up to %s frames), outermost frame at the bottom" % (
-                prof.frames_limit or "?")
+                prof.frames_limit or "?"
+            )
         else:
-            note = ("flat sites: the innermost frame's file and line only (report.json "
-                    "keeps no deeper traceback); %s is what the top list leaves out" % OTHER)
+            note = (
+                "flat sites: the innermost frame's file and line only (report.json "
+                "keeps no deeper traceback); %s is what the top list leaves out" % OTHER
+            )
         sections.append(
             '<section class="interpreter" data-index="%s">\n<h2>%s &mdash; %s</h2>\n'
             '<p class="note">%s. Click a frame to zoom, the bottom bar to reset.</p>\n%s\n</section>'
-            % (html.escape(str(prof.index)), html.escape(prof.label), human_bytes(prof.total),
-               html.escape(note), flame_svg(prof, "flame-%s" % prof.index if prof.index is not None
-                                           else "flame-x%d" % n)))
+            % (
+                html.escape(str(prof.index)),
+                html.escape(prof.label),
+                human_bytes(prof.total),
+                html.escape(note),
+                flame_svg(
+                    prof, "flame-%s" % prof.index if prof.index is not None else "flame-x%d" % n
+                ),
+            )
+        )
     python = html.escape(str(report.get("python", "")))
     program = html.escape(" ".join(str(p) for p in (report.get("program") or [])))
     return """<!DOCTYPE html>
@@ -339,8 +380,16 @@ def html_page(profiles, report, what):
 %s
 <script>%s</script>
 </body></html>
-""" % (html.escape(title), _CSS + FLAME_CSS, html.escape(title), python, program, "\n".join(rows),
-       "\n".join(sections), FLAME_JS)
+""" % (
+        html.escape(title),
+        _CSS + FLAME_CSS,
+        html.escape(title),
+        python,
+        program,
+        "\n".join(rows),
+        "\n".join(sections),
+        FLAME_JS,
+    )
 
 
 # ---- main ----------------------------------------------------------------------
@@ -361,8 +410,10 @@ def export(report_path, out_dir=None, what="live", formats=FORMATS, events_path=
         paths += write_collapsed(profiles, out_dir, stem)
     if "speedscope" in formats:
         path = os.path.join(out_dir, stem + ".speedscope.json")
-        doc = speedscope_document(profiles, "interpsan %s: %s" % (
-            what, " ".join(str(p) for p in (report.get("program") or []))))
+        doc = speedscope_document(
+            profiles,
+            "interpsan %s: %s" % (what, " ".join(str(p) for p in (report.get("program") or []))),
+        )
         with open(path, "w", encoding="utf-8") as f:
             json.dump(doc, f)
         paths.append(path)
@@ -378,12 +429,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="tracemalloc_export.py",
         description="Export interpsan --trace-malloc results as collapsed stacks, "
-                    "speedscope JSON and an HTML flame graph page.")
+        "speedscope JSON and an HTML flame graph page.",
+    )
     parser.add_argument("report", help="report directory or report.json")
     parser.add_argument("--out", help="output directory (default: the report's)")
     parser.add_argument("--what", choices=("live", "leaks"), default="live")
-    parser.add_argument("--format", default=",".join(FORMATS),
-                        help="comma list of: %s (default: all)" % ", ".join(FORMATS))
+    parser.add_argument(
+        "--format",
+        default=",".join(FORMATS),
+        help="comma list of: %s (default: all)" % ", ".join(FORMATS),
+    )
     parser.add_argument("--events", help="events.jsonl (default: next to report.json)")
     args = parser.parse_args(argv)
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
@@ -396,8 +451,10 @@ def main(argv=None):
         sys.stderr.write("tracemalloc_export: %s\n" % exc)
         return 1
     if not profiles:
-        sys.stderr.write("tracemalloc_export: no %s data in the report (was the run made "
-                         "with --trace-malloc N?)\n" % args.what)
+        sys.stderr.write(
+            "tracemalloc_export: no %s data in the report (was the run made "
+            "with --trace-malloc N?)\n" % args.what
+        )
     for p in paths:
         print(p)
     return 0

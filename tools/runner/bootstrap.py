@@ -101,6 +101,7 @@ def _count_unittest_results():
                 # counts it as skipped or as an error, not as run.
                 state.pop(test.id(), None)
                 _record_test(test.id(), entry[1], 0.0, entry[2], run=False)
+
         return set_outcome
 
     def subtest(test, subtest_, err=None):
@@ -112,8 +113,9 @@ def _count_unittest_results():
     def stop(test):
         entry = state.pop(test.id(), None)
         if entry is not None:
-            _record_test(test.id(), entry[1], time.perf_counter() - entry[0], entry[2],
-                         run=entry[3])
+            _record_test(
+                test.id(), entry[1], time.perf_counter() - entry[0], entry[2], run=entry[3]
+            )
 
     wrap("startTest", start)
     wrap("addFailure", outcome("failure"))
@@ -271,9 +273,17 @@ def run(kind, target, argv):
     # CPython 3.12's single-phase stdlib extensions are refused before their
     # PyInit_ runs (tools/runner/stdlib_single_phase.py, appended to this file).
     _install_stdlib_single_phase_refusal(
-        lambda name, path: interpsan._emit(json.dumps({
-            "event": "stdlib_single_phase_refused", "index": interpsan.index,
-            "module": name, "path": path})))
+        lambda name, path: interpsan._emit(
+            json.dumps(
+                {
+                    "event": "stdlib_single_phase_refused",
+                    "index": interpsan.index,
+                    "module": name,
+                    "path": path,
+                }
+            )
+        )
+    )
     _count_unittest_results()
     _private_tempdir(interpsan.index)
     unsupported = None

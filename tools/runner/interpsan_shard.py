@@ -51,7 +51,7 @@ def _stable_id(test_id):
     # elsewhere: shard on the part after the module, so that a test lands in
     # the same shard either way.
     if test_id.startswith("__main__."):
-        test_id = test_id[len("__main__."):]
+        test_id = test_id[len("__main__.") :]
     return test_id
 
 

@@ -1,7 +1,8 @@
 // options.h: the one configuration path of a checked process.
 //
-// The supervisor (tools/supervisor/interpsan.py) configures the process it checks,
-// whether interpsan's runner (`run`) or any program with the preload library
+// The supervisor (tools/supervisor/interpsan.py) configures the process it
+// checks, whether interpsan's runner (`run`) or any program with the preload
+// library
 // (`exec`), through ONE environment variable, INTERPSAN_OPTIONS, so that the
 // checked process's argv stays exactly what `python` itself would have
 // (sys.orig_argv, Py_GetArgcArgv, /proc/self/cmdline). Its value is a list of

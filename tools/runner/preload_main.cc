@@ -9,8 +9,9 @@
 // InterpreterPoolExecutor) are then checked, traced and crash-dumped like
 // the runner's. Each one is announced as an event when first seen.
 //
-// Configuration comes from INTERPSAN_OPTIONS, set by tools/supervisor/interpsan.py and
-// parsed by tools/runner/options.h, the same path as the runner's.
+// Configuration comes from INTERPSAN_OPTIONS, set by
+// tools/supervisor/interpsan.py and parsed by tools/runner/options.h, the same
+// path as the runner's.
 #include <Python.h>
 #include <unistd.h>
 

@@ -4,13 +4,13 @@
 // the same program in N interpreters at once, one thread each, each with its
 // own GIL (PEP 684) and the strict extension check. It reports through the
 // event log (`events=` of INTERPSAN_OPTIONS); the supervisor
-// (tools/supervisor/interpsan.py) turns those events into report.json and the exit status,
-// whatever happens here.
+// (tools/supervisor/interpsan.py) turns those events into report.json and the
+// exit status, whatever happens here.
 //
-// How it is started (by tools/supervisor/interpsan.py): its argv is what `python`'s
-// would be, [PYTHON, PYTHON_ARGS...] (execve's argv[0] names the Python the
-// user runs, not this binary), and its own options come in INTERPSAN_OPTIONS
-// (tools/runner/options.h):
+// How it is started (by tools/supervisor/interpsan.py): its argv is what
+// `python`'s would be, [PYTHON, PYTHON_ARGS...] (execve's argv[0] names the
+// Python the user runs, not this binary), and its own options come in
+// INTERPSAN_OPTIONS (tools/runner/options.h):
 //
 //   argv: /path/to/venv/bin/python -m pytest -q tests/
 //   env:  INTERPSAN_OPTIONS="events=... interpreters=4 checks=all ..."

@@ -1,4 +1,3 @@
-
 # ---------------------------------------------------------------------------
 # tools/runner/stdlib_single_phase.py, appended to tools/runner/bootstrap.py in the
 # runner's embedded bootstrap (tools/BUILD, bootstrap_py_h); plain Python
@@ -39,15 +38,26 @@
 # PyModuleDef_Init; _testmultiphase has both and is multi-phase) and whose
 # PyInit_ that version runs in the importing interpreter before refusing it.
 _SINGLE_PHASE_STDLIB = {
-    (3, 12): frozenset({
-        # imported by common code (pytest imports datetime, decimal via
-        # its dependencies, and readline in _pytest/capture.py)
-        "_datetime", "_decimal", "readline",
-        "_ctypes", "_curses", "_tkinter", "ossaudiodev",
-        # CPython's own test modules
-        "_testbuffer", "_testcapi", "_testclinic", "_testimportmultiple",
-        "_testsinglephase", "_xxtestfuzz",
-    }),
+    (3, 12): frozenset(
+        {
+            # imported by common code (pytest imports datetime, decimal via
+            # its dependencies, and readline in _pytest/capture.py)
+            "_datetime",
+            "_decimal",
+            "readline",
+            "_ctypes",
+            "_curses",
+            "_tkinter",
+            "ossaudiodev",
+            # CPython's own test modules
+            "_testbuffer",
+            "_testcapi",
+            "_testclinic",
+            "_testimportmultiple",
+            "_testsinglephase",
+            "_xxtestfuzz",
+        }
+    ),
     # 3.13.0 runs a single-phase init function with the main interpreter
     # active (Python/import.c, import_run_extension: switch_to_main_interpreter
     # at 1525-1537 before _PyImport_RunModInitFunc at 1987), and _datetime,
@@ -69,9 +79,14 @@ def _own_lib_dynload():
     import os
     import sys
 
-    return os.path.realpath(os.path.join(
-        sys.base_exec_prefix, sys.platlibdir,
-        "python%d.%d" % sys.version_info[:2], "lib-dynload"))
+    return os.path.realpath(
+        os.path.join(
+            sys.base_exec_prefix,
+            sys.platlibdir,
+            "python%d.%d" % sys.version_info[:2],
+            "lib-dynload",
+        )
+    )
 
 
 class _StdlibSinglePhaseFinder:
@@ -92,9 +107,12 @@ class _StdlibSinglePhaseFinder:
         import os
 
         spec = importlib.machinery.PathFinder.find_spec(name)
-        if (spec is None or spec.origin is None
-                or type(spec.loader) is not importlib.machinery.ExtensionFileLoader
-                or os.path.dirname(os.path.realpath(spec.origin)) != self._dynload):
+        if (
+            spec is None
+            or spec.origin is None
+            or type(spec.loader) is not importlib.machinery.ExtensionFileLoader
+            or os.path.dirname(os.path.realpath(spec.origin)) != self._dynload
+        ):
             return None  # not CPython's own: the normal path, as before
         spec.loader = _refusing_loader(name, spec.origin, self)
         return spec
@@ -134,7 +152,9 @@ def _install_stdlib_single_phase_refusal(on_refused):
     if not names:
         return names
     finder = _StdlibSinglePhaseFinder(names, _own_lib_dynload(), on_refused)
-    where = next((i for i, f in enumerate(sys.meta_path)
-                  if f is importlib.machinery.PathFinder), len(sys.meta_path))
+    where = next(
+        (i for i, f in enumerate(sys.meta_path) if f is importlib.machinery.PathFinder),
+        len(sys.meta_path),
+    )
     sys.meta_path.insert(where, finder)
     return names

@@ -62,19 +62,28 @@ def load_check_table(path=CHECKS_INC):
     literals = r'((?:\s*"(?:[^"\\]|\\.)*")+)'
 
     def joined(group):
-        return "".join(m.encode().decode("unicode_escape")
-                       for m in re.findall(r'"((?:[^"\\]|\\.)*)"', group))
+        return "".join(
+            m.encode().decode("unicode_escape") for m in re.findall(r'"((?:[^"\\]|\\.)*)"', group)
+        )
 
-    checks = [{"name": joined(m.group(1)), "doc": joined(m.group(2)),
-               "where": joined(m.group(3))}
-              for m in re.finditer(r"INTERPSAN_CHECK\(" + literals + r",\s*\w+,"
-                                   + literals + "," + literals + r"\s*\)", text)]
-    kinds = [{"kind": joined(m.group(1)), "check": joined(m.group(2)),
-              "fix": joined(m.group(3))}
-             for m in re.finditer(r"INTERPSAN_KIND\(\s*\w+," + literals + ","
-                                  + literals + "," + literals + r"\s*\)", text)]
-    if (not checks or len(checks) != text.count("INTERPSAN_CHECK(")
-            or len(kinds) != text.count("INTERPSAN_KIND(")):
+    checks = [
+        {"name": joined(m.group(1)), "doc": joined(m.group(2)), "where": joined(m.group(3))}
+        for m in re.finditer(
+            r"INTERPSAN_CHECK\(" + literals + r",\s*\w+," + literals + "," + literals + r"\s*\)",
+            text,
+        )
+    ]
+    kinds = [
+        {"kind": joined(m.group(1)), "check": joined(m.group(2)), "fix": joined(m.group(3))}
+        for m in re.finditer(
+            r"INTERPSAN_KIND\(\s*\w+," + literals + "," + literals + "," + literals + r"\s*\)", text
+        )
+    ]
+    if (
+        not checks
+        or len(checks) != text.count("INTERPSAN_CHECK(")
+        or len(kinds) != text.count("INTERPSAN_KIND(")
+    ):
         raise RuntimeError("%s: an entry this parser does not understand" % path)
     return checks, kinds
 
@@ -151,7 +160,8 @@ def _number(text, kind, what, accept, rule):
         raise argparse.ArgumentTypeError("expected %s, got %r" % (what, text))
     if not accept(value):
         raise argparse.ArgumentTypeError(
-            "must be %s, got %s" % (rule, value if kind is int else text))
+            "must be %s, got %s" % (rule, value if kind is int else text)
+        )
     return value
 
 
@@ -182,7 +192,8 @@ def _checks(text):
 def _audit(text):
     if text not in AUDIT_MODES:
         raise argparse.ArgumentTypeError(
-            "unknown audit %r (known: %s)" % (text, ", ".join(AUDIT_MODES)))
+            "unknown audit %r (known: %s)" % (text, ", ".join(AUDIT_MODES))
+        )
     return text
 
 
@@ -263,7 +274,6 @@ def signal_name(number):
         return "signal %d" % number
 
 
-
 # Full stacks copied into report.json per interpreter (the largest; the
 # rest is summed into other_bytes/other_blocks). events.jsonl keeps the
 # runner's whole list for tools/report/tracemalloc_export.py.
@@ -279,8 +289,11 @@ def with_traces(entry, traces_event):
     kept, rest = traces[:REPORT_TRACES], traces[REPORT_TRACES:]
     entry["traces"] = kept
     entry["other_bytes"] = traces_event.get("other_bytes", 0) + sum(t.get("size", 0) for t in rest)
-    entry["other_blocks"] = traces_event.get("other_blocks", 0) + sum(t.get("count", 0) for t in rest)
+    entry["other_blocks"] = traces_event.get("other_blocks", 0) + sum(
+        t.get("count", 0) for t in rest
+    )
     return entry
+
 
 def count_tests(results):
     """tests {run, failed, errors, skipped} of an interpreter from its
@@ -303,9 +316,11 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
     if start and start.get("schema_version") != SCHEMA_VERSION:
         # A runner built from other sources than this supervisor: its
         # events may not mean what this report says they do.
-        _say("interpsan: warning: the checked process wrote events of schema version %s; "
-             "this supervisor reads version %s (rebuild the runner)\n"
-             % (start.get("schema_version"), SCHEMA_VERSION))
+        _say(
+            "interpsan: warning: the checked process wrote events of schema version %s; "
+            "this supervisor reads version %s (rebuild the runner)\n"
+            % (start.get("schema_version"), SCHEMA_VERSION)
+        )
     n = args.interpreters
     started = {}
     results = {}
@@ -322,8 +337,11 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
         elif kind == "interpreter_create_failed":
             # Py_NewInterpreterFromConfig failed: the interpreter never ran.
             results[e["index"]] = {
-                "exit_code": 1, "status": "failed", "failure": "interpreter_create_failed",
-                "failure_reason": e.get("detail") or "unknown error"}
+                "exit_code": 1,
+                "status": "failed",
+                "failure": "interpreter_create_failed",
+                "failure_reason": e.get("detail") or "unknown error",
+            }
             ended.add(e["index"])
         elif kind == "test":
             tests.setdefault(e["index"], []).append(
@@ -346,15 +364,19 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
             v["count"] = max(v["count"], e["count"])
             # Every interpreter that hit this site, not only the first.
             v["interpreter_indexes"] = sorted(
-                set(v.get("interpreter_indexes", [])) | set(e.get("interpreter_indexes", []))
-                | {v.get("interpreter_index")})
+                set(v.get("interpreter_indexes", []))
+                | set(e.get("interpreter_indexes", []))
+                | {v.get("interpreter_index")}
+            )
     # Exact unless the checked process died without writing its final
     # counts (SIGKILL): then each count is at least half the real one.
-    counts_exact = (not args.keep_going or not violations
-                    or any(e.get("event") == "violation_counts_final" for e in events))
+    counts_exact = (
+        not args.keep_going
+        or not violations
+        or any(e.get("event") == "violation_counts_final" for e in events)
+    )
 
-    crashed = (returncode is not None and returncode < 0 and not timed_out
-               and interrupted is None)
+    crashed = returncode is not None and returncode < 0 and not timed_out and interrupted is None
     crash_dump = collect_dump(events, "crash") if crashed else None
     timeout_dump = collect_dump(events, "timeout") if timed_out else None
     interrupt_dump = collect_dump(events, "interrupted") if interrupted is not None else None
@@ -369,7 +391,8 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
         # main interpreter first (index 0).
         n = max(list(started) + [-1]) + 1
         stopped_early = returncode is not None and (
-            returncode < 0 or (returncode == EXIT_VIOLATION and not args.keep_going))
+            returncode < 0 or (returncode == EXIT_VIOLATION and not args.keep_going)
+        )
         for index, e in started.items():
             if index in results:
                 continue
@@ -396,15 +419,22 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
             "exit_code": result.get("exit_code"),
             # The results recorded, however the interpreter ended (a crash or a
             # stop leaves no interpreter_result, but every result before it).
-            "tests": (count_tests(tests[index]) if index in tests else
-                      result.get("tests", {"run": 0, "failed": 0, "errors": 0, "skipped": 0})),
+            "tests": (
+                count_tests(tests[index])
+                if index in tests
+                else result.get("tests", {"run": 0, "failed": 0, "errors": 0, "skipped": 0})
+            ),
         }
         # How it ended comes first: an interpreter still running when the
         # process crashed, hung or was stopped is that, whatever it found
         # before (its violations are in the report either way).
         if crashed and crash_dump and crash_dump.get("interpreter_index") == index:
             status = "crashed"
-        elif crashed and index not in ended and not (crash_dump and crash_dump.get("interpreter_index", -1) >= 0):
+        elif (
+            crashed
+            and index not in ended
+            and not (crash_dump and crash_dump.get("interpreter_index", -1) >= 0)
+        ):
             status = "crashed"
         elif timed_out and index not in ended:
             status = "timeout"
@@ -453,42 +483,68 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
             # CPython 3.12's own single-phase extensions refused before their
             # PyInit_ ran (tools/runner/stdlib_single_phase.py): the program used the
             # stdlib's pure-Python fallbacks, as stock CPython ends up doing.
-            "single_phase_stdlib_refused": sorted({
-                e.get("module") for e in events
-                if e.get("event") == "stdlib_single_phase_refused"}),
+            "single_phase_stdlib_refused": sorted(
+                {e.get("module") for e in events if e.get("event") == "stdlib_single_phase_refused"}
+            ),
         },
         "interpreters": interpreters,
         "violations": violations,
         "counts_exact": counts_exact,
-        "suppressed": max([e.get("count", 0) for e in events if e.get("event") == "suppressed"] or [0]),
+        "suppressed": max(
+            [e.get("count", 0) for e in events if e.get("event") == "suppressed"] or [0]
+        ),
         # CPython's own known findings (debug/cpython_findings.h), apart.
-        "suppressed_cpython": max([e.get("count", 0) for e in events
-                                   if e.get("event") == "suppressed_cpython"] or [0]),
+        "suppressed_cpython": max(
+            [e.get("count", 0) for e in events if e.get("event") == "suppressed_cpython"] or [0]
+        ),
         # Which of CPython's own known findings those were: one entry per site.
-        "cpython_findings": [{k: e[k] for k in ("kind", "extension", "object_type")}
-                             for e in events if e.get("event") == "cpython_finding"],
+        "cpython_findings": [
+            {k: e[k] for k in ("kind", "extension", "object_type")}
+            for e in events
+            if e.get("event") == "cpython_finding"
+        ],
     }
     if args.trace_malloc:
         by_index = {e["index"]: e for e in events if e.get("event") == "tracemalloc"}
-        stacks = {(e.get("what"), e.get("index")): e for e in events
-                  if e.get("event") == "tracemalloc_traces"}
+        stacks = {
+            (e.get("what"), e.get("index")): e
+            for e in events
+            if e.get("event") == "tracemalloc_traces"
+        }
         report["tracemalloc"] = {
             "frames": args.trace_malloc,
             "interpreters": [
-                with_traces({
-                    "id": i["id"],
-                    "index": i["index"],
-                    "current_bytes": by_index.get(i["index"], {}).get("current_bytes", 0),
-                    "peak_bytes": by_index.get(i["index"], {}).get("peak_bytes", 0),
-                    "top": by_index.get(i["index"], {}).get("top", []),
-                }, stacks.get(("live", i["index"])))
+                with_traces(
+                    {
+                        "id": i["id"],
+                        "index": i["index"],
+                        "current_bytes": by_index.get(i["index"], {}).get("current_bytes", 0),
+                        "peak_bytes": by_index.get(i["index"], {}).get("peak_bytes", 0),
+                        "top": by_index.get(i["index"], {}).get("top", []),
+                    },
+                    stacks.get(("live", i["index"])),
+                )
                 for i in interpreters
             ],
         }
         report["leaks"] = [
-            with_traces({k: e[k] for k in ("interpreter", "index", "blocks", "bytes", "site_count",
-                                           "runtime_blocks", "runtime_bytes", "sites") if k in e},
-                        stacks.get(("leaks", e.get("index"))))
+            with_traces(
+                {
+                    k: e[k]
+                    for k in (
+                        "interpreter",
+                        "index",
+                        "blocks",
+                        "bytes",
+                        "site_count",
+                        "runtime_blocks",
+                        "runtime_bytes",
+                        "sites",
+                    )
+                    if k in e
+                },
+                stacks.get(("leaks", e.get("index"))),
+            )
             for e in events
             if e.get("event") == "leaks"
         ]
@@ -554,7 +610,9 @@ def symbolize_frames(frame_lists):
             # the address, so groups of any length can be told apart.
             out = subprocess.run(
                 ["addr2line", "-C", "-f", "-i", "-a", "-e", module] + queries,
-                capture_output=True, text=True, timeout=60,
+                capture_output=True,
+                text=True,
+                timeout=60,
             ).stdout.splitlines()
         except (OSError, subprocess.SubprocessError):
             continue
@@ -570,8 +628,12 @@ def symbolize_frames(frame_lists):
                 # Bazel compiles with the sandbox's /proc/self/cwd as the
                 # source root: show the path relative to the workspace.
                 location = location.replace("/proc/self/cwd/", "")
-                chain.append((None if function == "??" else function,
-                              None if location.startswith("??") else location))
+                chain.append(
+                    (
+                        None if function == "??" else function,
+                        None if location.startswith("??") else location,
+                    )
+                )
             if chain:
                 names[(module, offset, exact)] = chain
     for frames in frame_lists:
@@ -585,8 +647,9 @@ def symbolize_frames(frame_lists):
                 # The functions this pc's code was inlined into, innermost
                 # first: where a header's inline function (Py_DECREF,
                 # pybind11's pytypes.h) was called from.
-                f["inlined_into"] = [{"function": fn or "??", "location": loc}
-                                     for fn, loc in chain[1:]]
+                f["inlined_into"] = [
+                    {"function": fn or "??", "location": loc} for fn, loc in chain[1:]
+                ]
 
 
 _HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".inc")
@@ -608,7 +671,11 @@ def format_native_stack(frames):
     lines = []
     for i, f in enumerate(frames):
         text = "#%d in %s (%s+%s)" % (
-            i, f.get("function", "??"), os.path.basename(f.get("module") or "?"), f.get("offset"))
+            i,
+            f.get("function", "??"),
+            os.path.basename(f.get("module") or "?"),
+            f.get("offset"),
+        )
         if f.get("location"):
             text += " at " + f["location"]
         lines.append(text)
@@ -622,8 +689,11 @@ def name_static_variables(violations):
     tables = {}
     # A holder that is a static variable (debug/holder_lookup.h) is named
     # the same way, into holder["variable"].
-    holders = [h for h in (v.get("holder") for v in violations)
-               if isinstance(h, dict) and h.get("kind") == "static-variable"]
+    holders = [
+        h
+        for h in (v.get("holder") for v in violations)
+        if isinstance(h, dict) and h.get("kind") == "static-variable"
+    ]
     for v in violations + holders:
         module = v.get("static_module") or v.get("module_path")
         offset = v.get("static_offset")
@@ -632,8 +702,12 @@ def name_static_variables(violations):
         if module not in tables:
             symbols = []
             try:
-                out = subprocess.run(["nm", "-C", "-S", "--defined-only", module],
-                                     capture_output=True, text=True, timeout=60).stdout
+                out = subprocess.run(
+                    ["nm", "-C", "-S", "--defined-only", module],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                ).stdout
             except (OSError, subprocess.SubprocessError):
                 out = ""
             for line in out.splitlines():
@@ -690,11 +764,24 @@ def symbolize(violations, dumps):
 def collect_dump(events, reason):
     """Builds report.json's `crash` or `timeout` object from the dump events
     the faulthandler wrote, or None if it wrote none."""
-    begin = next((e for e in events if e.get("event") == "dump_begin" and e.get("reason") == reason), None)
+    begin = next(
+        (e for e in events if e.get("event") == "dump_begin" and e.get("reason") == reason), None
+    )
     if begin is None:
         return None
-    dump = {k: begin[k] for k in ("signal", "signal_number", "address", "interpreter",
-                                  "interpreter_index", "thread", "native_thread_id") if k in begin}
+    dump = {
+        k: begin[k]
+        for k in (
+            "signal",
+            "signal_number",
+            "address",
+            "interpreter",
+            "interpreter_index",
+            "thread",
+            "native_thread_id",
+        )
+        if k in begin
+    }
     threads = []
     natives = {}
     first_native = None
@@ -703,9 +790,21 @@ def collect_dump(events, reason):
         if e.get("reason") != reason:
             continue
         if e.get("event") == "dump_thread":
-            threads.append({k: e[k] for k in ("interpreter", "interpreter_index", "main_interpreter",
-                                              "thread_id", "native_thread_id", "current",
-                                              "python_traceback") if k in e})
+            threads.append(
+                {
+                    k: e[k]
+                    for k in (
+                        "interpreter",
+                        "interpreter_index",
+                        "main_interpreter",
+                        "thread_id",
+                        "native_thread_id",
+                        "current",
+                        "python_traceback",
+                    )
+                    if k in e
+                }
+            )
         elif e.get("event") == "dump_native":
             if first_native is None:
                 first_native = e
@@ -741,9 +840,14 @@ def write_junit(path, report):
         # JUnit's tests counts every testcase, skipped ones included (unlike
         # unittest's testsRun on 3.12, which is report.json's tests.run).
         lines.append(
-            "  <testsuite name=%s tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\">"
-            % (quoteattr(name), len(results) if results else counts["run"], counts["failed"],
-               counts["errors"], counts["skipped"])
+            '  <testsuite name=%s tests="%d" failures="%d" errors="%d" skipped="%d">'
+            % (
+                quoteattr(name),
+                len(results) if results else counts["run"],
+                counts["failed"],
+                counts["errors"],
+                counts["skipped"],
+            )
         )
         for t in results:
             test = t.get("test", "?")
@@ -753,7 +857,7 @@ def write_junit(path, report):
             else:
                 classname, _, method = test.rpartition(".")
             lines.append(
-                "    <testcase classname=%s name=%s time=\"%.3f\">"
+                '    <testcase classname=%s name=%s time="%.3f">'
                 % (quoteattr(classname or name), quoteattr(method or test), t.get("duration", 0.0))
             )
             outcome = t.get("outcome")
@@ -795,11 +899,14 @@ def summarize(report, report_path):
     if not report.get("counts_exact", True):
         line += " (occurrence counts are lower bounds: the checked process was killed)"
     if report.get("suppressed_cpython"):
-        modules = sorted({f["extension"] or "libpython" for f in report.get("cpython_findings", [])})
-        line += ("; %d findings in CPython itself suppressed%s (see README, \"Known findings"
-                 " in CPython itself\"; --no-default-suppressions shows them)"
-                 % (report["suppressed_cpython"],
-                    " [%s]" % ", ".join(modules) if modules else ""))
+        modules = sorted(
+            {f["extension"] or "libpython" for f in report.get("cpython_findings", [])}
+        )
+        line += (
+            '; %d findings in CPython itself suppressed%s (see README, "Known findings'
+            ' in CPython itself"; --no-default-suppressions shows them)'
+            % (report["suppressed_cpython"], " [%s]" % ", ".join(modules) if modules else "")
+        )
     if report_path:
         line += "; report: %s" % report_path
     # The native frames printed by the checked process could not name static
@@ -814,7 +921,9 @@ def summarize(report, report_path):
             where += " [static %s]" % v["variable"]
         sys.stderr.write("interpsan:   %s in %s (x%d)\n" % (v["kind"], where, v.get("count", 1)))
     if len(report["violations"]) > 5:
-        sys.stderr.write("interpsan:   ... and %d more in the report\n" % (len(report["violations"]) - 5))
+        sys.stderr.write(
+            "interpsan:   ... and %d more in the report\n" % (len(report["violations"]) - 5)
+        )
     sys.stderr.write(line + "\n")
 
 
@@ -823,8 +932,9 @@ def encode_options(options):
     values percent-encoded."""
     from urllib.parse import quote
 
-    return " ".join("%s=%s" % (key, quote(os.fsencode(value), safe="/,.:_-+@~"))
-                    for key, value in options)
+    return " ".join(
+        "%s=%s" % (key, quote(os.fsencode(value), safe="/,.:_-+@~")) for key, value in options
+    )
 
 
 def check_output_paths(args):
@@ -837,8 +947,9 @@ def check_output_paths(args):
             probe = tempfile.NamedTemporaryFile(dir=args.report_dir, prefix=".interpsan-probe-")
             probe.close()
         except OSError as exc:
-            raise UsageError("cannot write the report in %r: %s" % (
-                args.report_dir, exc.strerror or exc))
+            raise UsageError(
+                "cannot write the report in %r: %s" % (args.report_dir, exc.strerror or exc)
+            )
     if args.junit:
         if os.path.isdir(args.junit):
             raise UsageError("cannot write the JUnit file %r: it is a directory" % args.junit)
@@ -847,7 +958,9 @@ def check_output_paths(args):
             with open(args.junit, "a"):
                 pass
         except OSError as exc:
-            raise UsageError("cannot write the JUnit file %r: %s" % (args.junit, exc.strerror or exc))
+            raise UsageError(
+                "cannot write the JUnit file %r: %s" % (args.junit, exc.strerror or exc)
+            )
         if not existed:
             os.unlink(args.junit)
 
@@ -998,7 +1111,8 @@ def wait_for_child(child, args):
                 interrupted = received[0]
                 _say(
                     "\ninterpsan: %s: dumping every interpreter's threads and stopping the run"
-                    " (press Ctrl-C again to stop at once)\n" % signal_name(interrupted))
+                    " (press Ctrl-C again to stop at once)\n" % signal_name(interrupted)
+                )
                 queue_dump_request(child.pid, EXIT_INTERRUPTED[interrupted])
                 kill_at = now + GRACE_SECONDS
             if len(received) >= 2 or timed_out:
@@ -1013,8 +1127,7 @@ def wait_for_child(child, args):
             child.send_signal(signal.SIGUSR1)  # dump request (faulthandler)
             kill_at = now + GRACE_SECONDS
         if kill_at is not None and now >= kill_at:
-            _say("interpsan: no exit %ss after the dump request: killing the run\n"
-                             % GRACE_SECONDS)
+            _say("interpsan: no exit %ss after the dump request: killing the run\n" % GRACE_SECONDS)
             kill_group(child.pid)
             kill_at = None
 
@@ -1028,17 +1141,27 @@ def build_runner(spec):
     log_path = os.path.join(tempfile.gettempdir(), "interpsan-build-%s.log" % tag)
     with open(log_path, "w") as log:
         built = subprocess.call(
-            ["bazel", "build", "--config=" + tag, "//tools/runner:interpsan_runner",
-             "//tools/runner:libinterpsan_preload.so", "//tools/example:fastcache.so"],
-            cwd=root, stdout=log, stderr=subprocess.STDOUT,
+            [
+                "bazel",
+                "build",
+                "--config=" + tag,
+                "//tools/runner:interpsan_runner",
+                "//tools/runner:libinterpsan_preload.so",
+                "//tools/example:fastcache.so",
+            ],
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     if built != 0:
         with open(log_path, errors="replace") as log:
             sys.stderr.write("".join(log.readlines()[-30:]))
         raise UsageError("building the runner failed; full log: %s" % log_path)
     bin_dir = subprocess.check_output(
-        ["bazel", "info", "--config=" + tag, "bazel-bin"], cwd=root,
-        stderr=subprocess.DEVNULL, text=True,
+        ["bazel", "info", "--config=" + tag, "bazel-bin"],
+        cwd=root,
+        stderr=subprocess.DEVNULL,
+        text=True,
     ).strip()
     return os.path.join(bin_dir, "tools", "runner", "interpsan_runner")
 
@@ -1059,9 +1182,13 @@ def run(args):
     env = dict(os.environ)
     # The checked process's own options: one variable (tools/runner/options.h), so
     # that its argv is the program's alone.
-    options = [("events", events_path), ("checks", args.checks),
-               ("keep_going", "1" if args.keep_going else "0"),
-               ("trace_malloc", str(args.trace_malloc)), ("audit", args.audit)]
+    options = [
+        ("events", events_path),
+        ("checks", args.checks),
+        ("keep_going", "1" if args.keep_going else "0"),
+        ("trace_malloc", str(args.trace_malloc)),
+        ("audit", args.audit),
+    ]
     if args.suppressions:
         options.append(("suppressions", os.path.abspath(args.suppressions)))
     executable = None
@@ -1073,8 +1200,9 @@ def run(args):
         executable = args.runner
     else:
         # exec: the program itself, with the preload library beside the runner.
-        preload = os.path.join(os.path.dirname(os.path.abspath(args.runner)),
-                               "libinterpsan_preload.so")
+        preload = os.path.join(
+            os.path.dirname(os.path.abspath(args.runner)), "libinterpsan_preload.so"
+        )
         if not os.path.exists(preload):
             raise UsageError("the preload library is missing: %s" % preload)
         cmd = list(args.program)
@@ -1087,8 +1215,10 @@ def run(args):
     # Where Bazel put the runner: the bundled example finds its extension here.
     # The root of the runner's tree (bazel-bin, or the wheel's package): the
     # runner is tools/runner/interpsan_runner below it.
-    env.setdefault("INTERPSAN_BIN_DIR", os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(args.runner)))))
+    env.setdefault(
+        "INTERPSAN_BIN_DIR",
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.runner)))),
+    )
     env.pop("PYTHONMALLOC", None)  # would replace interpsan's allocator hooks
 
     # Stop signals are recorded from here on (and handled once the child
@@ -1102,7 +1232,8 @@ def run(args):
         progress = None
     if progress is not None:
         live = progress.Progress(
-            sys.stderr, interpreters=args.interpreters if args.command == "run" else None)
+            sys.stderr, interpreters=args.interpreters if args.command == "run" else None
+        )
         follower = progress.follow(events_path, live) if live.enabled else None
     try:
         returncode, timed_out, interrupted = wait_for_child(child, args)
@@ -1116,8 +1247,9 @@ def run(args):
     if returncode == EXIT_USAGE and not any(e.get("event") == "start" for e in events):
         # The checked process refused its configuration (it said why).
         return EXIT_USAGE
-    report, status = build_report(args, events, returncode, timed_out, args.python_version,
-                                  interrupted)
+    report, status = build_report(
+        args, events, returncode, timed_out, args.python_version, interrupted
+    )
     report_path = None
     if report_dir:
         report_path = os.path.join(report_dir, "report.json")
@@ -1147,13 +1279,16 @@ def run(args):
 
 def main(argv):
     first = 0
-    while first < len(argv) and argv[first] in ("--runner", "--python-version",
-                                                 "--python-executable"):
+    while first < len(argv) and argv[first] in (
+        "--runner",
+        "--python-version",
+        "--python-executable",
+    ):
         first += 2
-    if argv[first:first + 1] == ["report"]:
+    if argv[first : first + 1] == ["report"]:
         import report_render
 
-        return report_render.main(argv[first + 1:])
+        return report_render.main(argv[first + 1 :])
     try:
         args = parse_args(argv)
         return run(args)

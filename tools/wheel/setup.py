@@ -43,8 +43,10 @@ class BuildPyKeepingModes(build_py):
 with open(os.path.join(HERE, "interpsan", "_build_info.json")) as f:
     info = json.load(f)
 if info["python_version"] != "%d.%d" % sys.version_info[:2]:
-    sys.exit("setup.py: binaries built for %s, but this is Python %d.%d"
-             % ((info["python_version"],) + sys.version_info[:2]))
+    sys.exit(
+        "setup.py: binaries built for %s, but this is Python %d.%d"
+        % ((info["python_version"],) + sys.version_info[:2])
+    )
 
 setup(
     version=info["version"],

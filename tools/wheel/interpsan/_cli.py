@@ -60,13 +60,16 @@ def python_facts(executable):
     if os.path.abspath(executable) == os.path.abspath(sys.executable):
         return _facts_here()
     try:
-        out = subprocess.run([executable, "-I", "-c", _FACTS_CODE], capture_output=True,
-                             text=True, timeout=60)
+        out = subprocess.run(
+            [executable, "-I", "-c", _FACTS_CODE], capture_output=True, text=True, timeout=60
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         raise UsageError("cannot run %s: %s" % (executable, exc))
     if out.returncode != 0:
-        raise UsageError("%s is not a Python interpsan can use (it failed: %s)"
-                         % (executable, (out.stderr.strip().splitlines() or ["?"])[-1]))
+        raise UsageError(
+            "%s is not a Python interpsan can use (it failed: %s)"
+            % (executable, (out.stderr.strip().splitlines() or ["?"])[-1])
+        )
     try:
         return json.loads(out.stdout)
     except ValueError:
@@ -84,16 +87,21 @@ def choose_python(option, wanted):
                 raise UsageError(
                     "this interpsan is installed for Python %s; for %s install the cp%s "
                     "wheel into a %s environment"
-                    % (wanted, option, option.replace(".", ""), option))
-            raise UsageError("unknown Python '%s' (expected %s or the path of a Python %s "
-                             "executable)" % (option, wanted, wanted))
+                    % (wanted, option, option.replace(".", ""), option)
+                )
+            raise UsageError(
+                "unknown Python '%s' (expected %s or the path of a Python %s "
+                "executable)" % (option, wanted, wanted)
+            )
         if not (os.path.isfile(option) and os.access(option, os.X_OK)):
             raise UsageError("--python %s: no such executable" % option)
         return os.path.abspath(option)
     venv = os.environ.get("VIRTUAL_ENV")
     if venv:
         candidate = os.path.join(venv, "bin", "python")
-        if os.path.abspath(candidate) != os.path.abspath(sys.executable) and os.access(candidate, os.X_OK):
+        if os.path.abspath(candidate) != os.path.abspath(sys.executable) and os.access(
+            candidate, os.X_OK
+        ):
             try:
                 version = python_facts(candidate)["version"]
             except UsageError:
@@ -102,7 +110,8 @@ def choose_python(option, wanted):
                 return candidate
             sys.stderr.write(
                 "interpsan: note: the active virtual environment %s is not Python %s; "
-                "using %s\n" % (venv, wanted, sys.executable))
+                "using %s\n" % (venv, wanted, sys.executable)
+            )
     return sys.executable
 
 
@@ -113,8 +122,10 @@ def libpython_dir(facts, executable, info):
     if facts.get("implementation") != "cpython":
         raise UsageError("%s is not CPython" % executable)
     if facts["version"] != wanted:
-        raise UsageError("%s is Python %s, but this interpsan is built for %s"
-                         % (executable, facts["version"], wanted))
+        raise UsageError(
+            "%s is Python %s, but this interpsan is built for %s"
+            % (executable, facts["version"], wanted)
+        )
     # The runner reads CPython's internal structures (runtime/python_shim_*),
     # compiled from the headers of the build it was made with; they are not
     # an ABI promise across patch releases.
@@ -123,19 +134,29 @@ def libpython_dir(facts, executable, info):
             "%s is CPython %s, but this interpsan wheel is built against CPython %s's "
             "internal headers; build one for it from a checkout: INTERPSAN_PYTHON%s=%s "
             "tools/wheel/build_wheels.sh %s"
-            % (executable, facts.get("full_version"), info["python_build"],
-               wanted.replace(".", ""), facts["base_prefix"], wanted))
+            % (
+                executable,
+                facts.get("full_version"),
+                info["python_build"],
+                wanted.replace(".", ""),
+                facts["base_prefix"],
+                wanted,
+            )
+        )
     if not facts.get("shared") or not facts.get("soname"):
-        raise UsageError("%s has no shared libpython (built without --enable-shared); "
-                         "interpsan's runner needs libpython%s.so" % (executable, wanted))
+        raise UsageError(
+            "%s has no shared libpython (built without --enable-shared); "
+            "interpsan's runner needs libpython%s.so" % (executable, wanted)
+        )
     candidates = [os.path.join(facts["base_prefix"], "lib")]
     if facts.get("libdir"):
         candidates.append(facts["libdir"])
     for directory in candidates:
         if os.path.exists(os.path.join(directory, facts["soname"])):
             return directory
-    raise UsageError("cannot find %s of %s (looked in %s)"
-                     % (facts["soname"], executable, ", ".join(candidates)))
+    raise UsageError(
+        "cannot find %s of %s (looked in %s)" % (facts["soname"], executable, ", ".join(candidates))
+    )
 
 
 def run_environment(libdir):
@@ -156,7 +177,7 @@ def _split_launcher_options(argv):
             python = argv[1]
             argv = argv[2:]
         elif argv[0].startswith("--python="):
-            python = argv[0][len("--python="):]
+            python = argv[0][len("--python=") :]
             argv = argv[1:]
         else:
             break
@@ -188,8 +209,16 @@ def main(argv=None):
             # user runs is --python-executable (what its sys.executable says,
             # as the checkout's launcher passes it); the runner gets it as
             # argv[0], so getpath computes sys.prefix and sys.path for it.
-            cmd = [python, supervisor, "--runner", RUNNER, "--python-version", wanted,
-                   "--python-executable", facts.get("executable") or python] + argv
+            cmd = [
+                python,
+                supervisor,
+                "--runner",
+                RUNNER,
+                "--python-version",
+                wanted,
+                "--python-executable",
+                facts.get("executable") or python,
+            ] + argv
     except UsageError as exc:
         sys.stderr.write("interpsan: error: %s\n" % exc)
         return EXIT_USAGE
