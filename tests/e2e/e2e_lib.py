@@ -211,23 +211,5 @@ class E2ETestCase(unittest.TestCase):
         return violations[0]
 
 
-def tool_bug(reason, versions=None):
-    """Marks a test that fails because interpsan itself is wrong (`reason`
-    says how), as unittest.expectedFailure, on `versions` (all if None).
-    When the tool is fixed the test shows up as an unexpected success, which
-    fails the run: then remove the mark. INTERPSAN_E2E_IGNORE_TOOL_BUGS=1
-    runs such tests normally, to see how they fail."""
-
-    def decorate(test):
-        if versions is not None and VERSION not in versions:
-            return test
-        if os.environ.get("INTERPSAN_E2E_IGNORE_TOOL_BUGS"):
-            return test  # to see the actual failure
-        test.tool_bug = reason
-        return unittest.expectedFailure(test)
-
-    return decorate
-
-
 def main():
     unittest.main(verbosity=2)
