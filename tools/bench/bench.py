@@ -48,121 +48,24 @@ usage: python3 tools/bench/bench.py [--python 3.12] [--python 3.13] [--reps 5]
                               [--perf] [--callgrind] [--runner PATH]
 """
 
-import argparse
-import glob
-import json
 import os
 import re
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-WORKLOAD = os.path.join(HERE, "bench_workload.py")
-LAUNCHER = os.path.join(ROOT, "tools", "interpsan")
-ELAPSED_RE = re.compile(r"bench_workload elapsed=([0-9.]+)")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_lib as lib  # noqa: E402  (finding CPython and the runner, running, medians)
+
+ROOT = lib.ROOT
+WORKLOAD = lib.WORKLOAD
+LAUNCHER = lib.LAUNCHER
+log = lib.log
+med = lib.med
+runner_cmd = lib.runner_cmd
 
 TARGET_CHECKS = 1.25
 TARGET_SCALING = 1.15
-
-
-def log(msg):
-    sys.stderr.write("bench: %s\n" % msg)
-    sys.stderr.flush()
-
-
-def med(xs):
-    return statistics.median(xs) if xs else float("nan")
-
-
-# ---- finding CPython and the runner ----------------------------------------------
-
-
-def find_python(version):
-    """The CPython X.Y the launcher uses (tools/setup/python_prefix.sh)."""
-    prefix = subprocess.run(
-        [os.path.join(ROOT, "tools", "setup", "python_prefix.sh"), version],
-        stdout=subprocess.PIPE,
-        text=True,
-    ).stdout.strip()
-    exe = os.path.join(prefix, "bin", "python" + version) if prefix else None
-    if not exe or not os.access(exe, os.X_OK):
-        raise SystemExit(
-            "bench: CPython %s not found (pyenv, or set INTERPSAN_PYTHON%s)"
-            % (version, version.replace(".", ""))
-        )
-    return exe
-
-
-def build_runner(version):
-    """Builds the runner the way the launcher does; returns its path."""
-    tag = "py" + version.replace(".", "")
-    log("building the runner for %s (bazel build --config=%s) ..." % (version, tag))
-    built = subprocess.run(
-        ["bazel", "build", "--config=" + tag, "//tools/runner:interpsan_runner"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    path = None
-    if built.returncode == 0:
-        bin_dir = subprocess.run(
-            ["bazel", "info", "--config=" + tag, "bazel-bin"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        ).stdout.strip()
-        path = os.path.join(bin_dir, "tools", "runner", "interpsan_runner")
-    else:
-        tail = "\n".join(built.stdout.splitlines()[-15:])
-        log("bazel build failed (tree being edited by others?):\n%s" % tail)
-        # Fall back to the last runner built for this version, if any.
-        cands = sorted(
-            glob.glob(
-                os.path.join(
-                    ROOT, "bazel-out", "k8-opt" + tag, "bin", "tools", "runner", "interpsan_runner"
-                )
-            )
-        )
-        if cands:
-            path = cands[0]
-            log("using the previously built %s" % path)
-    if not path or not os.path.exists(path):
-        raise SystemExit("bench: no runner for %s" % version)
-    return path
-
-
-def private_copy(path, tmpdir, version):
-    """Copies the runner so that a concurrent Bazel build cannot replace it
-    while we measure. Its RUNPATH names libpython by absolute path too."""
-    dest = os.path.join(tmpdir, "interpsan_runner_" + version.replace(".", ""))
-    shutil.copy2(path, dest)
-    os.chmod(dest, 0o755)
-    return dest
-
-
-def runner_cmd(runner, program, n=1, checks="none", trace_malloc=0):
-    """The runner running `program` (PYTHON_ARGS) with the given options.
-    The runner takes its options from INTERPSAN_OPTIONS (tools/runner/options.h):
-    `env` sets it per configuration, so one environment serves every row,
-    and perf/valgrind can wrap the command as it is."""
-    options = "interpreters=%d checks=%s trace_malloc=%d" % (n, checks, trace_malloc)
-    return ["env", "INTERPSAN_OPTIONS=" + options, runner] + list(program)
-
-
-def runner_env(runner):
-    env = dict(os.environ)
-    env.pop("PYTHONMALLOC", None)  # would replace the allocators we measure
-    env.pop("INTERPSAN_EVENTS", None)
-    env["INTERPSAN_RUNNER"] = runner  # for the --launcher rows: no Bazel call
-    return env
 
 
 # ---- configurations ----------------------------------------------------------------
@@ -209,63 +112,17 @@ def configs_for(version, python, runner, with_launcher):
     return out
 
 
-def interleaved(configs, reps, warmup):
-    """Yields (measured?, repetition, config): every configuration once per
-    repetition, the order rotated each time."""
-    for rep in range(warmup + reps):
-        k = rep % len(configs)
-        for config in configs[k:] + configs[:k]:
-            yield rep >= warmup, rep, config
-
-
 # ---- wall time -------------------------------------------------------------------
 
 
-def run_once(cmd, env, expect):
-    """Runs cmd; returns {wall, cpu, elapsed: [...]} or raises RuntimeError."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    elapsed = [float(m.group(1)) for m in ELAPSED_RE.finditer(proc.stdout)]
-    if proc.returncode != 0 or len(elapsed) != expect:
-        raise RuntimeError(
-            "%s: exit %d, %d elapsed line(s) (expected %d)\nstdout: %s\nstderr: %s"
-            % (
-                " ".join(cmd),
-                proc.returncode,
-                len(elapsed),
-                expect,
-                proc.stdout[-2000:],
-                proc.stderr[-2000:],
-            )
-        )
-    return {"wall": wall, "cpu": cpu, "elapsed": elapsed}
-
-
 def measure_wall(configs, env, args, version):
-    results = {name: [] for name, _, _ in configs}
-    last = -1
-    for measured, rep, (name, cmd, n) in interleaved(configs, args.reps, args.warmup):
-        r = run_once(cmd + [str(args.rounds)], env, n)
-        if measured:
-            results[name].append(r)
-        if rep != last:
-            last = rep
-            log(
-                "%s: wall time, %s %d of %d"
-                % (
-                    version,
-                    "repetition" if measured else "warm-up",
-                    rep + 1 - (args.warmup if measured else 0),
-                    args.reps if measured else args.warmup,
-                )
-            )
-    return results
+    return lib.measure_interleaved(
+        configs,
+        lambda c: lib.run_once(c[1] + [str(args.rounds)], env, c[2]),
+        args.reps,
+        args.warmup,
+        "%s: wall time" % version,
+    )
 
 
 def summarize_wall(configs, results):
@@ -297,12 +154,7 @@ def ratio(results, num, den, key, scale=1.0):
     """Ratio of medians and median of the paired per-repetition ratios,
     divided by `scale`."""
     f = FIELDS[key]
-    a = [f(r) for r in results[num]]
-    b = [f(r) for r in results[den]]
-    return {
-        "of_medians": med(a) / med(b) / scale,
-        "paired_median": med([x / y / scale for x, y in zip(a, b)]),
-    }
+    return lib.paired_ratio([f(r) for r in results[num]], [f(r) for r in results[den]], scale)
 
 
 RATIOS = [
@@ -354,37 +206,23 @@ def wall_ratios(configs, results):
     return out
 
 
-def print_wall(version, python, rows, ratios, args, load):
+def print_wall(version, python, results, ratios, args, load):
     w = sys.stdout.write
-    w("\n== interpsan benchmark: CPython %s (%s)\n" % (version, python))
-    w(
-        "   workload tools/bench/bench_workload.py, %d rounds per interpreter; %d repetitions "
-        "(+%d warm-up), interleaved, medians; %d CPUs; load average %.2f at start, %.2f at end\n"
-        % (args.rounds, args.reps, args.warmup, os.cpu_count() or 0, load[0], load[1])
+    lib.write_wall_header(
+        "interpsan benchmark: CPython %s (%s)" % (version, python), args.rounds, args, load
     )
-    w(
-        "   wall = whole process incl. start-up; in-interp = time the workload prints "
-        "(slowest interpreter); cpu = user+sys of the process\n\n"
-    )
-    hdr = "%-40s %8s %17s %10s %8s" % (
-        "configuration",
-        "wall s",
-        "(min..max)",
-        "in-interp",
-        "cpu s",
-    )
-    w(hdr + "\n" + "-" * len(hdr) + "\n")
-    for name, row in rows.items():
-        w(
-            "%-40s %8.3f %17s %10.3f %8.3f\n"
-            % (
+    lib.write_row_table(
+        40,
+        [
+            (
                 LABELS.get(name, name),
-                row["wall_median"],
-                "(%.3f..%.3f)" % (row["wall_min"], row["wall_max"]),
-                row["elapsed_median"],
-                row["cpu_median"],
+                [r["wall"] for r in rs],
+                [max(r["elapsed"]) for r in rs],
+                [r["cpu"] for r in rs],
             )
-        )
+            for name, rs in results.items()
+        ],
+    )
     w(
         "\n%-35s %14s %14s %14s  %s\n"
         % ("ratio: of medians (paired)", "wall", "in-interp", "cpu/interp", "target (on wall)")
@@ -404,7 +242,7 @@ def print_wall(version, python, rows, ratios, args, load):
         "   ('scaling, checks all vs none' = (n2-all / n1-all) / (n2-none / n1-none): how much\n"
         "    worse interpsan scales than stock CPython here; 1.0 = no contention of its own)\n"
     )
-    if load[0] > (os.cpu_count() or 1) or load[1] > (os.cpu_count() or 1):
+    if lib.overloaded(load):
         w(
             "   note: load average above the CPU count: wall-time scaling is dominated by other\n"
             "   processes; see cpu/interp (1.0 = no extra CPU per interpreter) and --perf cycles.\n"
@@ -417,77 +255,22 @@ def print_wall(version, python, rows, ratios, args, load):
 PERF_EVENTS = ("cycles:u", "instructions:u", "task-clock")
 
 
-def perf_works(events=("cycles:u", "instructions:u")):
-    if not shutil.which("perf"):
-        return False
-    p = subprocess.run(
-        ["perf", "stat", "-x,", "-e", ",".join(events), "true"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return p.returncode == 0 and "<not" not in p.stderr
-
-
-def perf_stat(cmd, env, expect, events=PERF_EVENTS):
-    """{event name without ':u': count} of one run (also used by
-    bench_tracemalloc.py)."""
-    p = subprocess.run(
-        ["perf", "stat", "-x,", "-e", ",".join(events)] + cmd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    counts = {}
-    for line in p.stderr.splitlines():
-        parts = line.split(",")
-        if len(parts) > 2 and parts[2] in events:
-            try:
-                counts[parts[2].split(":")[0]] = float(parts[0])
-            except ValueError:
-                pass
-    if (
-        p.returncode != 0
-        or len(counts) != len(events)
-        or len(ELAPSED_RE.findall(p.stdout)) != expect
-    ):
-        raise RuntimeError(
-            "perf stat %s: exit %d\n%s" % (" ".join(cmd), p.returncode, p.stderr[-2000:])
-        )
-    return counts
+def perf_works():
+    return lib.perf_works()
 
 
 def measure_perf(configs, env, args, version):
     small, large = args.perf_rounds
-    sized = [
-        ((name, rounds), cmd + [str(rounds)], n)
-        for name, cmd, n in configs
-        if not name.startswith("cli-")
-        for rounds in (small, large)
-    ]
-    raw = {key: [] for key, _, _ in sized}
-    last = -1
-    for _, rep, (key, cmd, n) in interleaved(sized, args.perf_reps, 0):
-        raw[key].append(perf_stat(cmd, env, n))
-        if rep != last:
-            last = rep
-            log("%s: perf, repetition %d of %d" % (version, rep + 1, args.perf_reps))
-    names = [name for name, _, _ in configs if not name.startswith("cli-")]
+    measured = [c for c in configs if not c[0].startswith("cli-")]
+    per_round, raw = lib.perf_per_round(
+        measured, env, args.perf_rounds, args.perf_reps, PERF_EVENTS, version
+    )
     n_of = {name: n for name, _, n in configs}
-    per_round = {}
-    for name in names:
-        per_round[name] = {}
-        for ev in ("cycles", "instructions", "task-clock"):
-            big = med([c[ev] for c in raw[(name, large)]])
-            little = med([c[ev] for c in raw[(name, small)]])
-            per_round[name][ev] = (big - little) / (large - small)
     out = {
         "rounds": [small, large],
         "reps": args.perf_reps,
         "per_round": per_round,
-        "raw": {"%s/%d" % k: v for k, v in raw.items()},
+        "raw": raw,
         "ratios": {},
     }
     pr = per_round
@@ -690,29 +473,13 @@ def print_callgrind(cg):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog="bench.py",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--python",
-        action="append",
-        choices=("3.12", "3.13"),
-        help="CPython version (repeatable; default 3.12)",
-    )
-    p.add_argument("--reps", type=int, default=5, help="measured repetitions (default 5)")
-    p.add_argument(
-        "--warmup", type=int, default=1, help="unmeasured warm-up repetitions (default 1)"
-    )
+    p = lib.argument_parser("bench.py", __doc__)
     p.add_argument(
         "--rounds",
         type=int,
         default=None,
         help="workload rounds per interpreter (default: the workload's, ~1-2 s)",
     )
-    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--runner", help="use this runner binary (single --python only)")
     p.add_argument(
         "--launcher",
         action="store_true",
@@ -746,11 +513,9 @@ def parse_args(argv):
     )
     p.add_argument("--top", type=int, default=15, help="functions listed by --callgrind")
     args = p.parse_args(argv)
-    args.python = args.python or ["3.12"]
-    if args.reps < 1 or args.perf_reps < 1:
+    lib.check_common_args(p, args)
+    if args.perf_reps < 1:
         p.error("repetitions must be at least 1")
-    if args.runner and len(args.python) > 1:
-        p.error("--runner needs a single --python")
     if args.rounds is None:
         sys.path.insert(0, os.path.dirname(WORKLOAD))
         import bench_workload
@@ -765,19 +530,18 @@ def parse_args(argv):
 
 
 def bench_version(version, args, tmpdir):
-    python = find_python(version)
-    given = args.runner or (os.environ.get("INTERPSAN_RUNNER") if len(args.python) == 1 else None)
-    runner = private_copy(given or build_runner(version), tmpdir, version)
-    env = runner_env(runner)
+    python = lib.find_python(version)
+    runner, origin = lib.runner_for(version, args, tmpdir)
+    env = lib.clean_env(runner)
     configs = configs_for(version, python, runner, args.launcher)
-    entry = {"python": python, "runner": given or "bazel-built", "rounds": args.rounds}
+    entry = {"python": python, "runner": origin, "rounds": args.rounds}
     if not args.no_timing:
         load0 = os.getloadavg()[0]
         results = measure_wall(configs, env, args, version)
         load = (load0, os.getloadavg()[0])
         rows = summarize_wall(configs, results)
         ratios = wall_ratios(configs, results)
-        print_wall(version, python, rows, ratios, args, load)
+        print_wall(version, python, results, ratios, args, load)
         entry.update(
             {
                 "reps": args.reps,
@@ -804,36 +568,7 @@ def bench_version(version, args, tmpdir):
 
 def main(argv):
     args = parse_args(argv)
-    report = {"tool": "interpsan bench", "cpus": os.cpu_count(), "versions": {}}
-    try:
-        git = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=ROOT,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        report["commit"] = git.stdout.strip()
-    except OSError:
-        pass
-    status = 0
-    tmpdir = tempfile.mkdtemp(prefix="interpsan-bench-")
-    try:
-        for version in args.python:
-            try:
-                report["versions"][version] = bench_version(version, args, tmpdir)
-            except RuntimeError as exc:
-                log("CPython %s: a run failed: %s" % (version, exc))
-                report["versions"][version] = {"error": str(exc)}
-                status = 1
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
-        log("wrote %s" % args.json)
-    return status
+    return lib.main_loop(args, bench_version, {"tool": "interpsan bench"})
 
 
 if __name__ == "__main__":

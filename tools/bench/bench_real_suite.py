@@ -34,19 +34,17 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-import bench  # noqa: E402  (find_python, build_runner, private_copy)
+import bench_lib  # noqa: E402  (find_python, build_runner, private_copy)
 
 LAUNCHER = os.path.join(ROOT, "tools", "interpsan")
 REQUIREMENTS = os.path.join(HERE, "bench_real_suite_requirements.txt")
@@ -83,7 +81,7 @@ markers =
 xfail_strict = true
 """
 
-log = bench.log
+log = bench_lib.log
 
 
 def pinned(name):
@@ -98,7 +96,7 @@ def pinned(name):
 def setup(version, work):
     """The venv (multidict built from source) and the suite; returns
     (venv python, suite dir)."""
-    base = bench.find_python(version)
+    base = bench_lib.find_python(version)
     venv = os.path.join(work, "venv-" + version)
     python = os.path.join(venv, "bin", "python")
     stamp = os.path.join(venv, ".requirements")
@@ -216,20 +214,7 @@ def run_once(name, argv, n, env, suite, tmp):
             + ["--"]
             + PYTEST_ARGS
         )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    proc = subprocess.run(
-        cmd,
-        cwd=suite,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    proc, wall, cpu = bench_lib.timed_run(cmd, env, cwd=suite, merge_stderr=True)
     passed = sum(int(m) for m in PASSED_RE.findall(proc.stdout))
     failed = sum(int(m[0]) for m in FAILED_RE.findall(proc.stdout))
     violations = None
@@ -268,7 +253,7 @@ def measure(version, args, tmp):
     if args.setup_only:
         return None
     runner = os.environ.get("INTERPSAN_RUNNER") if len(args.python) == 1 else None
-    runner = bench.private_copy(runner or bench.build_runner(version), tmp, version)
+    runner = bench_lib.private_copy(runner or bench_lib.build_runner(version), tmp, version)
     env = dict(os.environ)
     env["INTERPSAN_RUNNER"] = runner
     env.pop("PYTHONMALLOC", None)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark of interpsan's per-interpreter tracemalloc (issue 5); stdlib
-only, runs with any python3. Same harness ideas as tools/bench/bench.py (whose
-helpers it uses to find CPython and build/copy the runner), same workload
+only, runs with any python3. Same harness as tools/bench/bench.py (the
+shared tools/bench/bench_lib.py: CPython, the runner, interleaving, medians,
+perf), same workload
 (tools/bench/bench_workload.py: json and container churn, allocation-heavy).
 
 Configurations, all run in one go, interleaved (A B C ... A B C ..., the
@@ -62,22 +63,17 @@ use into a venv of the benchmarked CPython under
 the only step that needs the network. --no-memray leaves it out.
 """
 
-import argparse
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
-TOOLS = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(TOOLS))
-WORKLOAD = os.path.join(TOOLS, "bench_workload.py")
-ELAPSED_RE = re.compile(r"bench_workload elapsed=([0-9.]+)")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_lib as lib  # noqa: E402  (finding CPython and the runner, running, medians, perf)
 
-sys.path.insert(0, TOOLS)
-import bench  # noqa: E402  (tools/bench/bench.py: finding CPython, building the runner, running and counting)
+ROOT = lib.ROOT
+WORKLOAD = lib.WORKLOAD
 
 # memray, pinned (the version the README's numbers were measured with).
 MEMRAY_REQUIREMENT = "memray==1.20.0"
@@ -87,12 +83,8 @@ TARGET_T25 = 3.5
 TARGET_SCALING = 1.15
 
 
-def log(msg):
-    sys.stderr.write("bench_tracemalloc: %s\n" % msg)
-    sys.stderr.flush()
-
-
-med = bench.med
+log = lib.log
+med = lib.med
 
 
 # ---- configurations ----------------------------------------------------------------
@@ -160,7 +152,7 @@ def configs_for(python, runner, memray=None, tmpdir=None):
     too; their capture file goes to `tmpdir`, overwritten by each run."""
 
     def run(n, frames):
-        return bench.runner_cmd(runner, [WORKLOAD], n=n, trace_malloc=frames)
+        return lib.runner_cmd(runner, [WORKLOAD], n=n, trace_malloc=frames)
 
     def memray_run(*flags):
         # --aggregate: memray keeps per-location totals in memory and writes
@@ -211,43 +203,28 @@ RATIOS = [
 
 
 def env_for_runs():
-    env = dict(os.environ)
-    for var in ("PYTHONMALLOC", "PYTHONTRACEMALLOC", "INTERPSAN_EVENTS", "PYTHONPATH"):
-        env.pop(var, None)
-    return env
-
-
-interleaved = bench.interleaved
+    return lib.clean_env(
+        drop=("PYTHONMALLOC", "PYTHONTRACEMALLOC", "INTERPSAN_EVENTS", "PYTHONPATH")
+    )
 
 
 # ---- wall time -------------------------------------------------------------------
 
 
 def run_once(cmd, env, expect):
-    r = bench.run_once(cmd, env, expect)
+    r = lib.run_once(cmd, env, expect)
     r["elapsed"] = max(r["elapsed"])  # the slower interpreter
     return r
 
 
 def measure_wall(configs, env, args, version):
-    results = {name: [] for name, _, _ in configs}
-    last = -1
-    for measured, rep, (name, cmd, n) in interleaved(configs, args.reps, args.warmup):
-        if rep != last:
-            last = rep
-            log(
-                "%s: wall time, %s %d of %d"
-                % (
-                    version,
-                    "repetition" if measured else "warm-up",
-                    rep + 1 - (args.warmup if measured else 0),
-                    args.reps if measured else args.warmup,
-                )
-            )
-        r = run_once(cmd + [str(args.rounds)], env, n)
-        if measured:
-            results[name].append(r)
-    return results
+    return lib.measure_interleaved(
+        configs,
+        lambda c: run_once(c[1] + [str(args.rounds)], env, c[2]),
+        args.reps,
+        args.warmup,
+        "%s: wall time" % version,
+    )
 
 
 def wall_ratios(configs, results):
@@ -259,12 +236,9 @@ def wall_ratios(configs, results):
         entry = {"numerator": num, "denominator": den, "target": target}
         for key in ("wall", "elapsed", "cpu"):
             scale = n_of[num] / n_of[den] if key == "cpu" else 1.0
-            a = [r[key] for r in results[num]]
-            b = [r[key] for r in results[den]]
-            entry[key] = {
-                "of_medians": med(a) / med(b) / scale,
-                "paired_median": med([x / y / scale for x, y in zip(a, b)]),
-            }
+            entry[key] = lib.paired_ratio(
+                [r[key] for r in results[num]], [r[key] for r in results[den]], scale
+            )
         out[label] = entry
     # Our scaling relative to the untraced runner's at the same moment.
     if not all(c in results for c in ("off", "t1", "off-n2", "t1-n2")):
@@ -288,37 +262,24 @@ def wall_ratios(configs, results):
 
 def print_wall(version, python, configs, results, ratios, args, load):
     w = sys.stdout.write
-    w("\n== interpsan tracemalloc benchmark: CPython %s (%s)\n" % (version, python))
-    w(
-        "   workload tools/bench/bench_workload.py, %d rounds per interpreter; %d repetitions "
-        "(+%d warm-up), interleaved, medians; %d CPUs; load average %.2f at start, %.2f at end\n"
-        % (args.rounds, args.reps, args.warmup, os.cpu_count() or 0, load[0], load[1])
+    lib.write_wall_header(
+        "interpsan tracemalloc benchmark: CPython %s (%s)" % (version, python),
+        args.rounds,
+        args,
+        load,
     )
-    w(
-        "   wall = whole process incl. start-up; in-interp = time the workload prints "
-        "(slowest interpreter); cpu = user+sys of the process\n\n"
-    )
-    hdr = "%-46s %8s %17s %10s %8s" % (
-        "configuration",
-        "wall s",
-        "(min..max)",
-        "in-interp",
-        "cpu s",
-    )
-    w(hdr + "\n" + "-" * len(hdr) + "\n")
-    for name, _, _ in configs:
-        rs = results[name]
-        walls = [r["wall"] for r in rs]
-        w(
-            "%-46s %8.3f %17s %10.3f %8.3f\n"
-            % (
+    lib.write_row_table(
+        46,
+        [
+            (
                 LABELS[name],
-                med(walls),
-                "(%.3f..%.3f)" % (min(walls), max(walls)),
-                med([r["elapsed"] for r in rs]),
-                med([r["cpu"] for r in rs]),
+                [r["wall"] for r in results[name]],
+                [r["elapsed"] for r in results[name]],
+                [r["cpu"] for r in results[name]],
             )
-        )
+            for name, _, _ in configs
+        ],
+    )
     w(
         "\n%-44s %15s %15s %15s  %s\n"
         % ("ratio: of medians (paired)", "wall", "in-interp", "cpu/interp", "target")
@@ -346,7 +307,7 @@ def print_wall(version, python, configs, results, ratios, args, load):
         "   ('scaling, tracing vs off' = (t1-n2 / t1) / (off-n2 / off): how much worse\n"
         "    2 traced interpreters scale than 2 untraced ones here; 1.0 = no contention of its own)\n"
     )
-    if max(load) > (os.cpu_count() or 1):
+    if lib.overloaded(load):
         w(
             "   note: load average above the CPU count: wall-time scaling is dominated by other\n"
             "   processes; trust cpu/interp and the perf cycles below.\n"
@@ -359,36 +320,12 @@ def print_wall(version, python, configs, results, ratios, args, load):
 PERF_EVENTS = ("instructions:u", "cycles:u")
 
 
-def perf_works():
-    return bench.perf_works(PERF_EVENTS)
-
-
-def perf_stat(cmd, env, expect):
-    return bench.perf_stat(cmd, env, expect, PERF_EVENTS)
-
-
 def measure_perf(configs, env, args, version):
     small, large = args.perf_rounds
-    sized = [
-        ((name, rounds), cmd + [str(rounds)], n)
-        for name, cmd, n in configs
-        for rounds in (small, large)
-    ]
-    raw = {key: [] for key, _, _ in sized}
-    last = -1
-    for _, rep, (key, cmd, n) in interleaved(sized, args.perf_reps, 0):
-        if rep != last:
-            last = rep
-            log("%s: perf stat, repetition %d of %d" % (version, rep + 1, args.perf_reps))
-        raw[key].append(perf_stat(cmd, env, n))
+    per_round, raw = lib.perf_per_round(
+        configs, env, args.perf_rounds, args.perf_reps, PERF_EVENTS, version
+    )
     n_of = {name: n for name, _, n in configs}
-    per_round = {}
-    for name, _, _ in configs:
-        per_round[name] = {}
-        for ev in ("instructions", "cycles"):
-            big = med([c[ev] for c in raw[(name, large)]])
-            little = med([c[ev] for c in raw[(name, small)]])
-            per_round[name][ev] = (big - little) / (large - small)
     ratios = {}
     for label, num, den, target in RATIOS:
         if num not in per_round or den not in per_round:
@@ -404,7 +341,7 @@ def measure_perf(configs, env, args, version):
         "reps": args.perf_reps,
         "per_round": per_round,
         "ratios": ratios,
-        "raw": {"%s/%d" % k: v for k, v in raw.items()},
+        "raw": raw,
     }
 
 
@@ -511,10 +448,8 @@ def measure_memory(python, runner, env, tmpdir, reps):
     out = {}
     for kind, (count, _, _) in PROBE_KINDS.items():
         runs = {
-            "interpsan on": bench.runner_cmd(
-                runner, [probe, "on", kind, str(count)], trace_malloc=1
-            ),
-            "interpsan off": bench.runner_cmd(
+            "interpsan on": lib.runner_cmd(runner, [probe, "on", kind, str(count)], trace_malloc=1),
+            "interpsan off": lib.runner_cmd(
                 runner, [probe, "off", kind, str(count)], trace_malloc=1
             ),
             "stock on": [python, "-X", "tracemalloc=1", probe, "on", kind, str(count)],
@@ -577,19 +512,7 @@ def print_memory(mem):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog="bench_tracemalloc.py",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--python",
-        action="append",
-        choices=("3.12", "3.13"),
-        help="CPython version (repeatable; default 3.12)",
-    )
-    p.add_argument("--reps", type=int, default=5, help="measured repetitions (default 5)")
-    p.add_argument("--warmup", type=int, default=1, help="warm-up repetitions (default 1)")
+    p = lib.argument_parser("bench_tracemalloc.py", __doc__)
     p.add_argument(
         "--rounds",
         type=int,
@@ -618,16 +541,12 @@ def parse_args(argv):
         + ", ".join(LABELS)
         + "); ratios need both of their sides",
     )
-    p.add_argument("--runner", help="use this runner binary (single --python only)")
-    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument(
         "--no-memray", action="store_true", help="leave out memray (no venv, no download)"
     )
     args = p.parse_args(argv)
-    args.python = args.python or ["3.12"]
-    if args.runner and len(args.python) != 1:
-        p.error("--runner needs exactly one --python")
-    if args.reps < 1 or args.perf_reps < 1 or args.memory_reps < 1:
+    lib.check_common_args(p, args)
+    if args.perf_reps < 1 or args.memory_reps < 1:
         p.error("repetitions must be at least 1")
     small, large = args.perf_rounds
     if not 0 < small < large:
@@ -641,10 +560,8 @@ def parse_args(argv):
 
 
 def bench_version(version, args, tmpdir):
-    python = bench.find_python(version)
-    runner = (args.runner or os.environ.get("INTERPSAN_RUNNER")) if len(args.python) == 1 else None
-    runner = runner or bench.build_runner(version)
-    runner = bench.private_copy(runner, tmpdir, version)
+    python = lib.find_python(version)
+    runner, _ = lib.runner_for(version, args, tmpdir)
     env = env_for_runs()
     wanted = args.configs or list(LABELS)
     memray = None
@@ -666,7 +583,7 @@ def bench_version(version, args, tmpdir):
         print_wall(version, python, configs, results, ratios, args, (load0, load1))
         entry.update(wall=results, wall_ratios=ratios, load=[load0, load1])
     if not args.no_perf:
-        if perf_works():
+        if lib.perf_works(PERF_EVENTS):
             pf = measure_perf(configs, env, args, version)
             print_perf(pf)
             entry["perf"] = pf
@@ -681,26 +598,9 @@ def bench_version(version, args, tmpdir):
 
 
 def main(argv):
+    lib.set_program("bench_tracemalloc")
     args = parse_args(argv)
-    tmpdir = tempfile.mkdtemp(prefix="bench-tracemalloc-")
-    report = {"versions": {}}
-    status = 0
-    try:
-        for version in args.python:
-            try:
-                report["versions"][version] = bench_version(version, args, tmpdir)
-            except RuntimeError as exc:
-                log("CPython %s: a run failed: %s" % (version, exc))
-                report["versions"][version] = {"error": str(exc)}
-                status = 1
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
-        log("wrote %s" % args.json)
-    return status
+    return lib.main_loop(args, bench_version, {"tool": "interpsan tracemalloc bench"})
 
 
 if __name__ == "__main__":
