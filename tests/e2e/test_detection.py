@@ -45,8 +45,7 @@ class QueueTest(E2ETestCase):
         self.assertEqual(
             self.interpreter_by_id(r, v["owner_interpreter"])["index"], 0, r.describe()
         )
-        if "owner_ended" in v:
-            self.assertIs(v["owner_ended"], False, r.describe())
+        self.assertIs(v["owner_ended"], False, r.describe())
         self.assertIn(kind, v["message"], r.describe())
         # The Py_DECREF that frees it is inlined into drain(): the report
         # names the extension's own function and line, not CPython's Include/object.h.
