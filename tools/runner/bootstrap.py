@@ -9,6 +9,40 @@ process dies later.
 import sys
 
 _counts = {"run": 0, "failed": 0, "errors": 0, "skipped": 0}
+
+
+def _dumps(value):
+    """json.dumps(value) for what events hold (str, int, float, bool, None,
+    dicts and lists of them), the same text, without importing json: json
+    imports re, enum and more, about 10 ms of every run's start-up
+    (issue 13) for a few lines written per interpreter."""
+    if isinstance(value, str):
+        return _json_str(value)
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return float.__repr__(value)
+    if isinstance(value, dict):
+        return "{%s}" % ", ".join(
+            "%s: %s" % (_json_str(str(k)), _dumps(v)) for k, v in value.items()
+        )
+    if isinstance(value, (list, tuple)):
+        return "[%s]" % ", ".join(_dumps(v) for v in value)
+    raise TypeError("cannot write %r in an event" % type(value).__name__)
+
+
+def _json_str(text):
+    try:
+        from _json import encode_basestring_ascii
+    except ImportError:  # as json.encoder: the pure-Python one
+        from json.encoder import py_encode_basestring_ascii as encode_basestring_ascii
+    return encode_basestring_ascii(text)
+
+
 _COUNT_KEY = {"failure": "failed", "error": "errors", "skipped": "skipped"}
 
 
@@ -17,8 +51,6 @@ def _record_test(test_id, outcome, duration, message="", run=True):
     (report.json's test_results, JUnit XML). `run` false: a result that
     unittest does not count as run (tests.run): no startTest for it (3.12's
     skipped tests, a skipped or failed setUpClass)."""
-    import json
-
     import interpsan
 
     if run:
@@ -44,16 +76,17 @@ def _record_test(test_id, outcome, duration, message="", run=True):
         event["message"] = message[:4000]
     if not run:
         event["run"] = False
-    interpsan._emit(json.dumps(event))
+    interpsan._emit(_dumps(event))
 
 
-def _count_unittest_results():
+def _count_unittest_results(result_module):
     # Record every TestResult's outcomes, whichever runner drives them:
     # unittest.main, a custom runner, or a framework built on TestResult.
+    # Called as unittest.result (where TestResult is defined) is first
+    # imported, before anything can subclass it (_PostImportHooks).
     import time
-    import unittest
 
-    cls = unittest.TestResult
+    cls = result_module.TestResult
     # test id -> [start, outcome, message, started]. `started`: startTest
     # was called, so unittest counts the test in testsRun. 3.12.1 skips a
     # test (method or class @skip) with addSkip and stopTest but no
@@ -95,7 +128,9 @@ def _count_unittest_results():
                 entry[2] = first_line(args[0])
             elif args and kind == "skipped":
                 entry[2] = str(args[0])
-            if not isinstance(test, unittest.TestCase):
+            from unittest.case import TestCase
+
+            if not isinstance(test, TestCase):
                 # A class or module fixture's outcome (setUpClass skipped or
                 # failed, an _ErrorHolder): no stopTest follows, and unittest
                 # counts it as skipped or as an error, not as run.
@@ -173,18 +208,75 @@ def _install_pytest_plugin(argv):
     return list(argv) + extra
 
 
-def _private_tempdir(index):
+def _private_tempdir(index, tempfile):
     """Gives this interpreter its own temporary directory through
     `tempfile` (tempfile.tempdir is per interpreter; TMPDIR is process-wide),
     so suites that build names from os.getpid() -- the same in every
-    interpreter of the process -- do not collide. Removed at exit."""
+    interpreter of the process -- do not collide. Removed at exit. Called
+    as the program first imports tempfile (_PostImportHooks): a program
+    that never does pays nothing."""
     import atexit
-    import shutil
-    import tempfile
+    import shutil  # tempfile has imported it already
 
     path = tempfile.mkdtemp(prefix="interpsan-interp%d-" % index)
     tempfile.tempdir = path
     atexit.register(shutil.rmtree, path, True)
+
+
+class _PostImportHooks:
+    """A sys.meta_path finder that runs hook(module) right after a listed
+    module's own code has run, the first time the program imports it.
+    Importing unittest and tempfile up front to patch them cost every run
+    about 30 ms of start-up (issue 13), whether it used them or not. The
+    module is found by the finders after this one, as it would have been;
+    its loader is wrapped until exec_module, which puts the real loader
+    back in spec.loader and __loader__ before the module's code runs."""
+
+    def __init__(self, hooks):
+        self._hooks = dict(hooks)  # module name -> hook(module), until it has run
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self._hooks:
+            return None  # the common case: one dict lookup
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                break
+        if spec is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        spec.loader = _HookedLoader(spec.loader, self._hooks, name)
+        return spec
+
+
+class _HookedLoader:
+    """The real loader, and the hook run once after its exec_module (a
+    spec found but never executed, importlib.util.find_spec, leaves the
+    hook for the import that does run the module)."""
+
+    def __init__(self, loader, hooks, name):
+        self._loader = loader
+        self._hooks = hooks
+        self._name = name
+
+    def __getattr__(self, attribute):  # get_source, get_filename, ...
+        return getattr(self._loader, attribute)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        hook = self._hooks.pop(self._name, None)
+        if hook is not None:
+            try:
+                hook(module)
+            except Exception:
+                pass
 
 
 class _TracemallocFinder:
@@ -254,7 +346,6 @@ def _print_tagged_traceback(exc, tag):
 
 
 def run(kind, target, argv):
-    import json
     import os
 
     import interpsan
@@ -270,11 +361,21 @@ def run(kind, target, argv):
     # Stock tracemalloc hangs as soon as an own-GIL interpreter exists while
     # it traces: `import tracemalloc` gets interpsan's (built on first use).
     sys.meta_path.insert(0, _TracemallocFinder())
+    index = interpsan.index
+    sys.meta_path.insert(
+        0,
+        _PostImportHooks(
+            {
+                "unittest.result": _count_unittest_results,
+                "tempfile": lambda module: _private_tempdir(index, module),
+            }
+        ),
+    )
     # CPython 3.12's single-phase stdlib extensions are refused before their
     # PyInit_ runs (tools/runner/stdlib_single_phase.py, appended to this file).
     _install_stdlib_single_phase_refusal(
         lambda name, path: interpsan._emit(
-            json.dumps(
+            _dumps(
                 {
                     "event": "stdlib_single_phase_refused",
                     "index": interpsan.index,
@@ -284,8 +385,6 @@ def run(kind, target, argv):
             )
         )
     )
-    _count_unittest_results()
-    _private_tempdir(interpsan.index)
     unsupported = None
     code = 0
     try:
@@ -358,5 +457,5 @@ def run(kind, target, argv):
     if unsupported is not None:
         event["failure"] = "unsupported_extension"
         event["unsupported_extension"] = unsupported
-    interpsan._emit(json.dumps(event))
+    interpsan._emit(_dumps(event))
     return code
