@@ -3,7 +3,7 @@ finds, it finds once (not once per test), and nothing it finds is lost when
 the bug is gone again before the program ends.
 
 programs/transient_static.py keeps interpreter 0's list in broken_queue's C
-static array for 21 tests of every other interpreter, then removes it.
+static array for 101 tests of every other interpreter, then removes it.
 """
 
 import json
@@ -55,20 +55,20 @@ class TransientStaticTest(unittest.TestCase):
         self.assertEqual(v["object_type"], "list", r.describe())
         self.assertEqual(v["owner_index"], 0, r.describe())
         # Counted once per interpreter that held it (3), not once per test
-        # end that saw it (3 x 21).
+        # end that saw it (3 x 101).
         self.assertEqual(v.get("count", 1), 3, r.describe())
         self.assertEqual(sorted(v.get("interpreter_indexes", [])), [1, 2, 3], r.describe())
         # The test that was running is named, and the holder (the variable,
         # above); the audit's own stacks (bootstrap, pytest, the eval loop)
         # are not shown as if they were the bug's.
-        self.assertTrue(v.get("test", "").endswith("test_00_put_or_wait"), r.describe())
+        self.assertTrue(v.get("test", "").endswith("test_000_put_or_wait"), r.describe())
         self.assertEqual(v["python_traceback"], [], r.describe())
         self.assertEqual(v["native_stack"], [], r.describe())
         # Every test passed (the program did its part), nothing else found.
         others = [v for v in r.report["violations"] if v["kind"] != "static-object-reference"]
         self.assertEqual(others, [], r.describe())
         for interp in r.report["interpreters"]:
-            self.assertEqual(interp["tests"]["run"], 22, r.describe())
+            self.assertEqual(interp["tests"]["run"], 102, r.describe())
             self.assertEqual(interp["tests"]["failed"] + interp["tests"]["errors"], 0, r.describe())
 
     def test_default_audit_finds_it_once(self):

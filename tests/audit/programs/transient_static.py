@@ -23,7 +23,7 @@ import interpsan
 
 MARKERS = sys.argv[1]
 OWN = len(sys.argv) > 2 and sys.argv[2] == "own"
-FILLER = 20
+FILLER = 100
 TIMEOUT = 30.0
 
 
@@ -40,13 +40,13 @@ def others_done():
 
 
 class TransientStatic(unittest.TestCase):
-    def test_00_put_or_wait(self):
+    def test_000_put_or_wait(self):
         if interpsan.index == 0:
             broken_queue.put(["held by interpreter 0"] * 4)  # VIOLATION
         else:
             wait_for(lambda: broken_queue.size() >= 1, "interpreter 0's put")
 
-    def test_99_release(self):
+    def test_999_release(self):
         if interpsan.index == 0:
             if not OWN:
                 wait_for(others_done, "the other interpreters' audits")
@@ -68,7 +68,7 @@ def _filler(self):
 
 
 for _i in range(1, FILLER + 1):
-    setattr(TransientStatic, "test_%02d_filler" % _i, _filler)
+    setattr(TransientStatic, "test_%03d_filler" % _i, _filler)
 
 
 if __name__ == "__main__":
