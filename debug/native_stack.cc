@@ -69,23 +69,6 @@ std::vector<NativeFrame> CaptureNativeStack(int skip, int max_frames) {
   return frames;
 }
 
-std::string FormatNativeFrame(int index, const NativeFrame& frame) {
-  char buf[64];
-  snprintf(buf, sizeof(buf), "#%d %p in ", index, frame.pc);
-  std::string out = buf;
-  if (!frame.symbol.empty()) {
-    snprintf(buf, sizeof(buf), "+0x%lx",
-             static_cast<unsigned long>(frame.symbol_offset));
-    out += frame.symbol + buf;
-  } else {
-    out += "??";
-  }
-  snprintf(buf, sizeof(buf), "+0x%lx)",
-           static_cast<unsigned long>(frame.module_offset));
-  out += " (" + Basename(frame.module.empty() ? "?" : frame.module) + buf;
-  return out;
-}
-
 bool IsInfrastructureModule(const std::string& path) {
   if (path.empty() || path == SelfModule() || path == PythonModule()) {
     return true;

@@ -24,9 +24,6 @@ struct NativeFrame {
 // Captures the calling thread's stack, skipping `skip` innermost frames.
 std::vector<NativeFrame> CaptureNativeStack(int skip, int max_frames = 48);
 
-// "#3 0x7f.. in list_resize+0x2a (libpython3.12.so.1.0+0x12345)"
-std::string FormatNativeFrame(int index, const NativeFrame& frame);
-
 // True for modules that are never to blame: interpsan itself, libpython,
 // the C/C++ runtime, the dynamic loader.
 bool IsInfrastructureModule(const std::string& path);

@@ -66,15 +66,23 @@ bool IsMainInterpreter(OwnerSlot slot, const InterpreterInfo& info) {
   return slot == kMainSlot || info.id == 0;
 }
 
+// The same words as the report's (tools/report/report_labels.py,
+// interpreter_label): "the main interpreter (id 0)", "interpreter 9 (index 2)",
+// "interpreter 7 (index 0, ended)".
 std::string InterpreterLabel(OwnerSlot slot) {
   if (slot == kNoOwner) return "no interpreter";
   InterpreterInfo info = InterpreterRegistry::Info(slot);
-  std::string label =
-      IsMainInterpreter(slot, info)
-          ? "the main interpreter (id " + std::to_string(info.id) + ")"
-          : "interpreter " + std::to_string(info.id);
-  if (info.index >= 0) label += " (index " + std::to_string(info.index) + ")";
-  if (info.ended) label += " [ended]";
+  std::string label;
+  std::string details;
+  if (IsMainInterpreter(slot, info)) {
+    label = "the main interpreter";
+    details = "id " + std::to_string(info.id);
+  } else {
+    label = "interpreter " + std::to_string(info.id);
+    if (info.index >= 0) details = "index " + std::to_string(info.index);
+  }
+  if (info.ended) details += details.empty() ? "ended" : ", ended";
+  if (!details.empty()) label += " (" + details + ")";
   return label;
 }
 
@@ -263,15 +271,9 @@ std::string FormatViolationJson(const Violation& v,
   InterpreterInfo own = InterpreterRegistry::Info(v.owner);
   char addr[32];
   snprintf(addr, sizeof(addr), "%p", v.address);
-  std::string native = "[";
-  for (size_t i = 0; i < stack.size(); i++) {
-    if (i) native += ",";
-    AppendJsonString(&native,
-                     FormatNativeFrame(static_cast<int>(i), stack[i]).c_str());
-  }
-  native += "]";
-  // The same frames, machine-readable, so the supervisor can symbolize them
-  // afterwards (static functions, file:line) outside the checked process.
+  // The native frames as facts (module, offset, dladdr's symbol): the
+  // supervisor symbolizes them once, outside the checked process, and
+  // writes report.json's native_stack from them (tools/report/symbolize.py).
   std::string frames = "[";
   for (size_t i = 0; i < stack.size(); i++) {
     if (i) frames += ",";
@@ -348,7 +350,6 @@ std::string FormatViolationJson(const Violation& v,
   }
   o.Raw("python_traceback", TracebackJson(traceback))
       .Raw("allocation_traceback", TracebackJson(AllocationTraceback(v)))
-      .Raw("native_stack", native)
       .Raw("native_frames", frames)
       .Str("message", v.message)
       .Str("fix", v.fix);
@@ -360,58 +361,37 @@ std::string FormatViolationText(const Violation& v,
                                 const std::vector<PythonFrame>& traceback,
                                 const std::vector<NativeFrame>& stack,
                                 int extension_frame) {
+  // One line: the supervisor prints the whole finding, symbolized, when the
+  // run ends (tools/report/report_render.py), and report.json has it all.
   std::string out = "==interpsan== ERROR: ";
   out += v.kind;
-  out += ": " + v.message + "\n";
-  char line[128];
-  snprintf(line, sizeof(line), "  object: %s at %p", v.object_type.c_str(),
-           v.address);
-  out += line;
-  out += "\n  owner: " + InterpreterLabel(v.owner) +
-         "\n  acting: " + InterpreterLabel(v.current) + "\n";
-  if (extension_frame < 0 && !v.extension_hint.empty()) {
-    out += "  extension: " + v.extension_hint + "\n";
-  }
+  out += ": " + v.message;
+  out +=
+      "; owner: " + (v.owner == kNoOwner
+                         ? std::string("no owning interpreter (unknown block)")
+                         : InterpreterLabel(v.owner));
+  out += "; acting: " + InterpreterLabel(v.current);
   if (extension_frame >= 0) {
     out +=
-        "  extension: " + ExtensionNameFromPath(stack[extension_frame].module) +
-        " (" + stack[extension_frame].module + ", in " +
-        (stack[extension_frame].symbol.empty()
-             ? "??"
-             : stack[extension_frame].symbol) +
-        ")\n";
-  }
-  out += "  Python traceback (most recent call last), " +
-         InterpreterLabel(v.current) + ":\n";
-  for (const PythonFrame& f : traceback) {
-    out += "    File \"" + f.filename + "\", line " + std::to_string(f.lineno) +
-           ", in " + f.name + "\n";
-  }
-  if (traceback.empty() && v.check != nullptr &&
-      strcmp(v.check, "audit") == 0) {
-    out += "    (none: an audit finding";
-    if (t_current_test != nullptr && !t_current_test->empty()) {
-      out += ", in test " + *t_current_test;
+        "; extension: " + ExtensionNameFromPath(stack[extension_frame].module);
+    if (!stack[extension_frame].symbol.empty()) {
+      out += ", in " + stack[extension_frame].symbol + "()";
     }
-    out += ")\n";
-  } else if (traceback.empty()) {
-    out += "    (no Python frames)\n";
+  } else if (!v.extension_hint.empty()) {
+    out += "; extension: " + v.extension_hint;
   }
-  std::vector<PythonFrame> allocated = AllocationTraceback(v);
-  if (!allocated.empty()) {
-    out += "  Allocated by " + InterpreterLabel(v.owner) +
-           " (most recent call last):\n";
-    for (const PythonFrame& f : allocated) {
-      out += "    File \"" + f.filename + "\", line " +
-             std::to_string(f.lineno) + ", in " + f.name + "\n";
-    }
+  if (!traceback.empty()) {
+    const PythonFrame& f = traceback.back();
+    out +=
+        "; at " + f.filename + ":" + std::to_string(f.lineno) + " in " + f.name;
+  } else if (t_current_test != nullptr && !t_current_test->empty()) {
+    out += "; test: " + *t_current_test;
   }
-  out += "  Native stack:\n";
-  for (size_t i = 0; i < stack.size() && i < 16; i++) {
-    out += "    " + FormatNativeFrame(static_cast<int>(i), stack[i]) + "\n";
+  // A message of several lines stays one line on stderr.
+  for (char& c : out) {
+    if (c == '\n') c = ' ';
   }
-  if (!v.fix.empty()) out += "  Fix: " + v.fix + "\n";
-  return out;
+  return out + "\n";
 }
 
 bool ReportViolation(Violation v) {

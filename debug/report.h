@@ -5,7 +5,9 @@
 //   1. captures the current Python traceback and the native stack, and
 //      finds the extension to blame in the native stack;
 //   2. de-duplicates by (kind, extension, site) and counts repeats;
-//   3. prints a readable report to stderr and a JSON event for report.json;
+//   3. writes the facts as a JSON event for report.json (native frames as
+//      module + offset: the supervisor symbolizes and words them) and prints
+//      one terse line to stderr;
 //   4. in fatal mode (the default), ends the process with status 3.
 // Checks never print or exit on their own.
 //
@@ -149,7 +151,9 @@ std::string FormatViolationJson(const Violation& v,
                                 const std::vector<NativeFrame>& stack,
                                 int extension_frame);
 
-// The readable, multi-line form printed to stderr.
+// The one line printed to stderr: kind, message, both interpreters, the
+// extension and the innermost Python frame. The words a person reads in
+// full come from the report (tools/report/), not from here.
 std::string FormatViolationText(const Violation& v,
                                 const std::vector<PythonFrame>& traceback,
                                 const std::vector<NativeFrame>& stack,

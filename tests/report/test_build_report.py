@@ -42,7 +42,6 @@ VIOLATION = {
     "extension_function": "cached",
     "python_traceback": [frame("app.py", 3, "<module>")],
     "allocation_traceback": [],
-    "native_stack": [],
     "native_frames": [],
     "message": "interpreter 2 (index 1) frees a list that interpreter 1 allocated",
     "fix": "keep per-interpreter objects in module state",

@@ -134,9 +134,12 @@ TEST(FormatViolationJsonTest, IsValidJsonWithEveryReportKey) {
   // The keys README ("report.json") promises for a violation.
   EXPECT_EQ(Eval("sorted({'kind', 'interpreter', 'owner_interpreter', "
                  "'object_type', 'object_address', 'extension', "
-                 "'python_traceback', 'allocation_traceback', 'native_stack', "
+                 "'python_traceback', 'allocation_traceback', 'native_frames', "
                  "'message'} - set(doc))"),
             "[]");
+  // Facts only: the frames are worded once, by the supervisor
+  // (tools/report/symbolize.py), never by the checked process.
+  EXPECT_EQ(Eval("'native_stack' in doc"), "False");
   EXPECT_EQ(Eval("doc['kind']"), "cross-interpreter-free");
   EXPECT_EQ(Eval("doc['check']"), "free");
   EXPECT_EQ(Eval("doc['interpreter']"), "9");
@@ -156,13 +159,10 @@ TEST(FormatViolationJsonTest, IsValidJsonWithEveryReportKey) {
             "[{'filename': '/app/main.py', 'lineno': 10, 'name': '<module>'}, "
             "{'filename': '/app/lib.py', 'lineno': 42, 'name': 'leak'}]");
   EXPECT_EQ(Eval("doc['allocation_traceback']"), "[]");
-  EXPECT_EQ(Eval("len(doc['native_stack'])"), "3");
+  EXPECT_EQ(Eval("len(doc['native_frames'])"), "3");
   EXPECT_EQ(Eval("doc['native_frames'][1]"),
             std::string("{'module': '") + kExtensionPath +
                 "', 'offset': '0x200', 'symbol': 'foo_leak'}");
-  EXPECT_EQ(Eval("doc['native_stack'][1]"),
-            "#1 0x7f0000002000 in foo_leak+0x20 "
-            "(foo.cpython-312-x86_64-linux-gnu.so+0x200)");
 }
 
 TEST(FormatViolationJsonTest, NoExtensionFrameMeansNullExtension) {
@@ -171,30 +171,21 @@ TEST(FormatViolationJsonTest, NoExtensionFrameMeansNullExtension) {
   EXPECT_EQ(Eval("doc['extension'] is None"), "True");
   EXPECT_EQ(Eval("'extension_path' in doc"), "False");
   EXPECT_EQ(Eval("doc['python_traceback']"), "[]");
-  EXPECT_EQ(Eval("doc['native_stack']"), "[]");
+  EXPECT_EQ(Eval("doc['native_frames']"), "[]");
 }
 
-TEST(FormatViolationTextTest, NamesEverythingAUserNeeds) {
+// One terse line a finding (issue 12): the full words come from the report.
+TEST(FormatViolationTextTest, OneLineNamingKindInterpretersExtensionAndSite) {
   std::string text =
       FormatViolationText(TestViolation(), TestTraceback(), TestStack(), 1);
-  EXPECT_TRUE(Contains(text, std::string("==interpsan== ERROR: "
-                                         "cross-interpreter-free: ") +
-                                 kMessage))
-      << text;
-  EXPECT_TRUE(Contains(text, "object: PyMem_Malloc block (64 bytes) at 0x1234"))
-      << text;
-  EXPECT_TRUE(Contains(text, "owner: interpreter 7 (index 0) [ended]")) << text;
-  EXPECT_TRUE(Contains(text, "acting: interpreter 9 (index 2)\n")) << text;
-  EXPECT_TRUE(Contains(text, std::string("extension: foo (") + kExtensionPath +
-                                 ", in foo_leak)"))
-      << text;
-  size_t outer = text.find("File \"/app/main.py\", line 10, in <module>");
-  size_t inner = text.find("File \"/app/lib.py\", line 42, in leak");
-  ASSERT_NE(outer, std::string::npos) << text;
-  ASSERT_NE(inner, std::string::npos) << text;
-  EXPECT_LT(outer, inner) << "most recent call last";
-  EXPECT_TRUE(Contains(text, "in foo_leak+0x20")) << text;
-  EXPECT_TRUE(Contains(text, std::string("Fix: ") + kFix)) << text;
+  EXPECT_EQ(text.find('\n'), text.size() - 1) << text;
+  // The message's own newline is a space on that line.
+  EXPECT_EQ(text,
+            "==interpsan== ERROR: cross-interpreter-free: free of a "
+            "\"PyMem_Malloc\" block owned by interpreter 7, done by "
+            "interpreter 9; owner: interpreter 7 (index 0, ended); acting: "
+            "interpreter 9 (index 2); extension: foo, in foo_leak(); at "
+            "/app/lib.py:42 in leak\n");
 }
 
 TEST(FormatViolationTextTest, MainInterpreterAndEmptyTraceback) {
@@ -202,11 +193,11 @@ TEST(FormatViolationTextTest, MainInterpreterAndEmptyTraceback) {
   v.current = kMainSlot;
   v.fix.clear();
   std::string text = FormatViolationText(v, {}, {}, -1);
-  EXPECT_TRUE(Contains(text, "acting: the main interpreter (id 0)")) << text;
+  EXPECT_TRUE(Contains(text, "; acting: the main interpreter (id 0)\n"))
+      << text;
   EXPECT_FALSE(Contains(text, "interpreter 0")) << text;
-  EXPECT_TRUE(Contains(text, "(no Python frames)")) << text;
   EXPECT_FALSE(Contains(text, "extension:")) << text;
-  EXPECT_FALSE(Contains(text, "Fix:")) << text;
+  EXPECT_FALSE(Contains(text, "; at ")) << text;
   EXPECT_EQ(InterpreterName(kMainSlot), "the main interpreter");
 }
 
@@ -270,14 +261,6 @@ TEST(NativeStackTest, FindExtensionFrameSkipsInfrastructure) {
   EXPECT_EQ(FindExtensionFrame(only_infrastructure), -1);
 }
 
-TEST(NativeStackTest, FormatNativeFrame) {
-  EXPECT_EQ(FormatNativeFrame(1, TestStack()[1]),
-            "#1 0x7f0000002000 in foo_leak+0x20 "
-            "(foo.cpython-312-x86_64-linux-gnu.so+0x200)");
-  NativeFrame unknown{reinterpret_cast<void*>(0x10), "", "", 0x10, 0};
-  EXPECT_EQ(FormatNativeFrame(0, unknown), "#0 0x10 in ?? (?+0x10)");
-}
-
 TEST(NativeStackTest, CaptureNativeStackSeesThisProgramAndBlamesNoOne) {
   std::vector<NativeFrame> stack = CaptureNativeStack(0);
   ASSERT_GE(stack.size(), 3u);
@@ -299,8 +282,8 @@ TEST(NativeStackTest, CaptureNativeStackSeesThisProgramAndBlamesNoOne) {
   // Only interpsan and gtest (linked into this program, as interpsan is
   // into the runner: the tests link statically) and libc are on the stack:
   // there is no extension to blame.
-  EXPECT_EQ(FindExtensionFrame(stack), -1) << FormatNativeFrame(
-      0, stack[FindExtensionFrame(stack) < 0 ? 0 : FindExtensionFrame(stack)]);
+  int blamed = FindExtensionFrame(stack);
+  EXPECT_EQ(blamed, -1) << (blamed < 0 ? "" : stack[blamed].module);
 }
 
 TEST(NativeStackTest, FirstForeignFrameSkipsInterpsansOwnFrames) {
@@ -440,9 +423,8 @@ TEST(ReportViolationTest, KeepGoingDeduplicatesBySiteAndCountsRepeats) {
   }
   EXPECT_EQ(printed, 2u) << stderr_text;
   EXPECT_FALSE(Contains(stderr_text, "ABORTING")) << stderr_text;
-  EXPECT_TRUE(Contains(stderr_text,
-                       "File \"/src/report_source.py\", line 2, "
-                       "in report_here"))
+  EXPECT_TRUE(
+      Contains(stderr_text, "at /src/report_source.py:2 in report_here"))
       << stderr_text;
 
   // The first site's violation, its count as it reached 2 (a power of two:
@@ -457,7 +439,7 @@ TEST(ReportViolationTest, KeepGoingDeduplicatesBySiteAndCountsRepeats) {
             "{'filename': '/src/report_source.py', 'lineno': 2, "
             "'name': 'report_here'}");
   EXPECT_EQ(Eval("doc['violation']['python_traceback'][0]['lineno']"), "4");
-  EXPECT_EQ(Eval("len(doc['violation']['native_stack']) > 0"), "True");
+  EXPECT_EQ(Eval("len(doc['violation']['native_frames']) > 0"), "True");
   std::string first_id = Eval("doc['id']");
   LoadJson(lines[1]);
   EXPECT_EQ(Eval("doc['event']"), "violation_count");

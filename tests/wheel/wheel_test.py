@@ -204,6 +204,15 @@ class WheelInVenv:
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertIn("fastcache", again.stdout)
         self.assertTrue(os.path.isfile(os.path.join(report_dir, "report.html")))
+        # The page's flame-graph stylesheet and script are the wheel's asset
+        # files (tools/report/assets/), not strings in the code.
+        with open(os.path.join(report_dir, "report.html"), encoding="utf-8") as f:
+            page = f.read()
+        for asset in ("flame.css", "flame.js"):
+            with open(self.installed("tools", "report", "assets", asset), encoding="utf-8") as f:
+                text = f.read()
+            self.assertTrue(text.strip(), asset)
+            self.assertIn(text, page, asset)
 
     def test_pytest_suite_is_clean_in_every_interpreter(self):
         suite = os.path.join(self.work, "suite")

@@ -75,8 +75,8 @@ def _e(text):
 #
 # An SVG per tree, root at the bottom, width in bytes. Each frame is a
 # <g class="f"> with data-x / data-w (in viewBox units), data-depth and
-# data-label, which FLAME_JS reads to zoom; a page includes FLAME_CSS and
-# FLAME_JS once and puts each SVG inside an element of class "flame".
+# data-label, which flame_js() reads to zoom; a page includes flame_css()
+# and flame_js() once and puts each SVG inside an element of class "flame".
 
 
 def _build_tree(root_label, stacks):
@@ -190,47 +190,24 @@ def flame_svg(root_label, stacks, width=1200, row=18, attrs=None, empty_root=Fal
     )
 
 
-FLAME_CSS = """
-.flame svg { display:block; width:100%; }
-.flame svg g.f { cursor:pointer; } .flame svg g.f:hover rect { stroke:#222; stroke-width:0.8; }
-.flame svg text { font:11px var(--mono, monospace); fill:#111; pointer-events:none; }
-"""
+# The flame graph's stylesheet and zoom script are files beside this one
+# (tools/report/assets/), read when a page is drawn: the checkout, Bazel's
+# runfiles (//tools/report:modules) and the wheel ship them.
+ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 
-# Click a frame to zoom into it, click the root (or press Escape) to reset.
-FLAME_JS = """
-(function () {
-  function fit(g, width) {
-    var t = g.querySelector('text'); if (!t) return;
-    var label = g.getAttribute('data-label') || '';
-    var chars = Math.floor((width - 6) / 6.6);
-    t.textContent = chars < 3 ? '' : (label.length > chars ? label.slice(0, chars - 1) + '\\u2026' : label);
-  }
-  function zoom(svg, target) {
-    var W = parseFloat(svg.getAttribute('data-width'));
-    var x0 = parseFloat(target.getAttribute('data-x')), w0 = parseFloat(target.getAttribute('data-w'));
-    var d0 = parseInt(target.getAttribute('data-depth'), 10);
-    svg.querySelectorAll('g.f').forEach(function (g) {
-      var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
-      var d = parseInt(g.getAttribute('data-depth'), 10);
-      var rect = g.querySelector('rect'), text = g.querySelector('text');
-      var nx, nw, show;
-      if (d < d0) { show = x <= x0 + 1e-9 && x + w >= x0 + w0 - 1e-9; nx = 0; nw = W; }
-      else { show = x >= x0 - 1e-9 && x + w <= x0 + w0 + 1e-9; nx = (x - x0) / w0 * W; nw = w / w0 * W; }
-      g.style.display = show ? '' : 'none';
-      if (!show) return;
-      rect.setAttribute('x', nx.toFixed(2)); rect.setAttribute('width', Math.max(nw - 0.5, 0.1).toFixed(2));
-      if (text) text.setAttribute('x', (nx + 3).toFixed(2));
-      g.style.opacity = d < d0 ? 0.6 : 1;
-      fit(g, nw);
-    });
-  }
-  document.querySelectorAll('.flame svg').forEach(function (svg) {
-    svg.addEventListener('click', function (ev) {
-      var g = ev.target.closest('g.f'); if (g) zoom(svg, g);
-    });
-    document.addEventListener('keydown', function (ev) {
-      if (ev.key === 'Escape') { var root = svg.querySelector('g.f[data-depth="0"]'); if (root) zoom(svg, root); }
-    });
-  });
-})();
-"""
+
+def read_asset(name):
+    """The text of tools/report/assets/NAME."""
+    with open(os.path.join(ASSETS_DIR, name), encoding="utf-8") as f:
+        return f.read()
+
+
+def flame_css():
+    """The flame graph's stylesheet (assets/flame.css)."""
+    return read_asset("flame.css")
+
+
+def flame_js():
+    """The flame graph's zoom script (assets/flame.js): click a frame to
+    zoom into it, click the root (or press Escape) to reset."""
+    return read_asset("flame.js")

@@ -12,6 +12,9 @@ API (all pure functions of the report dict; nothing here runs user code):
         test, Python traceback, allocation traceback, top native frames),
         the crash / watchdog dump grouped by interpreter, tracemalloc's top
         sites per interpreter, and leaks.
+    render_summary(report: dict, report_path=None) -> str
+        What the supervisor prints on stderr when a run ends: the first
+        violations as render_text shows them, then one line for the run.
     render_html(report: dict) -> str
         The same as one HTML page: each violation with its two tracebacks
         side by side (acting interpreter / owner's allocation traceback),
@@ -35,21 +38,27 @@ raising.
 
 import argparse
 import html
-import json
 import os
-import re
 import sys
 
 # The shared pieces (tools/report/report_common.py): report.json's reader, sizes
 # and paths for people, the flame graph.
 from report_common import (
-    FLAME_CSS,
-    FLAME_JS,
     ReportError,
+    flame_css,
+    flame_js,
     flame_svg,  # noqa: F401
     human_bytes,
     load_report,
     short_path,
+)
+
+# A violation in words, the same in every text (tools/report/report_labels.py).
+from report_labels import (
+    interpreter_label,
+    violation_headline,
+    violation_labels,
+    violation_sides,
 )
 
 EXIT_USAGE = 2
@@ -83,111 +92,8 @@ TOP_NATIVE_FRAMES = 8
 # ---- helpers shared by both renderers -------------------------------------------
 
 
-def short_frame_text(line):
-    """A native_stack line with its paths shortened."""
-    line = str(line)
-    line = line.replace("/proc/self/cwd/", "")
-    return re.sub(r"/tmp/python-build\.[^/\s]+/", "", line)
-
-
 def _plural(n, word, plural=None):
     return "%d %s" % (n, word if n == 1 else (plural or word + "s"))
-
-
-def _interp_label(interp_id, index=None, ended=False):
-    if interp_id is None and index is None:
-        return "interpreter ?"
-    if isinstance(interp_id, int) and interp_id < 0:
-        return "no owning interpreter (unknown block)"
-    if interp_id is None:
-        text = "interpreter ? (index %s)" % index
-    elif index is None or index == -1:
-        text = "interpreter %s" % interp_id
-        if index == -1:
-            text += " (main)"
-    else:
-        text = "interpreter %s (index %s)" % (interp_id, index)
-    if ended:
-        text += ", ended"
-    return text
-
-
-def _index_of(report, interp_id):
-    for interp in report.get("interpreters") or []:
-        if interp.get("id") == interp_id:
-            return interp.get("index")
-    return None
-
-
-def violation_sides(report, v):
-    """(acting label, owner label) of a violation."""
-    acting_index = v.get("interpreter_index", _index_of(report, v.get("interpreter")))
-    owner_index = v.get("owner_index", _index_of(report, v.get("owner_interpreter")))
-    return (
-        _interp_label(v.get("interpreter"), acting_index),
-        _interp_label(v.get("owner_interpreter"), owner_index, bool(v.get("owner_ended"))),
-    )
-
-
-def _seen_in(v):
-    """ "interpreters at index 0, 2, 3" when a de-duplicated violation
-    (--keep-going) happened in more than one interpreter, else ""."""
-    indexes = [i for i in v.get("interpreter_indexes") or [] if isinstance(i, int)]
-    if len(indexes) < 2:
-        return ""
-    return "interpreters at index %s" % ", ".join(str(i) for i in sorted(set(indexes)))
-
-
-def extension_site(v):
-    """(extension, function, location) of a violation; location from the
-    native frames when the report has no extension_location."""
-    ext = v.get("extension") or ""
-    func = v.get("extension_function") or ""
-    loc = v.get("extension_location") or ""
-    path = v.get("extension_path")
-    if path and (not loc or not func):
-        for f in v.get("native_frames") or []:
-            if f.get("module") == path:
-                func = func or f.get("function") or ""
-                loc = loc or f.get("location") or ""
-                break
-    return ext, func, short_path(loc)
-
-
-def holder_text(v):
-    """What held the object (report.json `holder`, debug/holder_lookup.h),
-    e.g. "`_datetime`'s static type `datetime.timezone` (`tp_mro`)"; ""
-    when no module's structures did."""
-    h = v.get("holder")
-    if not isinstance(h, dict) or not h.get("module"):
-        return ""
-    owner = "`%s`'s" % h["module"]
-    kind = h.get("kind")
-    if kind == "static-type":
-        return "%s static type `%s` (`%s`)" % (owner, h.get("type") or "?", h.get("slot") or "?")
-    if kind == "static-variable":
-        slot = " (`%s`)" % h["slot"] if h.get("slot") else ""
-        if h.get("variable"):
-            return "%s static variable `%s`%s" % (owner, h["variable"], slot)
-        return "%s static memory (offset %s)%s" % (owner, h.get("static_offset") or "?", slot)
-    if kind == "module-state":
-        return "%s module state" % owner
-    if kind == "module-dict":
-        return "%s module dict" % owner + (" (`%s`)" % h["slot"] if h.get("slot") else "")
-    return "%s %s" % (owner, kind or "structures")
-
-
-# What --keep-going did instead of the violating operation (report.json
-# `resolution`; README, "What --keep-going does").
-RESOLUTIONS = {
-    "refused": "refused: not performed; the caller got interpsan.CrossInterpreterError",
-    "refused-answer-no": 'refused: not performed; the caller got "not found"',
-    "made-immortal": "the object was made immortal (kept, never freed)",
-    "leaked": "the block was left with its owner (leaked)",
-    "copied": "the caller got a fresh copy; the block stayed with its owner",
-    "released-correctly": "the block was released through its own allocator",
-    "ignored": "the free was ignored",
-}
 
 
 def _no_allocation_traceback(report):
@@ -237,7 +143,9 @@ def dumps_of(report):
     if isinstance(crash, dict):
         where = ""
         if crash.get("interpreter") not in (None, -1):
-            where = " in " + _interp_label(crash.get("interpreter"), crash.get("interpreter_index"))
+            where = " in " + interpreter_label(
+                crash.get("interpreter"), crash.get("interpreter_index")
+            )
         elif crash.get("interpreter") == -1:
             where = " outside any subinterpreter"
         addr = " at address %s" % crash["address"] if crash.get("address") else ""
@@ -283,7 +191,7 @@ def group_threads(dump):
         if main:
             label = "interpreter %s (main)" % interp
         else:
-            label = _interp_label(interp, index)
+            label = interpreter_label(interp, index)
         if key == faulting and interp not in (None, -1):
             label += " [faulting]"
         result.append((label, threads))
@@ -336,6 +244,93 @@ def tracemalloc_interpreters(report):
 # ---- text -----------------------------------------------------------------------
 
 
+def text_violation(report, n, v):
+    """A violation as text lines: its headline ("#1 KIND in EXT (x3)",
+    unindented), then its labels, message, fix, both tracebacks and the top
+    native frames, indented by six spaces."""
+    acting, owner = violation_sides(report, v)
+    out = ["#%d %s" % (n, violation_headline(v))]
+    w = out.append
+    for name, value in violation_labels(report, v):
+        w("      %s: %s" % (name, value))
+    if v.get("message"):
+        w("      %s" % v["message"])
+    if v.get("fix"):
+        w("      fix: %s" % v["fix"])
+    w("      Python traceback of %s (most recent call last):" % acting)
+    tb = v.get("python_traceback") or []
+    if not tb:
+        w("        (no Python frame)")
+    for f in tb:
+        w("        " + format_py_frame(f))
+    w("      Allocation traceback (%s):" % owner)
+    atb = v.get("allocation_traceback") or []
+    if not atb:
+        w("        (%s)" % _no_allocation_traceback(report))
+    for f in atb:
+        w("        " + format_py_frame(f))
+    stack = v.get("native_stack") or []
+    if stack:
+        w("      Native stack (top %d of %d):" % (min(TOP_NATIVE_FRAMES, len(stack)), len(stack)))
+        for line in stack[:TOP_NATIVE_FRAMES]:
+            w("        " + str(line))
+    return out
+
+
+# How many violations the supervisor's closing summary shows in full.
+SUMMARY_VIOLATIONS = 5
+
+
+def render_summary(report, report_path=None):
+    """What the supervisor prints on stderr when the run ends (a str ending
+    in a newline): the first violations in full (text_violation, the same
+    words as render_text), then one line for the run."""
+    out = []
+    violations = report.get("violations") or []
+    for n, v in enumerate(violations[:SUMMARY_VIOLATIONS], 1):
+        lines = text_violation(report, n, v)
+        out.append("interpsan: " + lines[0])
+        out.extend(lines[1:])
+    if len(violations) > SUMMARY_VIOLATIONS:
+        out.append(
+            "interpsan: ... and %d more in the report" % (len(violations) - SUMMARY_VIOLATIONS)
+        )
+    interps = report.get("interpreters") or []
+    counts = {}
+    for interp in interps:
+        counts[interp.get("status")] = counts.get(interp.get("status"), 0) + 1
+    parts = ", ".join("%d %s" % (n, k) for k, n in sorted(counts.items(), key=str))
+    total = sum(int(v.get("count", 1) or 1) for v in violations)
+    line = "interpsan: %d interpreters (%s); %s" % (
+        len(interps),
+        parts,
+        _plural(len(violations), "violation"),
+    )
+    if total != len(violations):
+        line += " (%d occurrences)" % total
+    if "crash" in report:
+        line += "; crashed with %s" % report["crash"].get("signal")
+    if "timeout" in report:
+        line += "; timed out after %ss" % report["timeout"].get("seconds")
+    if "interrupted" in report:
+        line += "; stopped by %s" % report["interrupted"].get("signal")
+    if not report.get("counts_exact", True):
+        line += " (occurrence counts are lower bounds: the checked process was killed)"
+    if report.get("suppressed_cpython"):
+        modules = sorted(
+            {f.get("extension") or "libpython" for f in report.get("cpython_findings") or []}
+        )
+        line += (
+            '; %d findings in CPython itself suppressed%s (see README, "Known findings'
+            ' in CPython itself"; --no-default-suppressions shows them)'
+            % (report["suppressed_cpython"], " [%s]" % ", ".join(modules) if modules else "")
+        )
+    if report_path:
+        line += "; report: %s" % report_path
+    out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def render_text(report):
     """The report as a plain-text summary (a str ending in a newline)."""
     out = []
@@ -359,7 +354,11 @@ def render_text(report):
     w("Interpreters (%d)" % len(interps))
     for interp in interps:
         mark = STATUS_MARKS.get(interp.get("status"), str(interp.get("status")))
-        line = "  [%s] %s: %s" % (interp.get("index", "?"), _interp_label(interp.get("id")), mark)
+        line = "  [%s] %s: %s" % (
+            interp.get("index", "?"),
+            interpreter_label(interp.get("id")),
+            mark,
+        )
         code = interp.get("exit_code")
         if code not in (None, 0):
             line += " (exit code %s)" % code
@@ -395,57 +394,9 @@ def render_text(report):
     if not violations:
         w("  none")
     for n, v in enumerate(violations, 1):
-        acting, owner = violation_sides(report, v)
-        count = int(v.get("count", 1) or 1)
-        w("  #%d %s%s" % (n, v.get("kind", "violation"), " (x%d)" % count if count > 1 else ""))
-        w("      by:     %s" % acting)
-        seen = _seen_in(v)
-        if seen:
-            w("      seen in: %s" % seen)
-        w("      owner:  %s" % owner)
-        obj = v.get("object_type") or "?"
-        if v.get("object_address"):
-            obj += " at %s" % v["object_address"]
-        w("      object: %s" % obj)
-        ext, func, loc = extension_site(v)
-        if ext or func or loc:
-            site = ext or "?"
-            if func:
-                site += ", in %s()" % func
-            if loc:
-                site += ", at %s" % loc
-            w("      extension: %s" % site)
-        held = holder_text(v)
-        if held:
-            w("      held by: %s" % held)
-        if v.get("resolution"):
-            w("      keep-going: %s" % RESOLUTIONS.get(v["resolution"], v["resolution"]))
-        if v.get("test"):
-            w("      test:   %s" % v["test"])
-        if v.get("message"):
-            w("      %s" % v["message"])
-        if v.get("fix"):
-            w("      fix: %s" % v["fix"])
-        w("      Python traceback of %s (most recent call last):" % acting)
-        tb = v.get("python_traceback") or []
-        if not tb:
-            w("        (no Python frame)")
-        for f in tb:
-            w("        " + format_py_frame(f))
-        w("      Allocation traceback (%s):" % owner)
-        atb = v.get("allocation_traceback") or []
-        if not atb:
-            w("        (%s)" % _no_allocation_traceback(report))
-        for f in atb:
-            w("        " + format_py_frame(f))
-        stack = v.get("native_stack") or []
-        if stack:
-            w(
-                "      Native stack (top %d of %d):"
-                % (min(TOP_NATIVE_FRAMES, len(stack)), len(stack))
-            )
-            for line in stack[:TOP_NATIVE_FRAMES]:
-                w("        " + short_frame_text(line))
+        lines = text_violation(report, n, v)
+        w("  " + lines[0])
+        out.extend(lines[1:])
     w("")
 
     for title, dump in dumps_of(report):
@@ -462,7 +413,7 @@ def render_text(report):
                 for f in tb:
                     w("      " + format_py_frame(f))
                 for line in (t.get("native_stack") or [])[:TOP_NATIVE_FRAMES]:
-                    w("      " + short_frame_text(line))
+                    w("      " + str(line))
         stack = dump.get("native_stack") or []
         if stack:
             w(
@@ -474,7 +425,7 @@ def render_text(report):
                 )
             )
             for line in stack[:TOP_NATIVE_FRAMES]:
-                w("    " + short_frame_text(line))
+                w("    " + str(line))
         w("")
 
     tms = tracemalloc_interpreters(report)
@@ -484,7 +435,7 @@ def render_text(report):
             w(
                 "  %s: current %s, peak %s"
                 % (
-                    _interp_label(i.get("id"), i.get("index")),
+                    interpreter_label(i.get("id"), i.get("index")),
                     human_bytes(i.get("current_bytes", 0)),
                     human_bytes(i.get("peak_bytes", 0)),
                 )
@@ -520,7 +471,7 @@ def render_text(report):
             w(
                 "  %s: %s in %s"
                 % (
-                    _interp_label(leak.get("interpreter"), leak.get("index")),
+                    interpreter_label(leak.get("interpreter"), leak.get("index")),
                     human_bytes(leak.get("bytes", 0)),
                     _plural(int(leak.get("blocks", 0) or 0), "block"),
                 )
@@ -630,7 +581,7 @@ def _html_native(lines, highlight=None, top=TOP_NATIVE_FRAMES):
     def render(subset):
         out = []
         for line in subset:
-            text = _e(short_frame_text(line))
+            text = _e(line)
             if highlight and highlight in str(line):
                 text = '<span class="hl">%s</span>' % text
             out.append(text)
@@ -768,32 +719,12 @@ def _html_interpreters(report):
 
 def _html_violation(report, n, v):
     acting, owner = violation_sides(report, v)
-    ext, func, loc = extension_site(v)
     count = int(v.get("count", 1) or 1)
-    meta = []
-
-    def row(name, value):
-        if value not in (None, ""):
-            meta.append("<dt>%s</dt><dd>%s</dd>" % (_e(name), _e(value)))
-
-    row("acting", acting)
-    row("seen in", _seen_in(v))
-    row("owner", owner)
-    obj = v.get("object_type") or ""
-    if v.get("object_address"):
-        obj += " at %s" % v["object_address"]
-    row("object", obj)
-    site = ext or ""
-    if func:
-        site += (", " if site else "") + "in %s()" % func
-    if loc:
-        site += (", " if site else "") + "at %s" % loc
-    row("extension", site)
-    row("held by", holder_text(v))
-    if v.get("resolution"):
-        row("keep-going", RESOLUTIONS.get(v["resolution"], v["resolution"]))
-    row("test", v.get("test"))
-    row("check", v.get("check"))
+    meta = [
+        "<dt>%s</dt><dd>%s</dd>" % (_e(name), _e(value))
+        for name, value in violation_labels(report, v)
+    ]
+    func = v.get("extension_function")
     tb = v.get("python_traceback") or []
     atb = v.get("allocation_traceback") or []
     highlight = None
@@ -899,7 +830,7 @@ def _html_memory(report):
         % _e(report["tracemalloc"].get("frames", "?"))
     ]
     for i in tms:
-        label = _interp_label(i.get("id"), i.get("index"))
+        label = interpreter_label(i.get("id"), i.get("index"))
         stacks = _stacks_for(i)
         head = "%s: current %s, peak %s" % (
             label,
@@ -939,7 +870,7 @@ def _html_leaks(report):
         rows.append(
             "<tr><td>%s</td><td class=num>%s</td><td class=num>%s</td><td>%s</td></tr>"
             % (
-                _e(_interp_label(leak.get("interpreter"), leak.get("index"))),
+                _e(interpreter_label(leak.get("interpreter"), leak.get("index"))),
                 _e(leak.get("blocks", 0)),
                 _e(human_bytes(leak.get("bytes", 0))),
                 sites,
@@ -985,7 +916,7 @@ def render_html(report):
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>%s</title><style>%s</style></head><body>%s<script>%s</script></body></html>\n"
-        % (_e(title), _CSS + FLAME_CSS, "".join(body), FLAME_JS)
+        % (_e(title), _CSS + flame_css(), "".join(body), flame_js())
     )
 
 

@@ -55,7 +55,7 @@ import sys
 # (tools/report/interpsan_events.py).
 import report_common
 from interpsan_events import read_events
-from report_common import FLAME_CSS, FLAME_JS, human_bytes
+from report_common import flame_css, flame_js, human_bytes
 
 OTHER = "[other sites]"
 FORMATS = ("collapsed", "speedscope", "html")
@@ -382,13 +382,13 @@ def html_page(profiles, report, what):
 </body></html>
 """ % (
         html.escape(title),
-        _CSS + FLAME_CSS,
+        _CSS + flame_css(),
         html.escape(title),
         python,
         program,
         "\n".join(rows),
         "\n".join(sections),
-        FLAME_JS,
+        flame_js(),
     )
 
 

@@ -118,7 +118,7 @@ options:
   --trace-malloc N per-interpreter allocation tracing with N frames (0 = off):
                    report.json gets tracemalloc (top sites) and leaks
   --timeout S      watchdog: stop the run after S seconds (status 5)
-  --junit FILE     JUnit XML, one testsuite per interpreter
+  --junit FILE     JUnit XML, one testsuite per interpreter (and one for violations)
   --suppressions F ignore violations matching F's lines (FIELD:GLOB; FIELD one of
                    kind, extension, type, function, file; '#' comments)
   --no-default-suppressions
@@ -265,6 +265,13 @@ if _REPORT_DIR not in sys.path:
 # events.jsonl follows debug/events_schema.json; its one reader (a line cut
 # short by a crash is skipped: everything before it counts).
 from interpsan_events import SCHEMA_VERSION, read_events  # noqa: E402,F401
+
+# Everything a person reads comes from tools/report/: native frames named
+# once (symbolize), the text summary and HTML page (report_render), JUnit
+# (report_junit). This process only calls them.
+import report_junit  # noqa: E402
+import report_render  # noqa: E402
+import symbolize as symbolize_module  # noqa: E402
 
 
 def signal_name(number):
@@ -588,177 +595,17 @@ def build_report(args, events, returncode, timed_out, python_version, interrupte
     return report, status
 
 
-def symbolize_frames(frame_lists):
-    """Names native frames with addr2line, outside the checked process:
-    static functions that dladdr cannot name, and file:line where debug
-    information exists. Adds "function" (and "location") to each frame
-    dict ({"module", "offset", ["symbol"]}) in place."""
-    wanted = {}
-    for frames in frame_lists:
-        for f in frames:
-            if f.get("module"):
-                wanted.setdefault(f["module"], set()).add((f["offset"], bool(f.get("exact"))))
-    names = {}
-    for module, offsets in wanted.items():
-        offsets = sorted(offsets)
-        # Return addresses point after the call: look up the call itself;
-        # an exact pc (the faulting instruction) is looked up as is.
-        queries = ["0x%x" % max(int(o, 16) - (0 if exact else 1), 0) for o, exact in offsets]
-        try:
-            # -i: a pc inside inlined code also names the functions it was
-            # inlined into (innermost first); -a starts each pc's group with
-            # the address, so groups of any length can be told apart.
-            out = subprocess.run(
-                ["addr2line", "-C", "-f", "-i", "-a", "-e", module] + queries,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            ).stdout.splitlines()
-        except (OSError, subprocess.SubprocessError):
-            continue
-        groups = []
-        for line in out:
-            if line.startswith("0x") and (not groups or len(groups[-1][1]) % 2 == 0):
-                groups.append((line, []))
-            elif groups:
-                groups[-1][1].append(line)
-        for (offset, exact), (_, lines) in zip(offsets, groups):
-            chain = []
-            for function, location in zip(lines[0::2], lines[1::2]):
-                # Bazel compiles with the sandbox's /proc/self/cwd as the
-                # source root: show the path relative to the workspace.
-                location = location.replace("/proc/self/cwd/", "")
-                chain.append(
-                    (
-                        None if function == "??" else function,
-                        None if location.startswith("??") else location,
-                    )
-                )
-            if chain:
-                names[(module, offset, exact)] = chain
-    for frames in frame_lists:
-        for f in frames:
-            chain = names.get((f.get("module"), f.get("offset"), bool(f.get("exact"))))
-            function, location = chain[0] if chain else (None, None)
-            f["function"] = f.get("symbol") or function or "??"
-            if location:
-                f["location"] = location
-            if chain and len(chain) > 1:
-                # The functions this pc's code was inlined into, innermost
-                # first: where a header's inline function (Py_DECREF,
-                # pybind11's pytypes.h) was called from.
-                f["inlined_into"] = [
-                    {"function": fn or "??", "location": loc} for fn, loc in chain[1:]
-                ]
-
-
-_HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".inc")
-
-
-def own_source_frame(frame):
-    """(function, location) of the first function in `frame`'s inline chain
-    whose code is in a source file rather than a header: the extension's own
-    line, not the Py_DECREF or pybind11 helper inlined into it."""
-    chain = [(frame.get("function"), frame.get("location"))]
-    chain += [(i.get("function"), i.get("location")) for i in frame.get("inlined_into", [])]
-    for function, location in chain:
-        if location and not location.split(":")[0].endswith(_HEADER_SUFFIXES):
-            return function, location
-    return chain[0]
-
-
-def format_native_stack(frames):
-    lines = []
-    for i, f in enumerate(frames):
-        text = "#%d in %s (%s+%s)" % (
-            i,
-            f.get("function", "??"),
-            os.path.basename(f.get("module") or "?"),
-            f.get("offset"),
-        )
-        if f.get("location"):
-            text += " at " + f["location"]
-        lines.append(text)
-    return lines
-
-
-def name_static_variables(violations):
-    """Names the C variable behind each static-memory finding, from the
-    object file's symbol table (static variables are local symbols that
-    dladdr cannot see)."""
-    tables = {}
-    # A holder that is a static variable (debug/holder_lookup.h) is named
-    # the same way, into holder["variable"].
-    holders = [
-        h
-        for h in (v.get("holder") for v in violations)
-        if isinstance(h, dict) and h.get("kind") == "static-variable"
-    ]
-    for v in violations + holders:
-        module = v.get("static_module") or v.get("module_path")
-        offset = v.get("static_offset")
-        if not module or not offset:
-            continue
-        if module not in tables:
-            symbols = []
-            try:
-                out = subprocess.run(
-                    ["nm", "-C", "-S", "--defined-only", module],
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                ).stdout
-            except (OSError, subprocess.SubprocessError):
-                out = ""
-            for line in out.splitlines():
-                parts = line.split(None, 3)
-                if len(parts) == 4 and parts[2] in "bBdD":
-                    symbols.append((int(parts[0], 16), int(parts[1], 16), parts[3]))
-            tables[module] = symbols
-        address = int(offset, 16)
-        for start, size, name in tables[module]:
-            if start <= address < start + max(size, 1):
-                v["variable"] = name
-                if "kind" in v and "message" in v:  # a violation, not a holder
-                    v["message"] = v.get("message", "") + " [variable: %s]" % name
-                break
-
-
 def symbolize(violations, dumps):
+    """Names the native frames once (tools/report/symbolize.py) and derives
+    report.json's native_stack and extension site from them."""
     # nm and addr2line may take seconds: a second Ctrl-C (or SIGTERM) stops
     # them, and the report is written with the frames as module+offset.
     try:
         with _STOP.hurry_point():
-            name_static_variables(violations)
-            lists = [v.get("native_frames", []) for v in violations]
-            for dump in dumps:
-                lists.append(dump.get("native_frames", []))
-                lists.extend(t.get("native_frames", []) for t in dump.get("threads", []))
-            symbolize_frames(lists)
+            symbolize_module.look_up(violations, dumps)
     except _Hurry:
         sys.stderr.write("interpsan: stopped at once: native frames left unsymbolized\n")
-    for v in violations:
-        frames = v.get("native_frames", [])
-        if not frames:
-            continue
-        v["native_stack"] = format_native_stack(frames)
-        ext_path = v.get("extension_path")
-        if v.get("source_file"):  # check mode: the macro's own use
-            v["extension_location"] = "%s:%s" % (v["source_file"], v.get("source_line"))
-            v["extension_function"] = v.get("source_function") or v.get("extension_function")
-        if ext_path and not v.get("extension_function"):
-            for f in frames:
-                if f.get("module") == ext_path:
-                    function, location = own_source_frame(f)
-                    v["extension_function"] = function
-                    if location and not v.get("source_file"):
-                        v["extension_location"] = location
-                    break
-    for dump in dumps:
-        dump["native_stack"] = format_native_stack(dump.get("native_frames", []))
-        for t in dump.get("threads", []):
-            if "native_frames" in t:
-                t["native_stack"] = format_native_stack(t["native_frames"])
+    symbolize_module.derive(violations, dumps)
 
 
 def collect_dump(events, reason):
@@ -827,104 +674,6 @@ def write_json_atomically(path, data):
         json.dump(data, f, indent=2)
         f.write("\n")
     os.replace(tmp, path)
-
-
-def write_junit(path, report):
-    from xml.sax.saxutils import quoteattr
-
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>"]
-    for interp in report["interpreters"]:
-        results = interp.get("test_results", [])
-        counts = interp["tests"]
-        name = "interpreter-%d" % interp["index"]
-        # JUnit's tests counts every testcase, skipped ones included (unlike
-        # unittest's testsRun on 3.12, which is report.json's tests.run).
-        lines.append(
-            '  <testsuite name=%s tests="%d" failures="%d" errors="%d" skipped="%d">'
-            % (
-                quoteattr(name),
-                len(results) if results else counts["run"],
-                counts["failed"],
-                counts["errors"],
-                counts["skipped"],
-            )
-        )
-        for t in results:
-            test = t.get("test", "?")
-            if "::" in test:  # pytest node id: path/to/test_x.py::Class::test
-                head, _, method = test.rpartition("::")
-                classname = head.replace("/", ".").replace(".py", "").replace("::", ".")
-            else:
-                classname, _, method = test.rpartition(".")
-            lines.append(
-                '    <testcase classname=%s name=%s time="%.3f">'
-                % (quoteattr(classname or name), quoteattr(method or test), t.get("duration", 0.0))
-            )
-            outcome = t.get("outcome")
-            message = quoteattr(t.get("message", "")[:2000])
-            if outcome == "failure":
-                lines.append("      <failure message=%s/>" % message)
-            elif outcome == "error":
-                lines.append("      <error message=%s/>" % message)
-            elif outcome == "skipped":
-                lines.append("      <skipped message=%s/>" % message)
-            lines.append("    </testcase>")
-        lines.append("  </testsuite>")
-    lines.append("</testsuites>")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-
-
-def summarize(report, report_path):
-    counts = {}
-    for interp in report["interpreters"]:
-        counts[interp["status"]] = counts.get(interp["status"], 0) + 1
-    parts = ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items()))
-    nviol = len(report["violations"])
-    total = sum(v.get("count", 1) for v in report["violations"])
-    line = "interpsan: %d interpreters (%s); %d violation%s" % (
-        len(report["interpreters"]),
-        parts,
-        nviol,
-        "" if nviol == 1 else "s",
-    )
-    if total != nviol:
-        line += " (%d occurrences)" % total
-    if "crash" in report:
-        line += "; crashed with %s" % report["crash"]["signal"]
-    if "timeout" in report:
-        line += "; timed out after %ss" % report["timeout"]["seconds"]
-    if "interrupted" in report:
-        line += "; stopped by %s" % report["interrupted"]["signal"]
-    if not report.get("counts_exact", True):
-        line += " (occurrence counts are lower bounds: the checked process was killed)"
-    if report.get("suppressed_cpython"):
-        modules = sorted(
-            {f["extension"] or "libpython" for f in report.get("cpython_findings", [])}
-        )
-        line += (
-            '; %d findings in CPython itself suppressed%s (see README, "Known findings'
-            ' in CPython itself"; --no-default-suppressions shows them)'
-            % (report["suppressed_cpython"], " [%s]" % ", ".join(modules) if modules else "")
-        )
-    if report_path:
-        line += "; report: %s" % report_path
-    # The native frames printed by the checked process could not name static
-    # functions; after symbolization, say where each violation happened.
-    for v in report["violations"][:5]:
-        where = v.get("extension") or "?"
-        if v.get("extension_function"):
-            where += ": %s()" % v["extension_function"]
-        if v.get("extension_location"):
-            where += " at %s" % v["extension_location"]
-        if v.get("variable"):
-            where += " [static %s]" % v["variable"]
-        sys.stderr.write("interpsan:   %s in %s (x%d)\n" % (v["kind"], where, v.get("count", 1)))
-    if len(report["violations"]) > 5:
-        sys.stderr.write(
-            "interpsan:   ... and %d more in the report\n" % (len(report["violations"]) - 5)
-        )
-    sys.stderr.write(line + "\n")
 
 
 def encode_options(options):
@@ -1255,16 +1004,14 @@ def run(args):
         report_path = os.path.join(report_dir, "report.json")
         write_json_atomically(report_path, report)
         try:
-            import report_render
-
             with open(os.path.join(report_dir, "report.html"), "w", encoding="utf-8") as f:
                 f.write(report_render.render_html(report))
         except Exception as exc:  # the report.json is what counts
             sys.stderr.write("interpsan: could not write report.html: %s\n" % exc)
     if args.junit:
-        write_junit(args.junit, report)
+        report_junit.write_junit(args.junit, report)
     try:
-        summarize(report, report_path)
+        sys.stderr.write(report_render.render_summary(report, report_path))
     except (OSError, ValueError):  # stderr is gone (see _say); the report is written
         pass
     _STOP.restore()
@@ -1286,8 +1033,6 @@ def main(argv):
     ):
         first += 2
     if argv[first : first + 1] == ["report"]:
-        import report_render
-
         return report_render.main(argv[first + 1 :])
     try:
         args = parse_args(argv)

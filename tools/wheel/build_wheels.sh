@@ -86,10 +86,11 @@ for version in "${VERSIONS[@]}"; do
   cp "$ROOT/tools/wheel/pyproject.toml" "$ROOT/tools/wheel/setup.py" \
      "$ROOT/tools/wheel/README.md" "$stage/"
   pkg="$stage/interpsan"
-  mkdir -p "$pkg"/tools/{supervisor,report,runner,suppressions,example} "$pkg/debug/include"
+  mkdir -p "$pkg"/tools/{supervisor,report/assets,runner,suppressions,example} "$pkg/debug/include"
   cp "$ROOT"/tools/wheel/interpsan/*.py "$pkg/"
   cp "$ROOT/tools/supervisor/interpsan.py" "$pkg/tools/supervisor/"
   cp "$ROOT"/tools/report/*.py "$pkg/tools/report/"
+  cp "$ROOT"/tools/report/assets/* "$pkg/tools/report/assets/"
   cp "$ROOT"/tools/suppressions/*.supp "$pkg/tools/suppressions/"
   cp "$ROOT/tools/example/demo.py" "$pkg/tools/example/"
   cp "$ROOT/debug/include/Python.h" "$pkg/debug/include/"
