@@ -1,5 +1,7 @@
 #include "tracemalloc/traceback_table.h"
 
+#include <Python.h>  // PyCode_Type
+
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -8,8 +10,17 @@
 
 #include "runtime/allocation_tracer.h"
 #include "runtime/current_thread_state.h"
+#include "tracemalloc/frame_layout.h"
 
 namespace interpsan {
+
+namespace traceback_internal {
+std::atomic<TraceRecord*> g_trace_chunks[kMaxTraceChunks];
+std::atomic<TraceStats*> g_stats_chunks[kMaxTraceChunks];
+// Highest trace id reserved; ids in 1..count without a record are unused.
+std::atomic<uint32_t> g_trace_count{0};
+}  // namespace traceback_internal
+
 namespace {
 
 // ---- append-only chunked storage
@@ -19,6 +30,9 @@ template <typename T, int kChunkBits, int kMaxChunks>
 class ChunkedArray {
  public:
   static constexpr uint32_t kChunk = 1u << kChunkBits;
+  // `chunks`: the directory, kMaxChunks pointers (zero-initialised static
+  // storage; some are declared in the header for inline readers).
+  explicit constexpr ChunkedArray(std::atomic<T*>* chunks) : chunks_(chunks) {}
   // Lock-free; `index` must have been made available by Reserve.
   T& at(uint32_t index) {
     return chunks_[index >> kChunkBits].load(
@@ -39,17 +53,22 @@ class ChunkedArray {
   size_t bytes() const { return bytes_; }
 
  private:
-  std::atomic<T*> chunks_[kMaxChunks] = {};
+  std::atomic<T*>* const chunks_;
   size_t bytes_ = 0;
 };
 
+using traceback_internal::g_trace_count;
+using traceback_internal::kMaxTraceChunks;
+using traceback_internal::kTraceChunkBits;
+
 std::mutex g_mu;  // guards the maps and appends below
-ChunkedArray<InterpsanFrame, 12, 4096> g_frames;  // up to 16M frames
-ChunkedArray<TraceRecord, 14, 4096> g_traces;     // up to 64M traces
-ChunkedArray<TraceStats, 14, 4096> g_stats;
+std::atomic<InterpsanFrame*> g_frame_chunks[4096];
+ChunkedArray<InterpsanFrame, 12, 4096> g_frames(g_frame_chunks);  // 16M frames
+ChunkedArray<TraceRecord, kTraceChunkBits, kMaxTraceChunks> g_traces(
+    traceback_internal::g_trace_chunks);  // up to 64M traces
+ChunkedArray<TraceStats, kTraceChunkBits, kMaxTraceChunks> g_stats(
+    traceback_internal::g_stats_chunks);
 std::atomic<uint32_t> g_frame_count{0};  // ids 0..count-1
-// Highest trace id reserved; ids in 1..count without a record are unused.
-std::atomic<uint32_t> g_trace_count{0};
 std::unordered_map<std::string, FrameId>* g_frame_ids = nullptr;
 std::unordered_map<std::string, TraceId>* g_trace_ids = nullptr;
 
@@ -144,15 +163,36 @@ struct LastTrace {
   int instrs[kMemoFrames];
 };
 
+// Traces of up to kPositionFrames frames (the default limit, 1, and 2)
+// skip the frame ids: (header, positions) -> trace id, one entry in one
+// line, no frame-id lookups, no second hash. A position is the code
+// object's address with the instruction index in the top 16 bits (user
+// addresses fit in 48 bits; a position that does not fit goes the
+// frame-id way). An entry holds for one code epoch: once any code object
+// has died, its address may come back as another code object's.
+constexpr int kPositionFrames = 2;
+constexpr int kPositionCacheSize = 4096;  // power of two
+struct PositionCacheEntry {
+  uint64_t header;                      // PackTraceHeader
+  uint64_t positions[kPositionFrames];  // unused: 0
+  uint32_t code_epoch;
+  TraceId id;  // 0: empty
+};
+static_assert(sizeof(PositionCacheEntry) == 32, "two entries per cache line");
+
 struct ThreadCaches {
   uint32_t code_epoch = 0;
+  // Line lookups of frame-cache misses; emptied with the frame cache when
+  // the code epoch moves.
+  InterpsanLineCursor line_cursor;
   LastTrace last;
+  alignas(64) PositionCacheEntry positions[kPositionCacheSize];
   alignas(64) FrameCacheEntry frames[kFrameCacheSize];
   alignas(64) TraceCacheEntry traces[kTraceCacheSize];
 };
 // The caches of the calling thread: null until first used, then owned by
 // t_caches_owner, whose destructor frees them when the thread exits (a
-// program that starts thousands of threads must not keep 192 KiB for each).
+// program that starts thousands of threads must not keep 320 KiB for each).
 // Allocations can still be traced after that, while the thread's state is
 // torn down: they then go uncached (kCachesGone).
 ThreadCaches* const kCachesGone = reinterpret_cast<ThreadCaches*>(1);
@@ -174,7 +214,7 @@ __attribute__((noinline)) ThreadCaches* CreateCaches() {
   // glibc, not a Python allocator. Aligned: no entry straddles two lines.
   auto* c = static_cast<ThreadCaches*>(aligned_alloc(64, sizeof(ThreadCaches)));
   if (c == nullptr) return nullptr;
-  memset(c, 0, sizeof(ThreadCaches));
+  memset(static_cast<void*>(c), 0, sizeof(ThreadCaches));
   t_caches = c;
   t_caches_owner.active = true;  // registers the destructor for this thread
   return c;
@@ -193,9 +233,15 @@ inline uint64_t Mix(uint64_t h, uint64_t v) {
   return h;
 }
 
-__attribute__((noinline, cold)) FrameId InternFrameSlow(void* code, int instr) {
+__attribute__((noinline, cold)) FrameId InternFrameSlow(
+    void* code, int instr, InterpsanLineCursor* cursor) {
   InterpsanFrame frame;
-  interpsan_shim_resolve_position(code, instr, &frame);
+  // Names only (a negative position is the first line: no table walk),
+  // then the line through the cursor.
+  interpsan_shim_resolve_position(code, -1, &frame);
+  InterpsanLineCursor local = {};
+  frame.lineno =
+      interpsan_tm_code_line(code, instr, cursor != nullptr ? cursor : &local);
   std::string key = frame.filename;
   key.push_back('\0');
   key += frame.name;
@@ -222,7 +268,7 @@ inline FrameId FrameOf(ThreadCaches* c, void* code, int instr) {
   uint64_t tagged = TagCode(code, c->code_epoch);
   if (__builtin_expect(e.tagged_code == tagged && e.instr == instr, 1))
     return e.id;
-  FrameId id = InternFrameSlow(code, instr);
+  FrameId id = InternFrameSlow(code, instr, &c->line_cursor);
   e.tagged_code = tagged;
   e.instr = instr;
   e.id = id;
@@ -321,20 +367,134 @@ TraceId TracebackTable::Intern(Domain domain, OwnerSlot slot,
                       domain, slot, generation, frames, nframes, total);
 }
 
-TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
-                                     uint16_t generation, int nframes) {
+namespace {
+
+inline uint32_t PositionIndex(uint64_t header, uint64_t p0, uint64_t p1) {
+  uint64_t h = header * 0x9e3779b97f4a7c15ull;
+  h = (h ^ p0) * 0xff51afd7ed558ccdull;
+  h = (h ^ p1) * 0xc4ceb9fe1a85ec53ull;
+  static_assert(kPositionCacheSize == 1 << 12, "index is 12 bits");
+  return static_cast<uint32_t>(h >> 52);
+}
+
+// Positions -> frame ids -> trace id, through the frame and trace caches.
+TraceId TraceByFrames(ThreadCaches* c, uint32_t epoch, uint64_t header,
+                      Domain domain, OwnerSlot slot, uint16_t generation,
+                      void* const* codes, const int* instrs, int n,
+                      uint16_t total) {
+  if (__builtin_expect(c->code_epoch != epoch, 0)) {
+    if ((c->code_epoch >> 16) != (epoch >> 16))
+      memset(c->frames, 0, sizeof(c->frames));
+    c->code_epoch = epoch;
+    c->line_cursor.code = nullptr;  // its code object may be gone
+  }
+  FrameId ids[kMaxTraceFrames];
+  ids[0] = 0;  // (n may be 0)
+  for (int i = 0; i < n; i++) ids[i] = FrameOf(c, codes[i], instrs[i]);
+  return InternPacked(c, header, domain, slot, generation, ids, n, total);
+}
+
+}  // namespace
+
+namespace {
+
+template <typename T>
+inline T Field(const char* base, ptrdiff_t offset) {
+  T value;
+  memcpy(&value, base + offset, sizeof(T));
+  return value;
+}
+
+// The innermost `max` complete Python frames of `tstate`: their
+// instruction pointers (unique while the code object lives) and code
+// objects, most recent first; *depth as interpsan_shim_frame_positions
+// gives it (the same frames skipped, the same clamping to [n, 65535]).
+// Offsets: frame_layout.h.
+__attribute__((always_inline)) inline int WalkFrames(const char* tstate,
+                                                     const char** instrs,
+                                                     const char** codes,
+                                                     int max, int* depth) {
+  const char* frame = Field<const char*>(tstate, INTERPSAN_TM_TSTATE_FRAME);
+  if (INTERPSAN_TM_CFRAME_FRAME >= 0 && frame != nullptr) {
+    frame = Field<const char*>(frame, INTERPSAN_TM_CFRAME_FRAME);
+  }
+  int n = 0;
+  int skipped = 0;
+  for (; frame != nullptr && n < max;
+       frame = Field<const char*>(frame, INTERPSAN_TM_FRAME_PREVIOUS)) {
+    char owner = Field<char>(frame, INTERPSAN_TM_FRAME_OWNER);
+    if (owner == INTERPSAN_TM_OWNED_BY_CSTACK) continue;
+    const char* code = Field<const char*>(frame, INTERPSAN_TM_FRAME_CODE);
+    if (code == nullptr ||
+        Field<const void*>(code, INTERPSAN_TM_OBJECT_TYPE) != &PyCode_Type) {
+      continue;
+    }
+    const char* instr = Field<const char*>(frame, INTERPSAN_TM_FRAME_INSTR);
+    if (owner != INTERPSAN_TM_OWNED_BY_GENERATOR &&
+        instr < code + INTERPSAN_TM_CODE_BYTECODE +
+                    2 * static_cast<ptrdiff_t>(Field<int>(
+                            code, INTERPSAN_TM_CODE_FIRSTTRACEABLE))) {
+      skipped++;  // incomplete: not yet at its first traceable instruction
+      continue;
+    }
+    instrs[n] = instr;
+    codes[n] = code;
+    n++;
+  }
+  int total = Field<int>(tstate, INTERPSAN_TM_TSTATE_RECURSION_LIMIT) -
+              Field<int>(tstate, INTERPSAN_TM_TSTATE_RECURSION_REMAINING) -
+              skipped;
+  *depth = total < n ? n : (total > 65535 ? 65535 : total);
+  return n;
+}
+
+// A position-cache miss: through the frame ids, then remember the answer.
+__attribute__((noinline)) TraceId PositionMiss(
+    ThreadCaches* c, PositionCacheEntry* e, uint64_t header, uint32_t epoch,
+    Domain domain, OwnerSlot slot, uint16_t generation,
+    const char* const* instr_ptrs, const char* const* code_ptrs, int n,
+    uint16_t total) {
+  void* codes[kPositionFrames] = {};
+  int instrs[kPositionFrames] = {};
+  for (int i = 0; i < n; i++) {
+    codes[i] = const_cast<char*>(code_ptrs[i]);
+    instrs[i] = static_cast<int>(
+        (instr_ptrs[i] - (code_ptrs[i] + INTERPSAN_TM_CODE_BYTECODE)) / 2);
+  }
+  TraceId id = TraceByFrames(c, epoch, header, domain, slot, generation, codes,
+                             instrs, n, total);
+  e->header = header;
+  e->positions[0] =
+      reinterpret_cast<uintptr_t>(n > 0 ? instr_ptrs[0] : nullptr);
+  e->positions[1] =
+      reinterpret_cast<uintptr_t>(n > 1 ? instr_ptrs[1] : nullptr);
+  e->code_epoch = epoch;
+  e->id = id;
+  return id;
+}
+
+}  // namespace
+
+namespace {
+
+// Any frame limit; memo, frame cache and trace cache.
+__attribute__((noinline)) TraceId TraceGeneral(ThreadCaches* c,
+                                               PyThreadState* tstate,
+                                               Domain domain, OwnerSlot slot,
+                                               uint16_t generation,
+                                               int nframes) {
   if (nframes > kMaxTraceFrames) nframes = kMaxTraceFrames;
   void* codes[kMaxTraceFrames];
   int instrs[kMaxTraceFrames];
   int depth = 0;
-  int n = interpsan_shim_frame_positions(CurrentThreadState::Get(), codes,
-                                         instrs, nframes, &depth);
+  int n =
+      interpsan_shim_frame_positions(tstate, codes, instrs, nframes, &depth);
   uint16_t total = ClampDepth(depth, n);
   uint64_t header = PackTraceHeader(slot, generation, total, n, domain);
-  ThreadCaches* c = Caches();
   if (__builtin_expect(c == nullptr, 0)) {
     FrameId ids[kMaxTraceFrames];
-    for (int i = 0; i < n; i++) ids[i] = InternFrameSlow(codes[i], instrs[i]);
+    for (int i = 0; i < n; i++)
+      ids[i] = InternFrameSlow(codes[i], instrs[i], nullptr);
     return InternSlow(domain, slot, generation, ids, n, total);
   }
   uint32_t epoch = g_code_epoch.load(std::memory_order_acquire);
@@ -346,14 +506,8 @@ TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
     }
     if (__builtin_expect(same, 1)) return last.id;
   }
-  if (__builtin_expect(c->code_epoch != epoch, 0)) {
-    if ((c->code_epoch >> 16) != (epoch >> 16))
-      memset(c->frames, 0, sizeof(c->frames));
-    c->code_epoch = epoch;
-  }
-  FrameId ids[kMaxTraceFrames];
-  for (int i = 0; i < n; i++) ids[i] = FrameOf(c, codes[i], instrs[i]);
-  TraceId id = InternPacked(c, header, domain, slot, generation, ids, n, total);
+  TraceId id = TraceByFrames(c, epoch, header, domain, slot, generation, codes,
+                             instrs, n, total);
   if (n <= kMemoFrames) {
     last.header = header;
     last.code_epoch = epoch;
@@ -366,6 +520,38 @@ TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
     last.id = 0;
   }
   return id;
+}
+
+}  // namespace
+
+TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
+                                     uint16_t generation, int nframes) {
+  ThreadCaches* c = Caches();
+  PyThreadState* tstate = CurrentThreadState::Get();
+  if (__builtin_expect(
+          nframes > kPositionFrames || c == nullptr || tstate == nullptr, 0)) {
+    return TraceGeneral(c, tstate, domain, slot, generation, nframes);
+  }
+  // The common case (1 or 2 frames): positions -> trace id in one probe.
+  const char* instrs[kPositionFrames] = {nullptr, nullptr};
+  const char* codes[kPositionFrames] = {nullptr, nullptr};
+  int depth;
+  int n = WalkFrames(reinterpret_cast<const char*>(tstate), instrs, codes,
+                     nframes, &depth);
+  uint16_t total = static_cast<uint16_t>(depth);
+  uint64_t header = PackTraceHeader(slot, generation, total, n, domain);
+  uint32_t epoch = g_code_epoch.load(std::memory_order_acquire);
+  uint64_t p0 = reinterpret_cast<uintptr_t>(instrs[0]);
+  uint64_t p1 = reinterpret_cast<uintptr_t>(instrs[1]);
+  PositionCacheEntry& e = c->positions[PositionIndex(header, p0, p1)];
+  if (__builtin_expect(e.header == header && e.positions[0] == p0 &&
+                           e.positions[1] == p1 && e.code_epoch == epoch &&
+                           e.id != 0,
+                       1)) {
+    return e.id;
+  }
+  return PositionMiss(c, &e, header, epoch, domain, slot, generation, instrs,
+                      codes, n, total);
 }
 
 bool TracebackTable::Get(TraceId id, TraceRecord* out) {
@@ -381,12 +567,6 @@ bool TracebackTable::Get(TraceId id, TraceRecord* out) {
 
 const InterpsanFrame& TracebackTable::Frame(FrameId id) {
   return g_frames.at(id);
-}
-
-TraceStats& TracebackTable::Stats(TraceId id) { return g_stats.at(id); }
-
-uint32_t TracebackTable::Count() {
-  return g_trace_count.load(std::memory_order_acquire);
 }
 
 size_t TracebackTable::MemoryUsage() {

@@ -8,23 +8,28 @@
 //   allocation ──> positions of the innermost N frames (code*, instr)
 //                   │  + the stack's depth (the recursion counter)
 //                   │
-//                   ├─ same as this thread's last trace? ──> its id (memo)
-//                   v
+//                   ├─ N <= 2: frames read inline (frame_layout.h); the
+//                   │  instruction pointers + the rest of the key ──>
+//                   │  thread-local position cache ──> trace id (one line)
+//                   ├─ N > 2: same as this thread's last trace? ──> its id
+//                   v  miss
 //                 frame ids ──> thread-local cache ──> trace id
 //                   │ miss       (whole key inline)      │ miss
 //                   v                                    v
 //                 global frame table (mutex)        global trace table (mutex)
 //
 // The frame cache is keyed by code address tagged with the code epoch (a
-// code object died: old entries stop matching). Trace ids come in
+// code object died: old entries stop matching); position-cache entries
+// hold for one code epoch. A frame-cache miss finds its line through a
+// per-thread cursor in the code object's line table (frame_layout.h). Trace ids come in
 // per-interpreter blocks that fill one cache line of counters, so two
 // interpreters never write the same line.
 //
 // Frames copy their file and function names into interpsan's own storage,
 // so an ended interpreter's strings are never read again.
 //
-// Thread safety: TraceCurrent takes no lock when the memo or both caches
-// hit (the steady state); misses take one mutex. Readers (Frame, Get,
+// Thread safety: TraceCurrent takes no lock when the position cache, the
+// memo or both other caches hit (the steady state); misses take one mutex. Readers (Frame, Get,
 // Stats) are lock-free: tables are append-only chunked arrays that never
 // move, and a record is published by a release store of its frames.
 #ifndef INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
@@ -58,6 +63,16 @@ struct TraceStats {
   std::atomic<int64_t> blocks{0};
 };
 
+namespace traceback_internal {
+// The tables' chunk directories, for the inline readers below (defined in
+// traceback_table.cc; a chunk, once published, never moves).
+constexpr int kTraceChunkBits = 14;
+constexpr int kMaxTraceChunks = 4096;
+extern std::atomic<TraceRecord*> g_trace_chunks[kMaxTraceChunks];
+extern std::atomic<TraceStats*> g_stats_chunks[kMaxTraceChunks];
+extern std::atomic<uint32_t> g_trace_count;
+}  // namespace traceback_internal
+
 class TracebackTable {
  public:
   // Interns the calling thread's innermost `nframes` frames for `slot`.
@@ -72,10 +87,25 @@ class TracebackTable {
   // False for 0, unused or unknown ids.
   static bool Get(TraceId id, TraceRecord* out);
   static const InterpsanFrame& Frame(FrameId id);
-  static TraceStats& Stats(TraceId id);
+  // Inline: on every traced allocation and free. `id` must be a trace id
+  // that Intern/TraceCurrent returned (not 0).
+  static TraceStats& Stats(TraceId id) {
+    using namespace traceback_internal;
+    return g_stats_chunks[id >> kTraceChunkBits].load(
+        std::memory_order_acquire)[id & ((1u << kTraceChunkBits) - 1)];
+  }
+  // The record of such an id (its frames pointer is valid too: the id was
+  // handed out after the record was complete).
+  static const TraceRecord& Record(TraceId id) {
+    using namespace traceback_internal;
+    return g_trace_chunks[id >> kTraceChunkBits].load(
+        std::memory_order_acquire)[id & ((1u << kTraceChunkBits) - 1)];
+  }
   // Ids handed out so far are in 1..Count(); not every one is used (ids
   // come in per-interpreter blocks): Get() says which.
-  static uint32_t Count();
+  static uint32_t Count() {
+    return traceback_internal::g_trace_count.load(std::memory_order_acquire);
+  }
   // Bytes used by the tables themselves.
   static size_t MemoryUsage();
 };

@@ -54,9 +54,12 @@ uint32_t OnAlloc(Domain domain, OwnerSlot slot, size_t size) {
   return id;
 }
 
+// `id` comes from a block, so it is one OnAlloc/OnRetrace returned: its
+// record is complete and needs no Get() checks. The bound check stays as a
+// guard against a corrupted owner record.
 void OnFree(uint32_t id, size_t size) {
-  TraceRecord record;
-  if (!TracebackTable::Get(id, &record)) return;
+  if (__builtin_expect(id > TracebackTable::Count(), 0)) return;
+  const TraceRecord& record = TracebackTable::Record(id);
   TraceStats& stats = TracebackTable::Stats(id);
   stats.bytes.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
   stats.blocks.fetch_sub(1, std::memory_order_relaxed);
@@ -69,8 +72,8 @@ void OnFree(uint32_t id, size_t size) {
 // Stock tracemalloc retraces in _Py_NewReference only blocks it still
 // traces: here, traces of the slot's current tracing generation.
 uint32_t OnRetrace(uint32_t id, size_t size) {
-  TraceRecord record;
-  if (!TracebackTable::Get(id, &record)) return id;
+  if (__builtin_expect(id > TracebackTable::Count(), 0)) return id;
+  const TraceRecord& record = TracebackTable::Record(id);
   SlotState& s = g_slots[record.slot];
   int nframes = EffectiveFrames(s);
   uint16_t generation = s.generation.load(std::memory_order_relaxed);
@@ -280,8 +283,8 @@ namespace {
 constexpr size_t kMaxTracesPerEvent = 2000;
 
 // The "tracemalloc_traces" event: every live trace of `slot` with its full
-// stack, for flame graphs (tools/report/tracemalloc_export.py). Traces that differ
-// only in domain or depth are merged: a flame graph shows stacks.
+// stack, for flame graphs (tools/report/tracemalloc_export.py). Traces that
+// differ only in domain or depth are merged: a flame graph shows stacks.
 void WriteTracesEvent(OwnerSlot slot, const char* what,
                       bool current_generation_only) {
   struct Merged {
