@@ -58,12 +58,12 @@ inline void ForgetLastTraced(const void* p) {
 
 // A small block just came from pymalloc: trace it by its size class, the
 // size its free will report.
-inline void TraceSmall(void* p) {
+inline void TraceSmall(void* p, Domain domain) {
   if (__builtin_expect(!g_tracing.load(std::memory_order_relaxed), 1) ||
       p == nullptr) {
     return;
   }
-  uint32_t id = TraceNew(Domain::kObj, InterpreterRegistry::CurrentSlot(),
+  uint32_t id = TraceNew(domain, InterpreterRegistry::CurrentSlot(),
                          interpsan_shim_small_block_size(p));
   if (id != 0) {
     SmallBlockTraces::Set(p, id);
@@ -170,7 +170,7 @@ Resolution ReportBadFree(bool cross, bool realloc, Domain call,
   return HandleAnomaly(a);
 }
 
-// The reports behind CheckHeader, out of line (see ReportSmall).
+// The reports behind CheckHeader, out of line (see ReportSmallDomain).
 __attribute__((noinline, cold)) bool ReportHeader(Domain call,
                                                   BlockHeader* header,
                                                   bool realloc,
@@ -245,82 +245,213 @@ void* HeaderRealloc(Domain call, void* p, size_t n) {
 
 // ---- pymalloc small blocks ----------------------------------------------
 
-// The reports behind CheckSmall, out of line so that the check itself
-// stays a few instructions with no stack frame.
-__attribute__((noinline, cold)) bool ReportSmall(Domain call, void* p,
-                                                 OwnerSlot owner, bool realloc,
-                                                 OwnerSlot current, bool cross,
-                                                 bool wrong_domain) {
-  size_t size = interpsan_shim_small_block_size(p);
-  if (cross)
-    ReportBadFree(true, realloc, call, Domain::kObj, p, size, owner, current);
-  if (wrong_domain) {
-    ReportBadFree(false, realloc, call, Domain::kObj, p, size, owner,
-                  InterpreterRegistry::CurrentSlot());
-  }
-  // Whatever the handler says: another interpreter's pymalloc must never
-  // see the block. It stays allocated (a leak, not corruption).
-  return !cross;
+// The checks that need the owner and domain of small blocks. With either
+// on, every free of a small block reads the current interpreter, and the
+// arena's domain bits (arena_map.h) are kept: set on a mem allocation,
+// cleared when the block is released. Fixed at Install.
+constexpr uint32_t kSmallBlockChecks = kCheckFree | kCheckDomain;
+
+inline bool DomainBitsKept() {
+  return (g_enabled_checks & kSmallBlockChecks) != 0;
 }
 
-// Checks a free or realloc of an arena block. Returns false if the block
-// must not reach the current interpreter's pymalloc.
-inline bool CheckSmall(Domain call, void* p, OwnerSlot owner, bool realloc) {
-  if (ReentryGuard::active) return true;
-  uint32_t checks = g_enabled_checks;
-  OwnerSlot current = kNoOwner;
-  bool cross = false;
-  if (checks & kCheckFree) {
-    current = InterpreterRegistry::CurrentSlot();
-    cross = current != kNoOwner && current != owner;
+// A small block of `domain` just came from pymalloc (or nullptr).
+inline void* NewSmall(Domain domain, void* p) {
+  if (p == nullptr) return p;
+  if (domain == Domain::kMem && DomainBitsKept()) ArenaMap::MarkMemBlock(p);
+  TraceSmall(p, domain);
+  return p;
+}
+
+// The domain a small block was allocated through. Without the bits (no
+// small-block check on), the caller's domain is all there is to go by.
+inline Domain SmallDomain(const void* p, Domain call) {
+  if (!DomainBitsKept()) return call;
+  return ArenaMap::IsMemBlock(p) ? Domain::kMem : Domain::kObj;
+}
+
+// What a free or realloc of a small block may do with it.
+enum class SmallVerdict : uint8_t {
+  kRelease,  // the caller's own live block (maybe through the wrong domain)
+  kForeign,  // another interpreter's: never hand it to this pymalloc
+  kDead,     // not a live block (double or invalid free): leave it alone
+};
+
+// A mem-domain call on a block whose domain bit is clear, or an obj-domain
+// call on one whose bit is set, out of line (see CheckSmall). Under the
+// caller's own GIL: the block is in the calling interpreter's arena.
+__attribute__((noinline, cold)) SmallVerdict ReportSmallDomain(
+    Domain call, void* p, Domain block, OwnerSlot owner, bool realloc) {
+  OwnerSlot current = InterpreterRegistry::CurrentSlot();
+  if (call == Domain::kMem) {
+    // No mem block starts here: a live obj block (wrong domain), a block
+    // already freed (double free: the bit is cleared on every release), or
+    // no block at all.
+    int state = interpsan_shim_small_block_state(p);
+    if (state != 0) {
+      BlockAnomaly a{};
+      a.kind =
+          state == 1 ? AnomalyKind::kDoubleFree : AnomalyKind::kInvalidFree;
+      a.call_domain = call;
+      a.block_domain = call;
+      a.block = p;
+      a.current = current;
+      HandleAnomaly(a);
+      return SmallVerdict::kDead;
+    }
   }
-  bool wrong_domain = call != Domain::kObj && (checks & kCheckDomain) != 0;
-  if (INTERPSAN_LIKELY(!cross && !wrong_domain)) return true;
-  return ReportSmall(call, p, owner, realloc, current, cross, wrong_domain);
+  ReportBadFree(false, realloc, call, block, p,
+                interpsan_shim_small_block_size(p), owner, current);
+  // Both domains are served by this interpreter's pymalloc: releasing the
+  // block correctly is always safe.
+  return SmallVerdict::kRelease;
+}
+
+// A free or realloc of another interpreter's small block, out of line.
+// Reads the foreign block's domain bit (atomic, never written here).
+__attribute__((noinline, cold)) void ReportSmallCross(Domain call, void* p,
+                                                      OwnerSlot owner,
+                                                      bool realloc,
+                                                      OwnerSlot current) {
+  Domain block = SmallDomain(p, call);
+  size_t size = interpsan_shim_small_block_size(p);
+  ReportBadFree(true, realloc, call, block, p, size, owner, current);
+  if (block != call && (g_enabled_checks & kCheckDomain)) {
+    ReportBadFree(false, realloc, call, block, p, size, owner, current);
+  }
+}
+
+// Checks a free or realloc of an arena block through the mem or obj domain,
+// and gives the block's domain. Cheap on the fast path: the current
+// interpreter, one domain bit, two compares.
+inline SmallVerdict CheckSmall(Domain call, void* p, OwnerSlot owner,
+                               bool realloc, Domain* block) {
+  *block = call;
+  uint32_t checks = g_enabled_checks;
+  if (!(checks & kSmallBlockChecks)) return SmallVerdict::kRelease;
+  if (ReentryGuard::active) {
+    // interpsan's own calls (the reporter's): its own blocks, unchecked,
+    // but their bits stay right.
+    *block = SmallDomain(p, call);
+    return SmallVerdict::kRelease;
+  }
+  OwnerSlot current = InterpreterRegistry::CurrentSlot();
+  if (INTERPSAN_UNLIKELY(current != owner && current != kNoOwner)) {
+    if (checks & kCheckFree) {
+      ReportSmallCross(call, p, owner, realloc, current);
+      // Whatever the handler says: another interpreter's pymalloc must
+      // never see the block. It stays allocated (a leak, not corruption).
+      return SmallVerdict::kForeign;
+    }
+    // Not checked: this pymalloc refuses the block and hands it to the raw
+    // domain (RawCallOnSmallBlock), which keeps it. Its domain bit belongs
+    // to its owner: not touched.
+    return SmallVerdict::kRelease;
+  }
+  *block = SmallDomain(p, call);
+  if (INTERPSAN_LIKELY(*block == call) || !(checks & kCheckDomain)) {
+    return SmallVerdict::kRelease;
+  }
+  return ReportSmallDomain(call, p, *block, owner, realloc);
 }
 
 // A pymalloc block freed or resized through the raw domain. pymalloc itself
 // does that with blocks outside the calling interpreter's arenas (a
 // cross-interpreter free that the free check did not stop): the owner then
-// differs from the caller, and CheckSmall reports it if the free check is
-// on. With the caller's own block it can only be a wrong-domain call, which
-// CheckSmall reports under the domain check. Either way the block is never
-// given back to pymalloc from here: that would come straight back.
+// differs from the caller, and is reported if the free check is on (the
+// mem or obj call before it was judged for its domain already). With the
+// caller's own block it can only be a wrong-domain call, reported under the
+// domain check. Either way the block is never given back to pymalloc from
+// here: that would come straight back.
 void RawCallOnSmallBlock(void* p, OwnerSlot owner, bool realloc) {
-  if (g_enabled_checks == 0 || ReentryGuard::active) return;
+  uint32_t checks = g_enabled_checks;
+  if (checks == 0 || ReentryGuard::active) return;
   OwnerSlot current = InterpreterRegistry::CurrentSlot();
-  // pymalloc's own hand-over: judge it as the PyObject_Free it was.
-  CheckSmall(current != owner ? Domain::kObj : Domain::kRaw, p, owner, realloc);
+  Domain block = SmallDomain(p, Domain::kObj);
+  size_t size = interpsan_shim_small_block_size(p);
+  if (current != owner) {
+    if ((checks & kCheckFree) && current != kNoOwner) {
+      ReportBadFree(true, realloc, block, block, p, size, owner, current);
+    }
+    return;
+  }
+  if (checks & kCheckDomain) {
+    ReportBadFree(false, realloc, Domain::kRaw, block, p, size, owner, current);
+  }
 }
 
-void SmallFree(Domain call, void* p, OwnerSlot owner) {
-  if (g_enabled_checks != 0 && !CheckSmall(call, p, owner, false)) return;
+// The end of a small free once tracing has ever been on (out of line: the
+// fast path then needs no stack frame).
+__attribute__((noinline)) void UntraceAndFreeSmall(void* p) {
   UntraceSmall(p);
   g_orig.obj.free(g_orig.obj.ctx, p);
 }
 
+// Any free of a small block that the fast path below does not clear:
+// under the reentry guard, by another interpreter, or a domain mismatch.
+__attribute__((noinline)) void SmallFreeSlow(Domain call, void* p,
+                                             OwnerSlot owner) {
+  Domain block;
+  if (CheckSmall(call, p, owner, false, &block) != SmallVerdict::kRelease) {
+    return;
+  }
+  if (block == Domain::kMem && DomainBitsKept()) ArenaMap::ClearMemBlock(p);
+  UntraceSmall(p);
+  g_orig.obj.free(g_orig.obj.ctx, p);
+}
+
+// On every free of a small block (about one per object), so written out
+// for the common case: the caller's own block through its own domain.
+template <Domain kCall>
+__attribute__((always_inline)) inline void SmallFree(void* p, OwnerSlot owner) {
+  if (g_enabled_checks & kSmallBlockChecks) {
+    if (INTERPSAN_UNLIKELY(ReentryGuard::active)) {
+      return SmallFreeSlow(kCall, p, owner);
+    }
+    OwnerSlot current;
+    if (INTERPSAN_UNLIKELY(!InterpreterRegistry::TryCurrentSlotFast(&current) ||
+                           (current != owner && current != kNoOwner))) {
+      return SmallFreeSlow(kCall, p, owner);
+    }
+    if (INTERPSAN_UNLIKELY(ArenaMap::IsMemBlock(p) !=
+                           (kCall == Domain::kMem))) {
+      return SmallFreeSlow(kCall, p, owner);
+    }
+    if (kCall == Domain::kMem) ArenaMap::ClearMemBlock(p);
+  }
+  if (INTERPSAN_UNLIKELY(g_traced_ever.load(std::memory_order_relaxed))) {
+    return UntraceAndFreeSmall(p);
+  }
+  g_orig.obj.free(g_orig.obj.ctx, p);
+}
+
 void* SmallRealloc(Domain call, void* p, OwnerSlot owner, size_t n) {
-  bool ok = g_enabled_checks == 0 || CheckSmall(call, p, owner, true);
-  if (ok && IsSmall(n)) {
+  Domain block;
+  SmallVerdict verdict = CheckSmall(call, p, owner, true, &block);
+  if (verdict == SmallVerdict::kDead) return nullptr;
+  bool ours = verdict == SmallVerdict::kRelease;
+  bool bits = block == Domain::kMem && DomainBitsKept();
+  // The block keeps its domain whatever the call's (as a header block keeps
+  // its header's).
+  if (ours && IsSmall(n)) {
     UntraceSmall(p);
+    if (bits) ArenaMap::ClearMemBlock(p);
     void* q = g_orig.obj.realloc(g_orig.obj.ctx, p, n);
-    TraceSmall(q != nullptr ? q : p);  // on failure p is still live
+    void* live = q != nullptr ? q : p;  // on failure p is still live
+    if (bits) ArenaMap::MarkMemBlock(live);
+    TraceSmall(live, block);
     return q;
   }
   // Moving out of pymalloc (n > 512 or 0), or out of another interpreter's
-  // arena: copy into a header block, then release the old block only if it
-  // is ours to release.
+  // arena: copy into a new block, then release the old block only if it is
+  // ours to release.
   size_t old = interpsan_shim_small_block_size(p);
-  void* q = nullptr;
-  if (IsSmall(n)) {
-    q = g_orig.obj.malloc(g_orig.obj.ctx, n);
-    TraceSmall(q);
-  } else {
-    q = HeaderAlloc(Domain::kObj, n, false);
-  }
+  void* q = IsSmall(n) ? NewSmall(block, g_orig.obj.malloc(g_orig.obj.ctx, n))
+                       : HeaderAlloc(block, n, false);
   if (q == nullptr) return nullptr;
   memcpy(q, p, old < n ? old : n);
-  if (ok) {
+  if (ours) {
+    if (bits) ArenaMap::ClearMemBlock(p);
     UntraceSmall(p);
     g_orig.obj.free(g_orig.obj.ctx, p);
   }
@@ -329,12 +460,23 @@ void* SmallRealloc(Domain call, void* p, OwnerSlot owner, size_t n) {
 
 // ---- the three domains ----------------------------------------------------
 
+// The mem and obj domains share pymalloc for 1..512 bytes (as in stock
+// CPython); the raw domain never uses it (no GIL, no interpreter).
+constexpr bool UsesPymalloc(Domain domain) { return domain != Domain::kRaw; }
+
+// A small obj block needs nothing after pymalloc unless it is traced: then
+// the hook is a tail call (no stack frame).
+inline bool SmallObjNeedsNothing() {
+  return INTERPSAN_LIKELY(!g_tracing.load(std::memory_order_relaxed));
+}
+
 template <Domain kDomain>
 void* HookMalloc(void*, size_t n) {
-  if (kDomain == Domain::kObj && INTERPSAN_LIKELY(IsSmall(n))) {
-    void* p = g_orig.obj.malloc(g_orig.obj.ctx, n);
-    TraceSmall(p);
-    return p;
+  if (UsesPymalloc(kDomain) && INTERPSAN_LIKELY(IsSmall(n))) {
+    if (kDomain == Domain::kObj && SmallObjNeedsNothing()) {
+      return g_orig.obj.malloc(g_orig.obj.ctx, n);
+    }
+    return NewSmall(kDomain, g_orig.obj.malloc(g_orig.obj.ctx, n));
   }
   return HeaderAlloc(kDomain, n, false);
 }
@@ -343,10 +485,11 @@ template <Domain kDomain>
 void* HookCalloc(void*, size_t nelem, size_t elsize) {
   if (elsize != 0 && nelem > SIZE_MAX / elsize) return nullptr;
   size_t n = nelem * elsize;
-  if (kDomain == Domain::kObj && INTERPSAN_LIKELY(IsSmall(n))) {
-    void* p = g_orig.obj.calloc(g_orig.obj.ctx, nelem, elsize);
-    TraceSmall(p);
-    return p;
+  if (UsesPymalloc(kDomain) && INTERPSAN_LIKELY(IsSmall(n))) {
+    if (kDomain == Domain::kObj && SmallObjNeedsNothing()) {
+      return g_orig.obj.calloc(g_orig.obj.ctx, nelem, elsize);
+    }
+    return NewSmall(kDomain, g_orig.obj.calloc(g_orig.obj.ctx, nelem, elsize));
   }
   return HeaderAlloc(kDomain, n, true);
 }
@@ -354,7 +497,7 @@ void* HookCalloc(void*, size_t nelem, size_t elsize) {
 template <Domain kDomain>
 void HookFree(void*, void* p) {
   if (p == nullptr) return;
-  OwnerSlot arena_owner = ArenaMap::Lookup(p);
+  OwnerSlot arena_owner = ArenaMap::LookupMapped(p);
   if (arena_owner != kNoOwner) {
     if (kDomain == Domain::kRaw) {
       // A pymalloc block reaching the raw domain: a wrong-domain free, or
@@ -365,7 +508,7 @@ void HookFree(void*, void* p) {
       RawCallOnSmallBlock(p, arena_owner, false);
       return;
     }
-    SmallFree(kDomain, p, arena_owner);
+    SmallFree<kDomain>(p, arena_owner);
     return;
   }
   HeaderFree(kDomain, p);
@@ -374,7 +517,7 @@ void HookFree(void*, void* p) {
 template <Domain kDomain>
 void* HookRealloc(void*, void* p, size_t n) {
   if (p == nullptr) return HookMalloc<kDomain>(nullptr, n);
-  OwnerSlot arena_owner = ArenaMap::Lookup(p);
+  OwnerSlot arena_owner = ArenaMap::LookupMapped(p);
   if (arena_owner != kNoOwner && kDomain == Domain::kRaw) {
     // As in HookFree: never hand a pymalloc block back from the raw domain.
     RawCallOnSmallBlock(p, arena_owner, true);
@@ -397,6 +540,11 @@ PyMemAllocatorEx MakeHook() {
 
 void AllocatorHooks::Install(uint32_t checks) {
   if (g_installed) return;
+  // The hooks tell pymalloc's blocks from headed ones by the arena table
+  // (and read it unguarded): no table, no hooks (process_setup.cc reports
+  // that degraded mode).
+  ArenaMap::Init();
+  if (!ArenaMap::Active()) return;
   g_installed = true;
   g_enabled_checks = checks;
   g_small_limit = interpsan_shim_small_request_threshold();

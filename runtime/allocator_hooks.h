@@ -5,15 +5,19 @@
 // Routing (see owner_record.h for the two kinds of owner record):
 //
 //   domain  request           block comes from           owner record
-//   ------  ----------------  -------------------------  -------------
+//   ------  ----------------  -------------------------  -------------------
 //   obj     1..512 bytes      pymalloc (per interpreter)  arena map
+//   mem     1..512 bytes      pymalloc (per interpreter)  arena map + mem bit
 //   obj     0 or > 512 bytes  malloc + header             header
-//   mem     any               malloc + header             header
+//   mem     0 or > 512 bytes  malloc + header             header
 //   raw     any               malloc + header             header
 //
-// The mem domain leaves pymalloc on purpose: then an arena block is always
-// an obj block, and PyMem_Free on a PyObject_Malloc block is told apart
-// exactly. glibc's thread caches keep it about as fast.
+// mem and obj share pymalloc as in stock CPython (no header, no malloc
+// call for most PyMem_Malloc buffers). Which domain a small block came from
+// is one bit per 16 bytes of its arena (arena_map.h), kept while the free
+// or domain check is on: so PyMem_Free on a PyObject_Malloc block (and vice
+// versa) is still told apart exactly, and a second PyMem_Free of a small
+// block is told from a wrong-domain one by pymalloc's own pool state.
 //
 // Install() must run before Py_Initialize (or from an LD_PRELOAD
 // constructor). Thread safety: the hooks take no lock; see anomaly.h for

@@ -8,7 +8,6 @@ std::atomic<AnomalyHandler> g_handler{nullptr};
 }  // namespace
 
 uint32_t g_enabled_checks = 0;
-thread_local bool ReentryGuard::active = false;
 
 void SetAnomalyHandler(AnomalyHandler handler) {
   g_handler.store(handler, std::memory_order_release);

@@ -76,7 +76,9 @@ extern uint32_t g_enabled_checks;
 // Per-thread re-entrancy guard: while set, hooks run without checks (the
 // reporter itself may call into CPython).
 struct ReentryGuard {
-  static thread_local bool active;
+  // Inline with a constant initializer: no TLS wrapper call on the hot
+  // paths that test it.
+  static inline thread_local bool active = false;
   bool was_active;
   ReentryGuard() : was_active(active) { active = true; }
   ~ReentryGuard() { active = was_active; }

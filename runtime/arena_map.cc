@@ -35,20 +35,24 @@ void ArenaMap::Set(const void* start, size_t size, OwnerSlot owner) {
 }
 
 void* ArenaMap::AllocArena(void* /*ctx*/, size_t size) {
-  // Over-map and trim so the arena starts on a multiple of its size: then
-  // one table entry per 1 MiB names the owner exactly.
-  size_t align = size_t{1} << kArenaShift;
-  size_t rounded = (size + align - 1) & ~(align - 1);
-  size_t span = rounded + align;
+  // pymalloc asks for ARENA_SIZE, 1 MiB on 3.12 and 3.13 (the shims assert
+  // it at compile time). Anything larger would overlap its own bitmap.
+  if (size == 0 || size > kArenaSize) return nullptr;
+  // Over-map and trim so the arena starts a 2 MiB slot: then one table
+  // entry per 1 MiB names the owner, and the domain bitmap lies at a fixed
+  // place right after the arena (arena_map.h).
+  size_t slot = size_t{1} << kArenaSlotShift;
+  size_t keep = kArenaSize + kDomainBitmapBytes;
+  size_t span = slot + keep;
   void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   uintptr_t base = reinterpret_cast<uintptr_t>(raw);
-  uintptr_t aligned = (base + align - 1) & ~(align - 1);
+  uintptr_t aligned = (base + slot - 1) & ~(slot - 1);
   if (aligned > base) munmap(raw, aligned - base);
   uintptr_t end = base + span;
-  if (end > aligned + rounded) {
-    munmap(reinterpret_cast<void*>(aligned + rounded), end - aligned - rounded);
+  if (end > aligned + keep) {
+    munmap(reinterpret_cast<void*>(aligned + keep), end - aligned - keep);
   }
   OwnerSlot owner = InterpreterRegistry::CurrentSlot();
   if (owner == kNoOwner) owner = kMainSlot;  // only main's state exists then
@@ -60,8 +64,8 @@ void ArenaMap::FreeArena(void* /*ctx*/, void* p, size_t size) {
   if (p == nullptr) return;
   Clear(p, size);
   SmallBlockTraces::DropArena(p, size);
-  size_t align = size_t{1} << kArenaShift;
-  munmap(p, (size + align - 1) & ~(align - 1));
+  // The arena and its domain bitmap: a new arena here starts all-obj.
+  munmap(p, kArenaSize + kDomainBitmapBytes);
 }
 
 void ArenaMap::Install() {

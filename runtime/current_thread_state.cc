@@ -6,7 +6,6 @@
 namespace interpsan {
 
 std::atomic<intptr_t> CurrentThreadState::offset_{0};
-thread_local bool CurrentThreadState::t_verified_ = false;
 
 namespace {
 
@@ -59,13 +58,19 @@ bool CurrentThreadState::Discover(PyThreadState* tstate) {
   intptr_t offset = reinterpret_cast<intptr_t>(&slots[found]) -
                     static_cast<intptr_t>(ThreadPointer());
   if (offset == 0) return false;
-  t_verified_ = true;
+  t_offset_ = offset;  // this thread's read was just checked
   offset_.store(offset);
   return true;
 #endif
 }
 
-PyThreadState* CurrentThreadState::Verify(PyThreadState* fast) {
+PyThreadState* CurrentThreadState::SlowGet() {
+  intptr_t offset = offset_.load(std::memory_order_relaxed);
+  if (offset == 0) return interpsan_shim_current_tstate();
+  PyThreadState* fast =
+      *reinterpret_cast<PyThreadState* const*>(ThreadPointer() + offset);
+  // A thread without a thread state reads null through either path.
+  if (fast == nullptr) return nullptr;
   PyThreadState* slow = interpsan_shim_current_tstate();
   if (slow != fast) {
     // libpython's TLS is not at the same offset in this thread (dynamic
@@ -73,7 +78,7 @@ PyThreadState* CurrentThreadState::Verify(PyThreadState* fast) {
     offset_.store(0);
     return slow;
   }
-  t_verified_ = true;
+  t_offset_ = offset;
   return fast;
 }
 

@@ -45,33 +45,66 @@ __attribute__((noinline, cold)) bool ReportCrossDealloc(
 
 }  // namespace
 
+namespace {
+
+// _Py_Dealloc before InitDeallocHook ran (a process without the runner's
+// set-up): resolve CPython's, then call it.
+__attribute__((noinline)) void DeallocUnresolved(PyObject* op) {
+  interpsan::InitDeallocHook();
+  g_real_dealloc.load(std::memory_order_acquire)(op);
+}
+
+// What every deallocation does after the check: a dying code object
+// invalidates tracemalloc's caches keyed by code addresses (the address may
+// soon hold another code object); then CPython's own _Py_Dealloc.
+inline void FinishDealloc(PyObject* op) {
+  if (__builtin_expect(Py_TYPE(op) == &PyCode_Type, 0)) {
+    interpsan::g_code_epoch.fetch_add(1, std::memory_order_release);
+  }
+  DeallocFn real = g_real_dealloc.load(std::memory_order_relaxed);
+  if (__builtin_expect(real == nullptr, 0)) return DeallocUnresolved(op);
+  real(op);
+}
+
+// The whole check, for what the fast path in _Py_Dealloc does not clear:
+// objects outside the arenas, a thread whose interpreter is not in its
+// memo yet, and a cross-interpreter deallocation.
+__attribute__((noinline)) void CheckedDeallocSlow(PyObject* op) {
+  using namespace interpsan;
+  OwnerSlot owner = OwnerOfObject(op);
+  if (owner != kNoOwner) {
+    OwnerSlot current = InterpreterRegistry::CurrentSlot();
+    if (current != kNoOwner && current != owner &&
+        ReportCrossDealloc(op, owner, current)) {
+      return;
+    }
+  }
+  FinishDealloc(op);
+}
+
+}  // namespace
+
 extern "C" __attribute__((visibility("default"))) void _Py_Dealloc(
     PyObject* op) {
   using namespace interpsan;
   if ((g_enabled_checks & kCheckDealloc) && !ReentryGuard::active &&
       !_Py_IsImmortal(op)) {
-    // Most objects live in a pymalloc arena: one table load, inline.
-    OwnerSlot owner = ArenaMap::Lookup(op);
-    if (__builtin_expect(owner == kNoOwner, 0)) owner = OwnerOfObject(op);
-    if (owner != kNoOwner) {
-      OwnerSlot current = InterpreterRegistry::CurrentSlot();
-      if (__builtin_expect(current != kNoOwner && current != owner, 0) &&
-          ReportCrossDealloc(op, owner, current)) {
-        return;
-      }
+    // Most objects live in a pymalloc arena: one table load, and the
+    // thread's memo of its interpreter. Anything else takes the slow path
+    // (a tail call: this path needs no stack frame). The table exists:
+    // g_enabled_checks is only ever set by AllocatorHooks::Install, which
+    // requires it.
+    OwnerSlot owner = ArenaMap::LookupMapped(op);
+    OwnerSlot current;
+    if (__builtin_expect(
+            owner == kNoOwner ||
+                !InterpreterRegistry::TryCurrentSlotFast(&current) ||
+                (current != owner && current != kNoOwner),
+            0)) {
+      return CheckedDeallocSlow(op);
     }
   }
-  // A dying code object invalidates tracemalloc's caches keyed by code
-  // addresses (the address may soon hold another code object).
-  if (__builtin_expect(Py_TYPE(op) == &PyCode_Type, 0)) {
-    g_code_epoch.fetch_add(1, std::memory_order_release);
-  }
-  DeallocFn real = g_real_dealloc.load(std::memory_order_relaxed);
-  if (__builtin_expect(real == nullptr, 0)) {
-    interpsan::InitDeallocHook();
-    real = g_real_dealloc.load(std::memory_order_acquire);
-  }
-  real(op);
+  FinishDealloc(op);
 }
 
 namespace interpsan {

@@ -49,7 +49,6 @@ int64_t ReadId(PyInterpreterState* interp) {
 }  // namespace
 
 std::atomic<uint32_t> InterpreterRegistry::epoch_{1};
-thread_local InterpreterRegistry::ThreadCache InterpreterRegistry::t_cache_;
 
 OwnerSlot InterpreterRegistry::SlowCurrentSlot(PyInterpreterState* interp) {
   if (!CurrentThreadState::fast_path_enabled()) {

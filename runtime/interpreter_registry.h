@@ -39,6 +39,14 @@ struct InterpreterInfo {
   bool ended;
 };
 
+// InterpreterRegistry's per-thread memo of the last lookup (outside the
+// class so that its inline thread_local can be constant-initialised).
+struct RegistryThreadCache {
+  PyInterpreterState* interp = nullptr;
+  uint32_t epoch = 0;
+  OwnerSlot slot = kNoOwner;
+};
+
 class InterpreterRegistry {
  public:
   // The calling thread's interpreter, kNoOwner if it has no thread state.
@@ -55,6 +63,28 @@ class InterpreterRegistry {
       return cache.slot;
     }
     return SlowCurrentSlot(interp);
+  }
+
+  // CurrentSlot() without its slow paths: false if the answer is not in
+  // this thread's memo (the caller then takes a slow path of its own, so
+  // that its fast path needs no stack frame).
+  static inline bool TryCurrentSlotFast(OwnerSlot* out) {
+    PyThreadState* tstate;
+    if (!CurrentThreadState::TryGetFast(&tstate)) return false;
+    if (tstate == nullptr) {
+      *out = kNoOwner;
+      return true;
+    }
+    PyInterpreterState* interp = InterpreterOf(tstate);
+    const ThreadCache& cache = t_cache_;
+    if (__builtin_expect(
+            interp != cache.interp ||
+                cache.epoch != epoch_.load(std::memory_order_acquire),
+            0)) {
+      return false;
+    }
+    *out = cache.slot;
+    return true;
   }
 
   // The slot of `interp`, registering it if new. `interp` may be null.
@@ -91,11 +121,7 @@ class InterpreterRegistry {
   static OwnerSlot RegisterForTesting(PyInterpreterState* fake, int64_t id);
 
  private:
-  struct ThreadCache {
-    PyInterpreterState* interp = nullptr;
-    uint32_t epoch = 0;
-    OwnerSlot slot = kNoOwner;
-  };
+  using ThreadCache = RegistryThreadCache;
   static PyInterpreterState* InterpreterOf(PyThreadState* tstate);
   static OwnerSlot SlowCurrentSlot(PyInterpreterState* interp);
 
@@ -103,7 +129,8 @@ class InterpreterRegistry {
   // by a PyInterpreterState* notice that the address may now mean someone
   // else.
   static std::atomic<uint32_t> epoch_;
-  static thread_local ThreadCache t_cache_;
+  // Inline with a constant initializer: no TLS wrapper call in CurrentSlot.
+  static inline thread_local ThreadCache t_cache_{};
 };
 
 // tstate->interp without including CPython's headers here: PyThreadState's

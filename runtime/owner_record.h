@@ -3,10 +3,11 @@
 // Ownership is recorded two ways, chosen by block size (see
 // allocator_hooks.cc for the routing):
 //
-//   * pymalloc small blocks (obj domain, 1..512 bytes) carry no header. Each
-//     own-GIL interpreter has its own pymalloc arenas, so the arena a block
-//     lies in names its owner (arena_map.h). No size class moves up.
-//   * every other block (mem and raw domains, obj blocks > 512 bytes or of
+//   * pymalloc small blocks (mem and obj domains, 1..512 bytes) carry no
+//     header. Each own-GIL interpreter has its own pymalloc arenas, so the
+//     arena a block lies in names its owner, and a bit per 16 bytes of the
+//     arena its domain (arena_map.h). No size class moves up.
+//   * every other block (raw domain, mem and obj blocks > 512 bytes or of
 //     size 0) gets this in-band header, like CPython's own debug hooks:
 //
 //     +--------+--------+----------------------------------+-------- - -

@@ -43,6 +43,13 @@ size_t interpsan_shim_preheader_size(PyObject* op);
 // Usable size of a pymalloc small block; `p` must lie in a pymalloc arena.
 size_t interpsan_shim_small_block_size(const void* p);
 
+// Whether `p` (inside a pymalloc arena) is a live small block: 0 if it is,
+// 1 if it starts a block that is free, 2 if no block starts there (an
+// interior or misaligned pointer). Walks the pool's free list (at most a
+// pool's block count): for reports only. Call under the GIL of the
+// interpreter whose arena holds `p`.
+int interpsan_shim_small_block_state(const void* p);
+
 // pymalloc's largest small request (512 on 3.12 and 3.13).
 size_t interpsan_shim_small_request_threshold(void);
 

@@ -211,8 +211,37 @@ TEST_F(AllocatorHooksTest, LargeAndEmptyObjectBlocksHaveAHeader) {
   PyObject_Free(zeroed);
 }
 
-TEST_F(AllocatorHooksTest, MemBlocksHaveAHeaderAndNeverUsePymalloc) {
-  for (size_t n : {size_t{10}, size_t{64}, size_t{100000}}) {
+TEST_F(AllocatorHooksTest, SmallMemBlocksLieInArenasWithTheirDomainBit) {
+  // As in stock CPython, PyMem_Malloc of 1..512 bytes is pymalloc's: no
+  // header; the arena names the owner, its domain bit says "mem".
+  for (size_t n : {1, 10, 64, 512}) {
+    SCOPED_TRACE(n);
+    void* p = PyMem_Malloc(n);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u);
+    EXPECT_EQ(ArenaMap::Lookup(p), kMainSlot);
+    EXPECT_TRUE(ArenaMap::IsMemBlock(p));
+    EXPECT_EQ(AllocatorHooks::BlockSize(p), (n + 15) / 16 * 16);
+    PyMem_Free(p);
+    EXPECT_FALSE(ArenaMap::IsMemBlock(p));  // cleared on release
+  }
+  auto* zeroed = static_cast<unsigned char*>(PyMem_Calloc(3, 5));
+  ASSERT_NE(zeroed, nullptr);
+  EXPECT_EQ(ArenaMap::Lookup(zeroed), kMainSlot);
+  EXPECT_TRUE(ArenaMap::IsMemBlock(zeroed));
+  for (int i = 0; i < 15; i++) EXPECT_EQ(zeroed[i], 0) << i;
+  PyMem_Free(zeroed);
+  // obj blocks never have the bit, even where a mem block was just freed.
+  void* m = PyMem_Malloc(48);
+  PyMem_Free(m);
+  void* o = PyObject_Malloc(48);
+  EXPECT_EQ(o, m);  // pymalloc reuses the block it just got back
+  EXPECT_FALSE(ArenaMap::IsMemBlock(o));
+  PyObject_Free(o);
+}
+
+TEST_F(AllocatorHooksTest, LargeAndEmptyMemBlocksHaveAHeader) {
+  for (size_t n : {size_t{0}, size_t{513}, size_t{100000}}) {
     SCOPED_TRACE(n);
     void* p = PyMem_Malloc(n);
     ASSERT_NE(p, nullptr);
@@ -226,12 +255,46 @@ TEST_F(AllocatorHooksTest, MemBlocksHaveAHeaderAndNeverUsePymalloc) {
     EXPECT_EQ(AllocatorHooks::BlockSize(p), n);
     PyMem_Free(p);
   }
-  auto* zeroed = static_cast<unsigned char*>(PyMem_Calloc(3, 5));
+  auto* zeroed = static_cast<unsigned char*>(PyMem_Calloc(100, 10));
   ASSERT_NE(zeroed, nullptr);
-  EXPECT_EQ(HeaderOf(zeroed)->size, 15u);
+  EXPECT_EQ(HeaderOf(zeroed)->size, 1000u);
   EXPECT_EQ(HeaderOf(zeroed)->block_domain(), Domain::kMem);
-  for (int i = 0; i < 15; i++) EXPECT_EQ(zeroed[i], 0) << i;
+  for (int i = 0; i < 1000; i++) ASSERT_EQ(zeroed[i], 0) << i;
   PyMem_Free(zeroed);
+}
+
+TEST_F(AllocatorHooksTest, SmallMemBlocksKeepTheirDomainThroughRealloc) {
+  auto* p = static_cast<unsigned char*>(PyMem_Malloc(24));
+  Fill(p, 24, 13);
+  // Within pymalloc (a bigger size class moves the block): the bit moves.
+  auto* q = static_cast<unsigned char*>(PyMem_Realloc(p, 300));
+  ASSERT_NE(q, nullptr);
+  EXPECT_TRUE(HasPattern(q, 24, 13));
+  EXPECT_EQ(ArenaMap::Lookup(q), kMainSlot);
+  EXPECT_TRUE(ArenaMap::IsMemBlock(q));
+  if (q != p) {
+    EXPECT_FALSE(ArenaMap::IsMemBlock(p));
+  }
+  // Out of pymalloc and back: a mem header block, then a mem small block.
+  auto* r = static_cast<unsigned char*>(PyMem_Realloc(q, 3000));
+  ASSERT_NE(r, nullptr);
+  EXPECT_FALSE(ArenaMap::IsMemBlock(q));
+  EXPECT_EQ(HeaderOf(r)->block_domain(), Domain::kMem);
+  EXPECT_TRUE(HasPattern(r, 24, 13));
+  PyMem_Free(r);
+  // A wrong-domain resize is reported, and the block stays a mem block:
+  // its correct free afterwards is silent.
+  void* s = PyMem_Malloc(40);
+  void* t = PyObject_Realloc(s, 100);
+  ASSERT_NE(t, nullptr);
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainRealloc);
+  EXPECT_EQ(got[0].call_domain, Domain::kObj);
+  EXPECT_EQ(got[0].block_domain, Domain::kMem);
+  EXPECT_EQ(got[0].block, s);
+  EXPECT_TRUE(ArenaMap::IsMemBlock(t));
+  PyMem_Free(t);
 }
 
 TEST_F(AllocatorHooksTest, RawBlocksAreOwnedByWhoeverHasAThreadState) {
@@ -329,8 +392,9 @@ TEST_F(AllocatorHooksTest, PyMemFreeOfALargeObjectBlock) {
   size_t live_before = LiveHeapBytes();
   PyMem_Free(p);
   // Freed header blocks wait in a per-thread quarantine (64 slots) so that
-  // double frees are caught; push this one out of it.
-  for (int i = 0; i < 64; i++) PyMem_Free(PyMem_Malloc(16));
+  // double frees are caught; push this one out of it (with header blocks:
+  // small PyMem blocks are pymalloc's).
+  for (int i = 0; i < 64; i++) PyMem_Free(PyMem_Malloc(600));
   size_t live_after = LiveHeapBytes();
   std::vector<BlockAnomaly> got = TakeAnomalies();
   ASSERT_EQ(got.size(), 1u) << Describe(got);
@@ -355,6 +419,39 @@ TEST_F(AllocatorHooksTest, PyObjectFreeOfAMemBlock) {
   EXPECT_EQ(got[0].call_domain, Domain::kObj);
   EXPECT_EQ(got[0].block_domain, Domain::kMem);
   EXPECT_EQ(got[0].size, 32u);
+}
+
+TEST_F(AllocatorHooksTest, PyObjectFreeOfASmallMemBlockReleasesIt) {
+  void* p = PyMem_Malloc(80);
+  ASSERT_EQ(ArenaMap::Lookup(p), kMainSlot);
+  PyObject_Free(p);
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainFree);
+  EXPECT_EQ(got[0].call_domain, Domain::kObj);
+  EXPECT_EQ(got[0].block_domain, Domain::kMem);
+  EXPECT_EQ(got[0].block, p);
+  EXPECT_EQ(got[0].size, 80u);
+  EXPECT_EQ(got[0].owner, kMainSlot);
+  // Released correctly (its bit too): the next block of its size is it.
+  EXPECT_FALSE(ArenaMap::IsMemBlock(p));
+  void* again = PyObject_Malloc(80);
+  EXPECT_EQ(again, p);
+  PyObject_Free(again);
+}
+
+TEST_F(AllocatorHooksTest, PyMemFreeInsideASmallBlockIsAnInvalidFree) {
+  auto* p = static_cast<unsigned char*>(PyMem_Malloc(64));
+  Fill(p, 64, 17);
+  PyMem_Free(p + 16);  // no block starts there: refused, never freed
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kInvalidFree);
+  EXPECT_EQ(got[0].call_domain, Domain::kMem);
+  EXPECT_EQ(got[0].block, p + 16);
+  EXPECT_TRUE(ArenaMap::IsMemBlock(p));
+  EXPECT_TRUE(HasPattern(p, 64, 17));  // untouched
+  PyMem_Free(p);
 }
 
 TEST_F(AllocatorHooksTest, PyMemReallocOfASmallObjectBlock) {
@@ -492,7 +589,8 @@ TEST_F(AllocatorHooksTest, CrossInterpreterFreesAreAttributedAndContained) {
   // The subinterpreter's small blocks lie in its own arenas.
   EXPECT_EQ(ArenaMap::Lookup(s.small), s.slot);
   EXPECT_EQ(ArenaMap::Lookup(s.resized), s.slot);
-  EXPECT_EQ(HeaderOf(s.mem)->owner, s.slot);
+  EXPECT_EQ(ArenaMap::Lookup(s.mem), s.slot);
+  EXPECT_TRUE(ArenaMap::IsMemBlock(s.mem));
 
   PyObject_Free(s.small);
   got = TakeAnomalies();

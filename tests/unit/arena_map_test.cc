@@ -1,5 +1,6 @@
 // The arena map: 1 MiB granularity, out-of-range addresses, the arena
-// allocator's alignment and bookkeeping, and lock-free concurrent use.
+// allocator's alignment and bookkeeping, the per-arena domain bits, and
+// lock-free concurrent use.
 #include "runtime/arena_map.h"
 
 #include <Python.h>
@@ -88,13 +89,13 @@ TEST_F(ArenaMapTest, AllocArenaIsAlignedUsableAndOwned) {
   // No thread state here: arenas are attributed to the main interpreter,
   // the only one that can exist that early.
   ASSERT_EQ(InterpreterRegistry::CurrentSlot(), kNoOwner);
-  for (size_t size : {kMiB, kMiB / 4, 3 * kMiB + 17}) {
+  for (size_t size : {kMiB, kMiB / 4}) {
     SCOPED_TRACE(size);
     void* arena = ArenaMap::AllocArena(nullptr, size);
     ASSERT_NE(arena, nullptr);
     uintptr_t start = reinterpret_cast<uintptr_t>(arena);
-    EXPECT_EQ(start % kMiB, 0u);
-    memset(arena, 0xab, size);  // all of it is mapped and writable
+    EXPECT_EQ(start % (2 * kMiB), 0u);  // starts its 2 MiB slot
+    memset(arena, 0xab, size);          // all of it is mapped and writable
     EXPECT_EQ(static_cast<unsigned char*>(arena)[size - 1], 0xab);
     EXPECT_EQ(ArenaMap::Lookup(arena), kMainSlot);
     EXPECT_EQ(ArenaMap::Lookup(At(start + size - 1)), kMainSlot);
@@ -105,6 +106,51 @@ TEST_F(ArenaMapTest, AllocArenaIsAlignedUsableAndOwned) {
     EXPECT_EQ(ArenaMap::Lookup(At(start + size - 1)), kNoOwner);
   }
   ArenaMap::FreeArena(nullptr, nullptr, kMiB);  // a no-op
+  // Larger than pymalloc's ARENA_SIZE would run into its domain bitmap.
+  EXPECT_EQ(ArenaMap::AllocArena(nullptr, kMiB + 1), nullptr);
+  EXPECT_EQ(ArenaMap::AllocArena(nullptr, 0), nullptr);
+}
+
+// One bit per 16-byte unit, clear in a new arena, set and cleared one
+// block at a time, and gone with the arena.
+TEST_F(ArenaMapTest, DomainBitsArePerUnitAndStartClear) {
+  void* arena = ArenaMap::AllocArena(nullptr, kMiB);
+  ASSERT_NE(arena, nullptr);
+  auto* base = static_cast<unsigned char*>(arena);
+  for (size_t off = 0; off < kMiB; off += 16 * 997) {
+    ASSERT_FALSE(ArenaMap::IsMemBlock(base + off)) << off;
+  }
+  // Neighbouring units share a bitmap byte; the first and last unit lie at
+  // the bitmap's two ends.
+  const size_t offsets[] = {0, 16, 32, 48, 112, 128, 4096, kMiB - 16};
+  for (size_t off : offsets) ArenaMap::MarkMemBlock(base + off);
+  for (size_t off : offsets)
+    EXPECT_TRUE(ArenaMap::IsMemBlock(base + off)) << off;
+  for (size_t off : {size_t{64}, size_t{96}, size_t{144}, kMiB - 32}) {
+    EXPECT_FALSE(ArenaMap::IsMemBlock(base + off)) << off;
+  }
+  ArenaMap::ClearMemBlock(base + 16);
+  EXPECT_FALSE(ArenaMap::IsMemBlock(base + 16));
+  EXPECT_TRUE(ArenaMap::IsMemBlock(base));
+  EXPECT_TRUE(ArenaMap::IsMemBlock(base + 32));
+  // The arena's own bytes are not the bitmap: writing all of them leaves
+  // the bits as they were.
+  memset(arena, 0xff, kMiB);
+  EXPECT_FALSE(ArenaMap::IsMemBlock(base + 16));
+  EXPECT_TRUE(ArenaMap::IsMemBlock(base + kMiB - 16));
+  ArenaMap::FreeArena(nullptr, arena, kMiB);
+
+  // Arenas come and go; a new one never inherits bits.
+  std::vector<void*> arenas;
+  for (int i = 0; i < 8; i++) {
+    void* a = ArenaMap::AllocArena(nullptr, kMiB);
+    ASSERT_NE(a, nullptr);
+    for (size_t off : offsets) {
+      EXPECT_FALSE(ArenaMap::IsMemBlock(static_cast<char*>(a) + off)) << i;
+    }
+    arenas.push_back(a);
+  }
+  for (void* a : arenas) ArenaMap::FreeArena(nullptr, a, kMiB);
 }
 
 TEST_F(ArenaMapTest, ManyArenasAreDisjointAndIndependentlyFreed) {
