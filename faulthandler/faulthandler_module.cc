@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "faulthandler/fatal_signal_handler.h"
+#include "runtime/per_interpreter_module.h"
 
 namespace {
 
@@ -329,26 +330,19 @@ void Free(void* module) {
   Py_CLEAR(st->registered);
 }
 
-PyModuleDef_Slot kSlots[] = {
-    {Py_mod_exec, reinterpret_cast<void*>(&Exec)},
-    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
-    {0, nullptr},
-};
-
-PyModuleDef kModule = {
-    PyModuleDef_HEAD_INIT,
+interpsan::PerInterpreterModule g_module({
     "interpsan.faulthandler",
     "faulthandler's API, process-wide, for every interpreter (interpsan).",
-    sizeof(State),
     kMethods,
-    kSlots,
+    &Exec,
+    sizeof(State),
     Traverse,
-    nullptr,
+    /*clear=*/nullptr,
     Free,
-};
+});
 
 }  // namespace
 
 extern "C" PyObject* PyInit__interpsan_faulthandler(void) {
-  return PyModuleDef_Init(&kModule);
+  return g_module.Init();
 }

@@ -4,8 +4,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "interpsan_python_config.h"
+#include "runtime/own_gil_interpreter.h"
 
 namespace interpsan {
 namespace testing {
@@ -59,20 +61,11 @@ std::string EvalToString(const char* expression) {
 }
 
 PyThreadState* NewOwnGilInterpreter() {
-  PyInterpreterConfig config = {};
-  config.use_main_obmalloc = 0;
-  config.allow_fork = 0;
-  config.allow_exec = 0;
-  config.allow_threads = 1;
-  config.allow_daemon_threads = 0;
-  config.check_multi_interp_extensions = 1;
-  config.gil = PyInterpreterConfig_OWN_GIL;
-  PyThreadState* tstate = nullptr;
-  PyStatus status = Py_NewInterpreterFromConfig(&tstate, &config);
-  if (PyStatus_Exception(status) || tstate == nullptr) {
+  std::string why;
+  PyThreadState* tstate = interpsan::NewOwnGilInterpreter(&why);
+  if (tstate == nullptr) {
     fprintf(stderr, "test: Py_NewInterpreterFromConfig failed: %s\n",
-            status.err_msg ? status.err_msg : "(no message)");
-    return nullptr;
+            why.c_str());
   }
   return tstate;
 }

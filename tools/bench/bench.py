@@ -143,18 +143,13 @@ def summarize_wall(configs, results):
     return rows
 
 
+# The wall-time table's ratios: key -> (value of a run, per interpreter?).
+# CPU time grows with the work: per interpreter it is comparable.
 FIELDS = {
-    "wall": lambda r: r["wall"],
-    "elapsed": lambda r: max(r["elapsed"]),
-    "cpu": lambda r: r["cpu"],
+    "wall": (lambda r: r["wall"], False),
+    "elapsed": (lambda r: max(r["elapsed"]), False),  # the slowest interpreter
+    "cpu_per_interpreter": (lambda r: r["cpu"], True),
 }
-
-
-def ratio(results, num, den, key, scale=1.0):
-    """Ratio of medians and median of the paired per-repetition ratios,
-    divided by `scale`."""
-    f = FIELDS[key]
-    return lib.paired_ratio([f(r) for r in results[num]], [f(r) for r in results[den]], scale)
 
 
 RATIOS = [
@@ -170,40 +165,13 @@ RATIOS = [
 ]
 
 
+# Our scaling relative to stock CPython's on the same machine at the
+# same moment: (n2-all / n1-all) / (n2-none / n1-none).
+SCALING = ("scaling, checks all vs none", ("n2-all", "n1-all", "n2-none", "n1-none"))
+
+
 def wall_ratios(configs, results):
-    n_of = {name: n for name, _, n in configs}
-    out = {}
-    for label, num, den, target in RATIOS:
-        if num not in results or den not in results:
-            continue
-        # CPU time grows with the work: per interpreter it is comparable.
-        cpu_scale = n_of[num] / n_of[den]
-        out[label] = {
-            "numerator": num,
-            "denominator": den,
-            "target": target,
-            "wall": ratio(results, num, den, "wall"),
-            "elapsed": ratio(results, num, den, "elapsed"),
-            "cpu_per_interpreter": ratio(results, num, den, "cpu", cpu_scale),
-        }
-    if all(k in results for k in ("n1-none", "n1-all", "n2-none", "n2-all")):
-        # Our scaling relative to stock CPython's on the same machine at the
-        # same moment: (n2-all / n1-all) / (n2-none / n1-none).
-        entry = {"numerator": "n2-all/n1-all", "denominator": "n2-none/n1-none", "target": None}
-        for key, name in (("wall", "wall"), ("elapsed", "elapsed"), ("cpu", "cpu_per_interpreter")):
-            f = FIELDS[key]
-            v = {c: [f(r) for r in results[c]] for c in ("n1-none", "n1-all", "n2-none", "n2-all")}
-            m = {c: med(xs) for c, xs in v.items()}
-            paired = [
-                (a / b) / (c / d)
-                for a, b, c, d in zip(v["n2-all"], v["n1-all"], v["n2-none"], v["n1-none"])
-            ]
-            entry[name] = {
-                "of_medians": (m["n2-all"] / m["n1-all"]) / (m["n2-none"] / m["n1-none"]),
-                "paired_median": med(paired),
-            }
-        out["scaling, checks all vs none"] = entry
-    return out
+    return lib.ratio_table(configs, results, RATIOS, FIELDS, SCALING)
 
 
 def print_wall(version, python, results, ratios, args, load):
@@ -474,28 +442,21 @@ def print_callgrind(cg):
 
 def parse_args(argv):
     p = lib.argument_parser("bench.py", __doc__)
-    p.add_argument(
-        "--rounds",
-        type=int,
-        default=None,
-        help="workload rounds per interpreter (default: the workload's, ~1-2 s)",
+    lib.add_workload_args(
+        p,
+        rounds=None,
+        rounds_help="workload rounds per interpreter (default: the workload's, ~1-2 s)",
+        perf_reps=5,
+        perf_rounds=None,
+        perf_rounds_help="workload sizes for --perf (default 10 and --rounds)",
     )
     p.add_argument(
         "--launcher",
         action="store_true",
         help="also time whole `tools/interpsan run -n 2` invocations",
     )
-    p.add_argument("--no-timing", action="store_true", help="skip the wall-time table")
     p.add_argument(
         "--perf", action="store_true", help="perf stat cycles/instructions of every configuration"
-    )
-    p.add_argument("--perf-reps", type=int, default=5, help="repetitions for --perf (default 5)")
-    p.add_argument(
-        "--perf-rounds",
-        type=int,
-        nargs=2,
-        metavar=("SMALL", "LARGE"),
-        help="workload sizes for --perf (default 10 and --rounds)",
     )
     p.add_argument(
         "--callgrind",
@@ -523,9 +484,8 @@ def parse_args(argv):
         args.rounds = bench_workload.DEFAULT_ROUNDS
     if args.perf_rounds is None:
         args.perf_rounds = (min(10, args.rounds // 2), args.rounds)
-    for a, b in (args.perf_rounds, args.callgrind_rounds):
-        if not 0 <= a < b:
-            p.error("workload sizes must be SMALL < LARGE")
+    for sizes in (args.perf_rounds, args.callgrind_rounds):
+        lib.check_sizes(p, sizes)
     return args
 
 

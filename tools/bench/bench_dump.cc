@@ -32,6 +32,7 @@
 #include "faulthandler/thread_dump.h"
 #include "interpsan_python_config.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/own_gil_interpreter.h"
 #include "runtime/python_shim.h"
 
 namespace {
@@ -69,16 +70,10 @@ for t in helpers:
 
 void RunInterpreter(int index, const Options& opt, int ready_w, int release_r,
                     int* ok) {
-  PyInterpreterConfig config = {};
-  config.use_main_obmalloc = 0;
-  config.allow_threads = 1;
-  config.check_multi_interp_extensions = 1;
-  config.gil = PyInterpreterConfig_OWN_GIL;
-  PyThreadState* tstate = nullptr;
-  PyStatus status = Py_NewInterpreterFromConfig(&tstate, &config);
-  if (PyStatus_Exception(status) || tstate == nullptr) {
-    fprintf(stderr, "bench_dump: interpreter %d: %s\n", index,
-            status.err_msg ? status.err_msg : "creation failed");
+  std::string why;
+  PyThreadState* tstate = interpsan::NewOwnGilInterpreter(&why);
+  if (tstate == nullptr) {
+    fprintf(stderr, "bench_dump: interpreter %d: %s\n", index, why.c_str());
     *ok = 0;
     // Unblock the main thread, which waits for every thread's byte.
     for (int i = 0; i < opt.threads; i++) (void)!write(ready_w, "x", 1);

@@ -68,22 +68,20 @@ def build_runner(version):
     """Builds the runner the way the launcher does; returns its path."""
     tag = "py" + version.replace(".", "")
     log("building the runner for %s (bazel build --config=%s) ..." % (version, tag))
-    built = subprocess.run(
-        ["bazel", "build", "--config=" + tag, "//tools/runner:interpsan_runner"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    path = None
-    if built.returncode == 0:
-        bin_dir = subprocess.run(
-            ["bazel", "info", "--config=" + tag, "bazel-bin"],
+
+    def bazel(command, target, stderr):
+        return subprocess.run(
+            ["bazel", command, "--config=" + tag, target],
             cwd=ROOT,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
             text=True,
-        ).stdout.strip()
+        )
+
+    built = bazel("build", "//tools/runner:interpsan_runner", subprocess.STDOUT)
+    path = None
+    if built.returncode == 0:
+        bin_dir = bazel("info", "bazel-bin", subprocess.DEVNULL).stdout.strip()
         path = os.path.join(bin_dir, "tools", "runner", "interpsan_runner")
     else:
         tail = "\n".join(built.stdout.splitlines()[-15:])
@@ -227,6 +225,41 @@ def paired_ratio(a, b, scale=1.0):
         "of_medians": med(a) / med(b) / scale,
         "paired_median": med([x / y / scale for x, y in zip(a, b)]),
     }
+
+
+def ratio_table(configs, results, ratios, fields, scaling=None):
+    """{label: {numerator, denominator, target, KEY: paired_ratio}} for
+    ratios [(label, numerator, denominator, target)] of configs
+    [(name, command, interpreters)]; fields {KEY: (value of a run,
+    per interpreter?)}: a per-interpreter value is divided by the ratio of
+    the interpreter counts. scaling (label, (a, b, c, d)): also the ratio of
+    ratios (a / b) / (c / d), e.g. how our 2-interpreter scaling compares to
+    the untraced or unchecked one at the same moment."""
+    n_of = {c[0]: c[2] for c in configs}
+    out = {}
+    for label, num, den, target in ratios:
+        if num not in results or den not in results:
+            continue
+        entry = {"numerator": num, "denominator": den, "target": target}
+        for key, (get, per_interpreter) in fields.items():
+            scale = n_of[num] / n_of[den] if per_interpreter else 1.0
+            entry[key] = paired_ratio(
+                [get(r) for r in results[num]], [get(r) for r in results[den]], scale
+            )
+        out[label] = entry
+    if scaling is None or not all(c in results for c in scaling[1]):
+        return out
+    label, (a, b, c, d) = scaling
+    entry = {"numerator": "%s/%s" % (a, b), "denominator": "%s/%s" % (c, d), "target": None}
+    for key, (get, _) in fields.items():
+        v = {x: [get(r) for r in results[x]] for x in (a, b, c, d)}
+        m = {x: med(xs) for x, xs in v.items()}
+        entry[key] = {
+            "of_medians": (m[a] / m[b]) / (m[c] / m[d]),
+            "paired_median": med([(p / q) / (r / s) for p, q, r, s in zip(v[a], v[b], v[c], v[d])]),
+        }
+    out[label] = entry
+    return out
 
 
 def write_wall_header(title, rounds, args, load):
@@ -374,6 +407,34 @@ def argument_parser(prog, doc, reps=5, warmup=1):
     p.add_argument("--runner", help="use this runner binary (single --python only)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     return p
+
+
+def add_workload_args(p, rounds, rounds_help, perf_reps, perf_rounds, perf_rounds_help):
+    """The workload drivers' options: --rounds, --no-timing, --perf-reps,
+    --perf-rounds (SMALL LARGE: perf's two sizes, whose difference cancels
+    start-up)."""
+    p.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
+    p.add_argument("--no-timing", action="store_true", help="skip the wall-time table")
+    p.add_argument(
+        "--perf-reps",
+        type=int,
+        default=perf_reps,
+        help="repetitions for perf (default %d)" % perf_reps,
+    )
+    p.add_argument(
+        "--perf-rounds",
+        type=int,
+        nargs=2,
+        default=perf_rounds,
+        metavar=("SMALL", "LARGE"),
+        help=perf_rounds_help,
+    )
+
+
+def check_sizes(p, sizes):
+    small, large = sizes
+    if not 0 <= small < large:
+        p.error("workload sizes must be SMALL < LARGE")
 
 
 def check_common_args(p, args):

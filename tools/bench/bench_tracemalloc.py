@@ -227,37 +227,20 @@ def measure_wall(configs, env, args, version):
     )
 
 
+# key -> (value of a run, per interpreter?)
+FIELDS = {
+    "wall": (lambda r: r["wall"], False),
+    "elapsed": (lambda r: r["elapsed"], False),
+    "cpu": (lambda r: r["cpu"], True),
+}
+
+
+# Our scaling relative to the untraced runner's at the same moment.
+SCALING = ("scaling, tracing vs off", ("t1-n2", "t1", "off-n2", "off"))
+
+
 def wall_ratios(configs, results):
-    n_of = {name: n for name, _, n in configs}
-    out = {}
-    for label, num, den, target in RATIOS:
-        if num not in results or den not in results:
-            continue
-        entry = {"numerator": num, "denominator": den, "target": target}
-        for key in ("wall", "elapsed", "cpu"):
-            scale = n_of[num] / n_of[den] if key == "cpu" else 1.0
-            entry[key] = lib.paired_ratio(
-                [r[key] for r in results[num]], [r[key] for r in results[den]], scale
-            )
-        out[label] = entry
-    # Our scaling relative to the untraced runner's at the same moment.
-    if not all(c in results for c in ("off", "t1", "off-n2", "t1-n2")):
-        return out
-    entry = {"numerator": "t1-n2/t1", "denominator": "off-n2/off", "target": None}
-    for key in ("wall", "elapsed", "cpu"):
-        m = {c: med([r[key] for r in results[c]]) for c in ("off", "t1", "off-n2", "t1-n2")}
-        paired = [
-            (a[key] / b[key]) / (c[key] / d[key])
-            for a, b, c, d in zip(
-                results["t1-n2"], results["t1"], results["off-n2"], results["off"]
-            )
-        ]
-        entry[key] = {
-            "of_medians": (m["t1-n2"] / m["t1"]) / (m["off-n2"] / m["off"]),
-            "paired_median": med(paired),
-        }
-    out["scaling, tracing vs off"] = entry
-    return out
+    return lib.ratio_table(configs, results, RATIOS, FIELDS, SCALING)
 
 
 def print_wall(version, python, configs, results, ratios, args, load):
@@ -513,26 +496,18 @@ def print_memory(mem):
 
 def parse_args(argv):
     p = lib.argument_parser("bench_tracemalloc.py", __doc__)
-    p.add_argument(
-        "--rounds",
-        type=int,
-        default=30,
-        help="workload rounds per interpreter for wall time (default 30: stock "
+    lib.add_workload_args(
+        p,
+        rounds=30,
+        rounds_help="workload rounds per interpreter for wall time (default 30: stock "
         "-X tracemalloc=25 is ~20x slower than the rest)",
-    )
-    p.add_argument("--perf-reps", type=int, default=3, help="repetitions for perf (default 3)")
-    p.add_argument(
-        "--perf-rounds",
-        type=int,
-        nargs=2,
-        default=(8, 24),
-        metavar=("SMALL", "LARGE"),
-        help="workload sizes for perf (default 8 24)",
+        perf_reps=3,
+        perf_rounds=(8, 24),
+        perf_rounds_help="workload sizes for perf (default 8 24)",
     )
     p.add_argument(
         "--memory-reps", type=int, default=3, help="repetitions of the memory probe (default 3)"
     )
-    p.add_argument("--no-timing", action="store_true", help="skip the wall-time table")
     p.add_argument("--no-perf", action="store_true", help="skip perf stat")
     p.add_argument("--no-memory", action="store_true", help="skip the memory probe")
     p.add_argument(
@@ -548,9 +523,7 @@ def parse_args(argv):
     lib.check_common_args(p, args)
     if args.perf_reps < 1 or args.memory_reps < 1:
         p.error("repetitions must be at least 1")
-    small, large = args.perf_rounds
-    if not 0 < small < large:
-        p.error("--perf-rounds: SMALL must be below LARGE")
+    lib.check_sizes(p, args.perf_rounds)
     if args.configs:
         args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
         unknown = [c for c in args.configs if c not in LABELS]

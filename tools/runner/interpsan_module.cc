@@ -5,6 +5,7 @@
 #include "debug/report.h"
 #include "runtime/event_log.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/per_interpreter_module.h"
 #include "tracemalloc/tracemalloc_module.h"
 
 namespace {
@@ -38,12 +39,15 @@ PyObject* ModuleGetattr(PyObject* module, PyObject* name) {
   return nullptr;
 }
 
+// An audit's result: its number of findings, or the error it raised.
+PyObject* Findings(int findings) {
+  return findings < 0 ? nullptr : PyLong_FromLong(findings);
+}
+
 PyObject* Audit(PyObject*, PyObject* args) {
   const char* checkpoint = "interpsan.audit()";
   if (!PyArg_ParseTuple(args, "|s:audit", &checkpoint)) return nullptr;
-  int findings = interpsan::AuditCurrentInterpreter(checkpoint);
-  if (findings < 0) return nullptr;
-  return PyLong_FromLong(findings);
+  return Findings(interpsan::AuditCurrentInterpreter(checkpoint));
 }
 
 // The audit at the end of a test: what changed since the last one, a full
@@ -51,9 +55,7 @@ PyObject* Audit(PyObject*, PyObject* args) {
 PyObject* AuditTest(PyObject*, PyObject* arg) {
   const char* checkpoint = PyUnicode_AsUTF8(arg);
   if (checkpoint == nullptr) return nullptr;
-  int findings = interpsan::AuditAfterTest(checkpoint);
-  if (findings < 0) return nullptr;
-  return PyLong_FromLong(findings);
+  return Findings(interpsan::AuditAfterTest(checkpoint));
 }
 
 PyObject* SetTest(PyObject*, PyObject* arg) {
@@ -99,26 +101,13 @@ int Exec(PyObject* module) {
   return rc;
 }
 
-PyModuleDef_Slot kSlots[] = {
-    {Py_mod_exec, reinterpret_cast<void*>(&Exec)},
-    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
-    {0, nullptr},
-};
-
-PyModuleDef kModule = {
-    PyModuleDef_HEAD_INIT,
+interpsan::PerInterpreterModule g_module({
     "interpsan",
     "interpsan: checks for CPython's per-interpreter GIL.",
-    0,
     kMethods,
-    kSlots,
-    nullptr,
-    nullptr,
-    nullptr,
-};
+    &Exec,
+});
 
 }  // namespace
 
-extern "C" PyObject* PyInit_interpsan(void) {
-  return PyModuleDef_Init(&kModule);
-}
+extern "C" PyObject* PyInit_interpsan(void) { return g_module.Init(); }

@@ -23,6 +23,7 @@
 #include "debug/checks.h"
 #include "debug/report.h"
 #include "runtime/event_log.h"
+#include "runtime/event_writer.h"
 #include "runtime/interpreter_lifecycle_hook.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/json_writer.h"
@@ -38,23 +39,16 @@ void AnnounceInterpreter(OwnerSlot slot, bool is_main) {
   int index = is_main ? 0 : g_next_index.fetch_add(1);
   InterpreterRegistry::SetIndex(slot, index, !is_main);
   InterpreterInfo info = InterpreterRegistry::Info(slot);
-  std::string out;
-  JsonObject o(&out);
-  o.Str("event", "interpreter_start")
-      .Int("index", index)
-      .Int("id", info.id)
-      .Bool("main", is_main);
-  o.End();
-  EventLog::Write(out);
+  WriteEvent("interpreter_start", [&](JsonObject& o) {
+    o.Int("index", index).Int("id", info.id).Bool("main", is_main);
+  });
 }
 
 void OnInterpreterEnd(OwnerSlot slot) {
   InterpreterInfo info = InterpreterRegistry::Info(slot);
-  std::string out;
-  JsonObject o(&out);
-  o.Str("event", "interpreter_end").Int("index", info.index).Int("id", info.id);
-  o.End();
-  EventLog::Write(out);
+  WriteEvent("interpreter_end", [&](JsonObject& o) {
+    o.Int("index", info.index).Int("id", info.id);
+  });
 }
 
 [[noreturn]] void Fail(const std::string& message) {

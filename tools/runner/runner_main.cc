@@ -33,9 +33,10 @@
 #include "debug/checks.h"
 #include "debug/report.h"
 #include "faulthandler/fatal_signal_handler.h"
-#include "runtime/event_log.h"
+#include "runtime/event_writer.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/json_writer.h"
+#include "runtime/own_gil_interpreter.h"
 #include "tools/runner/bootstrap_py.h"
 #include "tools/runner/options.h"
 #include "tools/runner/process_setup.h"
@@ -103,12 +104,10 @@ void CheckBaseInstallation(const char* python) {
 
 void EmitInterpreterEvent(const char* event, int index, int64_t id,
                           const char* detail) {
-  std::string out;
-  JsonObject o(&out);
-  o.Str("event", event).Int("index", index).Int("id", id);
-  if (detail != nullptr) o.Str("detail", detail);
-  o.End();
-  EventLog::Write(out);
+  WriteEvent(event, [&](JsonObject& o) {
+    o.Int("index", index).Int("id", id);
+    if (detail != nullptr) o.Str("detail", detail);
+  });
 }
 
 // Imports the embedded bootstrap in the current interpreter and runs the
@@ -147,19 +146,9 @@ int RunProgram(const Program& program) {
 
 void RunInterpreter(const Program& program, int index, int* exit_code) {
   EnsureAltStack();
-  PyInterpreterConfig config = {};
-  config.use_main_obmalloc = 0;
-  config.allow_fork = 0;
-  config.allow_exec = 0;
-  config.allow_threads = 1;
-  config.allow_daemon_threads = 0;
-  config.check_multi_interp_extensions = 1;
-  config.gil = PyInterpreterConfig_OWN_GIL;
-
-  PyThreadState* tstate = nullptr;
-  PyStatus status = Py_NewInterpreterFromConfig(&tstate, &config);
-  if (PyStatus_Exception(status) || tstate == nullptr) {
-    std::string why = status.err_msg ? status.err_msg : "unknown error";
+  std::string why;
+  PyThreadState* tstate = NewOwnGilInterpreter(&why);
+  if (tstate == nullptr) {
     fprintf(stderr, "interpsan: interpreter %d could not be created: %s\n",
             index, why.c_str());
     EmitInterpreterEvent("interpreter_create_failed", index, -1, why.c_str());
