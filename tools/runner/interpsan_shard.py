@@ -65,13 +65,15 @@ def _fnv1a(data):
     return h
 
 
+def _given_or_own(index, total):
+    """(index, total) as given, or this interpreter's shard()."""
+    return shard() if index is None or total is None else (index, total)
+
+
 def selected(test_id, index=None, total=None):
     """True if the test with this id belongs to the shard."""
-    if index is None or total is None:
-        index, total = shard()
-    if total == 1:
-        return True
-    return _fnv1a(_stable_id(test_id).encode("utf-8")) % total == index
+    index, total = _given_or_own(index, total)
+    return total == 1 or _fnv1a(_stable_id(test_id).encode("utf-8")) % total == index
 
 
 def _flatten(suite):
@@ -84,8 +86,7 @@ def _flatten(suite):
 
 def filter_suite(suite, index=None, total=None):
     """A TestSuite holding only this shard's tests from `suite`."""
-    if index is None or total is None:
-        index, total = shard()
+    index, total = _given_or_own(index, total)
     if total == 1:
         return suite
     return unittest.TestSuite(t for t in _flatten(suite) if selected(t.id(), index, total))
