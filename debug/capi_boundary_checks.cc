@@ -1,13 +1,15 @@
 // The C-API boundary checks (see capi_boundary_checks.h), and the check
 // for executing another interpreter's code through the C API.
 //
-// Chosen functions: the object-taking calls that extension code (C, C++,
-// Cython, pybind11, PyO3) makes most, by the evidence of what those
-// generators emit: container mutation (PyList_*, PyDict_*, PyTuple_SetItem),
-// attribute and item access, calls, exceptions, module setup, and the
-// function forms of refcounting (Py_IncRef/Py_DecRef, which the limited API
-// and PyO3 use). Variadic functions (PyErr_Format, PyObject_CallFunction)
-// cannot be forwarded portably and are left out.
+// Chosen functions (listed in capi_wrapped_functions.inc, one line each;
+// every wrapper below is generated from that list): the object-taking
+// calls that extension code (C, C++, Cython, pybind11, PyO3) makes most,
+// by the evidence of what those generators emit: container mutation
+// (PyList_*, PyDict_*, PyTuple_SetItem), attribute and item access, calls,
+// exceptions, module setup, and the function forms of refcounting
+// (Py_IncRef/Py_DecRef, which the limited API and PyO3 use). Variadic
+// functions (PyErr_Format, PyObject_CallFunction) cannot be forwarded
+// portably and are left out.
 #include "debug/capi_boundary_checks.h"
 
 #include <Python.h>
@@ -19,13 +21,25 @@
 
 #include "debug/check_table.h"
 #include "debug/cross_interpreter_error.h"
+#include "debug/object_violation.h"
 #include "debug/report.h"
 #include "runtime/anomaly.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/invariant.h"
 #include "runtime/object_owner.h"
 
 namespace interpsan {
 namespace {
+
+// Code ranges of libpython and interpsan (filled by InitCallerRanges).
+struct CodeRange {
+  uintptr_t start = 0, end = 0;
+};
+constexpr int kMaxCodeRanges = 8;
+CodeRange g_code_ranges[kMaxCodeRanges];
+int g_code_range_count = 0;
+// True once InitCallerRanges ran and the capi check is on.
+bool g_capi_active = false;
 
 struct RangeSearch {
   uintptr_t base;
@@ -54,13 +68,7 @@ void AddModuleOf(const void* address) {
   dl_iterate_phdr(&CollectExecutable, &search);
 }
 
-std::string TypeName(PyObject* obj) { return ObjectTypeName(obj); }
-
 }  // namespace
-
-CodeRange g_code_ranges[kMaxCodeRanges];
-int g_code_range_count = 0;
-bool g_capi_active = false;
 
 void InitCallerRanges() {
   if (g_code_range_count > 0) return;
@@ -71,28 +79,36 @@ void InitCallerRanges() {
   g_capi_active = g_code_range_count >= 2 && (g_enabled_checks & kCheckCapi);
 }
 
+namespace {
+
+// True if `return_address` lies in an extension (not libpython, not
+// interpsan). Inline: every interposed call asks.
+inline bool CalledFromExtension(const void* return_address) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(return_address);
+  for (int i = 0; i < g_code_range_count; i++) {
+    if (a >= g_code_ranges[i].start && a < g_code_ranges[i].end) return false;
+  }
+  return true;
+}
+
+// Reports argument `position` of `function`, `arg`, owned by `owner`, not
+// by the calling interpreter `current`. Returns true if the call must not
+// be performed: a violation was reported (or repeated) and the run goes
+// on; `refusal` has then been done instead. False if a suppression
+// sanctioned the call.
 __attribute__((noinline, cold)) bool ReportCapiArgument(
-    const char* function, int index, PyObject* arg, bool is_callable,
+    const char* function, int position, PyObject* arg, bool is_callable,
     Refusal refusal, OwnerSlot owner, OwnerSlot current) {
-  InterpreterInfo own = InterpreterRegistry::Info(owner);
   const KindInfo& kind = is_callable ? kinds::kCrossInterpreterCall
                                      : kinds::kCrossInterpreterArgument;
-  Violation v;
-  v.kind = kind.kind;
-  v.check = kind.check;
-  v.fix = kind.fix;
-  v.current = current;
-  v.owner = owner;
-  v.object_type = TypeName(arg);
-  v.address = arg;
-  v.size = 0;
-  v.is_object = true;
+  Violation v = ObjectViolation(kind, arg, ObjectTypeName(arg), owner, current);
   v.capi_function = function;
-  v.capi_argument = index;
+  v.capi_argument = position;
+  const std::string culprit =
+      "a '" + v.object_type + "' owned by " + OwnerName(owner);
   v.message = std::string(function) + "() called by " +
               InterpreterName(current) + " with argument " +
-              std::to_string(index) + ", a '" + v.object_type + "' owned by " +
-              InterpreterName(owner) + (own.ended ? " (ended)" : "");
+              std::to_string(position) + ", " + culprit;
   if (is_callable) {
     v.message += ": " + InterpreterName(owner) + "'s code is about to run in " +
                  InterpreterName(current);
@@ -111,411 +127,172 @@ __attribute__((noinline, cold)) bool ReportCapiArgument(
     return true;  // the pending exception untouched
   RaiseCrossInterpreterError(
       std::string(function) + "() refused by interpsan: argument " +
-      std::to_string(index) + " is a '" + v.object_type + "' owned by " +
-      InterpreterName(owner) + (own.ended ? " (ended)" : "") +
-      ", not by the caller, " + InterpreterName(current) + " (" + v.kind + ")");
+      std::to_string(position) + " is " + culprit + ", not by the caller, " +
+      InterpreterName(current) + " (" + v.kind + ")");
   return true;
 }
 
-bool CheckCapiArgument(const char* function, int index, PyObject* arg,
-                       bool is_callable, Refusal refusal) {
-  if (arg == nullptr || !(g_enabled_checks & kCheckCapi) ||
-      ReentryGuard::active) {
+// One checked call from an extension: the arguments of one wrapper, asked
+// in order. The calling interpreter is looked up once, at the first
+// argument some interpreter owns (immortal and static objects, and the
+// common None/True/small ints, need no lookup at all).
+class CapiCall {
+ public:
+  // At most this many objects of an ARRAY are looked at: the check's cost
+  // per call stays bounded.
+  static constexpr Py_ssize_t kMaxArrayChecked = 16;
+
+  CapiCall(const char* function, Refusal refusal)
+      : function_(function), refusal_(refusal) {}
+
+  // False while the check is off or interpsan itself is calling.
+  static bool Active() {
+    return (g_enabled_checks & kCheckCapi) && !ReentryGuard::active;
+  }
+
+  // True if `arg`, argument `position`, refuses the call (see
+  // ReportCapiArgument).
+  bool Refuses(int position, PyObject* arg, bool is_callable) {
+    if (arg == nullptr) return false;
+    OwnerSlot owner = OwnerOfObject(arg);
+    if (owner == kNoOwner) return false;
+    if (current_ == kNoOwner) {
+      current_ = InterpreterRegistry::CurrentSlot();
+      if (current_ == kNoOwner) return false;  // no thread state: not ours
+    }
+    if (__builtin_expect(owner == current_, 1)) return false;
+    return ReportCapiArgument(function_, position, arg, is_callable, refusal_,
+                              owner, current_);
+  }
+
+  // The same for the objects of an array, positions position, position+1...
+  bool RefusesAny(int position, PyObject* const* args, Py_ssize_t count) {
+    for (Py_ssize_t i = 0; i < count && i < kMaxArrayChecked; i++) {
+      if (Refuses(position + static_cast<int>(i), args[i], false)) return true;
+    }
     return false;
   }
-  OwnerSlot owner = OwnerOfObject(arg);
-  if (owner == kNoOwner) return false;
-  OwnerSlot current = InterpreterRegistry::CurrentSlot();
-  if (__builtin_expect(current == kNoOwner || current == owner, 1))
-    return false;
-  return ReportCapiArgument(function, index, arg, is_callable, refusal, owner,
-                            current);
-}
 
+ private:
+  const char* const function_;
+  const Refusal refusal_;
+  OwnerSlot current_ = kNoOwner;
+};
+
+// Drops the reference a refused PyList_SetItem/PyTuple_SetItem stole, as
+// the real functions do on failure, unless `item` is another
+// interpreter's (then it is leaked: dropping it would be one more
+// cross-interpreter refcount change, or deallocation).
 void ReleaseStolenReference(PyObject* item) {
   if (item == nullptr) return;
   OwnerSlot owner = OwnerOfObject(item);
   if (owner == kNoOwner || owner == InterpreterRegistry::CurrentSlot()) {
     Py_DECREF(item);
   }
-  // Another interpreter's item: dropping the reference here would be one
-  // more cross-interpreter refcount change (or deallocation). Leaked.
 }
 
-}  // namespace interpsan
-
-// ---- the interposed C-API functions
-// -------------------------------------------
-
-namespace {
+// libpython's definition of `name`, the one ours stands in for, found
+// once and kept in *real. Every function of the list exists in libpython
+// 3.12 and 3.13, which is loaded after the runner or the preload library:
+// none found is a bug of interpsan's. (A process without libpython, such as
+// a shell that inherited LD_PRELOAD, never calls these.)
+template <typename Fn>
+__attribute__((noinline, cold)) Fn ResolveRealFunction(std::atomic<Fn>* real,
+                                                       const char* name) {
+  Fn fn = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+  INTERPSAN_CHECK(fn != nullptr);
+  real->store(fn, std::memory_order_release);
+  return fn;
+}
 
 template <typename Fn>
-Fn Next(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+inline Fn RealFunction(std::atomic<Fn>* real, const char* name) {
+  Fn fn = real->load(std::memory_order_acquire);
+  return __builtin_expect(fn != nullptr, 1) ? fn
+                                            : ResolveRealFunction(real, name);
 }
-
-#define INTERPSAN_EXPORT \
-  extern "C" __attribute__((visibility("default"), noinline))
-#define FROM_EXTENSION()                            \
-  (__builtin_expect(interpsan::g_capi_active, 0) && \
-   interpsan::CalledFromExtension(__builtin_return_address(0)))
-// True if the call must be refused (see capi_boundary_checks.h); the
-// exception is then set. Chained with ||: the first foreign argument
-// decides, and is the one reported.
-#define CHECK_ARG(fn, i, obj) interpsan::CheckCapiArgument(fn, i, obj, false)
-#define CHECK_CALLABLE(fn, i, obj) \
-  interpsan::CheckCapiArgument(fn, i, obj, true)
-#define CHECK_ARG_ANSWER_NO(fn, i, obj) \
-  interpsan::CheckCapiArgument(fn, i, obj, false, interpsan::Refusal::kAnswerNo)
-#define CHECK_ARG_IMMORTALIZE(fn, i, obj)         \
-  interpsan::CheckCapiArgument(fn, i, obj, false, \
-                               interpsan::Refusal::kImmortalize)
-#define REAL(name) static const auto real = Next<decltype(&::name)>(#name)
 
 }  // namespace
+}  // namespace interpsan
 
-INTERPSAN_EXPORT int PyList_Append(PyObject* list, PyObject* item) {
-  REAL(PyList_Append);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyList_Append", 1, list) ||
-                           CHECK_ARG("PyList_Append", 2, item))) {
-    return -1;
+// ---- the interposed C-API functions, generated from the list ---------------
+
+// capi_wrapped_functions.inc's checked arguments become (role, ...) tuples,
+// and CAPI_FOR_EACH applies a macro to each: CAPI_OR_REFUSES chains the
+// checks with || (the first foreign argument decides and is the one
+// reported), CAPI_RELEASE releases what a refused call stole.
+#define ARG(position, object) (Arg, position, object)
+#define CALLABLE(position, object) (Callable, position, object)
+#define STOLEN(position, object) (Stolen, position, object)
+#define ARRAY(position, objects, count) (Array, position, objects, count)
+
+#define CAPI_FE_1(m, a) m a
+#define CAPI_FE_2(m, a, b) m a m b
+#define CAPI_FE_3(m, a, b, c) m a m b m c
+#define CAPI_FE_4(m, a, b, c, d) m a m b m c m d
+#define CAPI_FE_PICK(_1, _2, _3, _4, name, ...) name
+// At most four checked arguments a function (a fifth does not compile).
+#define CAPI_FOR_EACH(m, ...)                                           \
+  CAPI_FE_PICK(__VA_ARGS__, CAPI_FE_4, CAPI_FE_3, CAPI_FE_2, CAPI_FE_1, \
+               unused)                                                  \
+  (m, __VA_ARGS__)
+
+#define CAPI_OR_REFUSES(role, ...) || CAPI_REFUSES_##role(__VA_ARGS__)
+#define CAPI_REFUSES_Arg(position, object) call.Refuses(position, object, false)
+#define CAPI_REFUSES_Callable(position, object) \
+  call.Refuses(position, object, true)
+#define CAPI_REFUSES_Stolen(position, object) \
+  call.Refuses(position, object, false)
+#define CAPI_REFUSES_Array(position, objects, count) \
+  call.RefusesAny(position, objects, count)
+
+#define CAPI_RELEASE(role, ...) CAPI_RELEASE_##role(__VA_ARGS__)
+#define CAPI_RELEASE_Arg(position, object)
+#define CAPI_RELEASE_Callable(position, object)
+#define CAPI_RELEASE_Stolen(position, object) \
+  interpsan::ReleaseStolenReference(object);
+#define CAPI_RELEASE_Array(position, objects, count)
+
+#define CAPI_UNPAREN(...) __VA_ARGS__
+
+// Each line makes two functions. The definition under libpython's name is
+// the path every call takes, CPython's own included: while the check is
+// off, two loads and a jump to libpython's function; while it is on (or
+// before libpython's function is known), a jump to CheckedX with the
+// caller's address. CheckedX tells CPython's own calls from extensions'
+// and checks the latter's arguments. No static-local guard: the wrapper
+// stays free of stack frames.
+#define INTERPSAN_CAPI(ret, name, params, forwarded, refused, refusal, ...)   \
+  namespace interpsan {                                                       \
+  namespace {                                                                 \
+  std::atomic<decltype(&::name)> g_real_##name{nullptr};                      \
+  __attribute__((noinline))                                                   \
+  ret Checked##name(const void* caller, CAPI_UNPAREN params) {                \
+    if (g_capi_active && CalledFromExtension(caller) && CapiCall::Active()) { \
+      CapiCall call(#name, Refusal::refusal);                                 \
+      if (false CAPI_FOR_EACH(CAPI_OR_REFUSES, __VA_ARGS__)) {                \
+        CAPI_FOR_EACH(CAPI_RELEASE, __VA_ARGS__)                              \
+        return refused;                                                       \
+      }                                                                       \
+    }                                                                         \
+    return RealFunction(&g_real_##name, #name) forwarded;                     \
+  }                                                                           \
+  }                                                                           \
+  }                                                                           \
+  extern "C" __attribute__((visibility("default"), noinline))                 \
+  ret name params {                                                           \
+    const auto real =                                                         \
+        interpsan::g_real_##name.load(std::memory_order_relaxed);             \
+    if (__builtin_expect(interpsan::g_capi_active || real == nullptr, 0)) {   \
+      return interpsan::Checked##name(__builtin_return_address(0),            \
+                                      CAPI_UNPAREN forwarded);                \
+    }                                                                         \
+    return real forwarded;                                                    \
   }
-  return real(list, item);
-}
 
-INTERPSAN_EXPORT int PyList_Insert(PyObject* list, Py_ssize_t i,
-                                   PyObject* item) {
-  REAL(PyList_Insert);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyList_Insert", 1, list) ||
-                           CHECK_ARG("PyList_Insert", 3, item))) {
-    return -1;
-  }
-  return real(list, i, item);
-}
+#include "debug/capi_wrapped_functions.inc"
 
-// PyList_SetItem and PyTuple_SetItem steal `item` even when they fail
-// (Objects/listobject.c, tupleobject.c: Py_XDECREF(newitem) on every error
-// path): a refused call releases it the same way.
-INTERPSAN_EXPORT int PyList_SetItem(PyObject* list, Py_ssize_t i,
-                                    PyObject* item) {
-  REAL(PyList_SetItem);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyList_SetItem", 1, list) ||
-                           CHECK_ARG("PyList_SetItem", 3, item))) {
-    interpsan::ReleaseStolenReference(item);
-    return -1;
-  }
-  return real(list, i, item);
-}
-
-INTERPSAN_EXPORT PyObject* PyList_GetItem(PyObject* list, Py_ssize_t i) {
-  REAL(PyList_GetItem);
-  if (FROM_EXTENSION() && CHECK_ARG("PyList_GetItem", 1, list)) return nullptr;
-  return real(list, i);
-}
-
-INTERPSAN_EXPORT int PyTuple_SetItem(PyObject* tuple, Py_ssize_t i,
-                                     PyObject* item) {
-  REAL(PyTuple_SetItem);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyTuple_SetItem", 1, tuple) ||
-                           CHECK_ARG("PyTuple_SetItem", 3, item))) {
-    interpsan::ReleaseStolenReference(item);
-    return -1;
-  }
-  return real(tuple, i, item);
-}
-
-INTERPSAN_EXPORT int PyDict_SetItem(PyObject* dict, PyObject* key,
-                                    PyObject* value) {
-  REAL(PyDict_SetItem);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyDict_SetItem", 1, dict) ||
-                           CHECK_ARG("PyDict_SetItem", 2, key) ||
-                           CHECK_ARG("PyDict_SetItem", 3, value))) {
-    return -1;
-  }
-  return real(dict, key, value);
-}
-
-INTERPSAN_EXPORT int PyDict_SetItemString(PyObject* dict, const char* key,
-                                          PyObject* value) {
-  REAL(PyDict_SetItemString);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyDict_SetItemString", 1, dict) ||
-                           CHECK_ARG("PyDict_SetItemString", 3, value))) {
-    return -1;
-  }
-  return real(dict, key, value);
-}
-
-// PyDict_GetItem and PyDict_GetItemString report no errors: NULL means
-// "not there", and they leave the caller's pending exception, if any, as
-// it was (Objects/dictobject.c saves and restores it). A refused lookup is
-// therefore a miss, with the exception state untouched.
-INTERPSAN_EXPORT PyObject* PyDict_GetItem(PyObject* dict, PyObject* key) {
-  REAL(PyDict_GetItem);
-  if (FROM_EXTENSION() && (CHECK_ARG_ANSWER_NO("PyDict_GetItem", 1, dict) ||
-                           CHECK_ARG_ANSWER_NO("PyDict_GetItem", 2, key))) {
-    return nullptr;
-  }
-  return real(dict, key);
-}
-
-INTERPSAN_EXPORT PyObject* PyDict_GetItemWithError(PyObject* dict,
-                                                   PyObject* key) {
-  REAL(PyDict_GetItemWithError);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyDict_GetItemWithError", 1, dict) ||
-                           CHECK_ARG("PyDict_GetItemWithError", 2, key))) {
-    return nullptr;
-  }
-  return real(dict, key);
-}
-
-INTERPSAN_EXPORT PyObject* PyDict_GetItemString(PyObject* dict,
-                                                const char* key) {
-  REAL(PyDict_GetItemString);
-  if (FROM_EXTENSION() &&
-      CHECK_ARG_ANSWER_NO("PyDict_GetItemString", 1, dict)) {
-    return nullptr;
-  }
-  return real(dict, key);
-}
-
-INTERPSAN_EXPORT int PyDict_DelItem(PyObject* dict, PyObject* key) {
-  REAL(PyDict_DelItem);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyDict_DelItem", 1, dict) ||
-                           CHECK_ARG("PyDict_DelItem", 2, key))) {
-    return -1;
-  }
-  return real(dict, key);
-}
-
-INTERPSAN_EXPORT PyObject* PyObject_GetAttr(PyObject* obj, PyObject* name) {
-  REAL(PyObject_GetAttr);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_GetAttr", 1, obj) ||
-                           CHECK_ARG("PyObject_GetAttr", 2, name))) {
-    return nullptr;
-  }
-  return real(obj, name);
-}
-
-INTERPSAN_EXPORT PyObject* PyObject_GetAttrString(PyObject* obj,
-                                                  const char* name) {
-  REAL(PyObject_GetAttrString);
-  if (FROM_EXTENSION() && CHECK_ARG("PyObject_GetAttrString", 1, obj))
-    return nullptr;
-  return real(obj, name);
-}
-
-INTERPSAN_EXPORT int PyObject_SetAttr(PyObject* obj, PyObject* name,
-                                      PyObject* value) {
-  REAL(PyObject_SetAttr);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_SetAttr", 1, obj) ||
-                           CHECK_ARG("PyObject_SetAttr", 2, name) ||
-                           CHECK_ARG("PyObject_SetAttr", 3, value))) {
-    return -1;
-  }
-  return real(obj, name, value);
-}
-
-INTERPSAN_EXPORT int PyObject_SetAttrString(PyObject* obj, const char* name,
-                                            PyObject* value) {
-  REAL(PyObject_SetAttrString);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_SetAttrString", 1, obj) ||
-                           CHECK_ARG("PyObject_SetAttrString", 3, value))) {
-    return -1;
-  }
-  return real(obj, name, value);
-}
-
-INTERPSAN_EXPORT PyObject* PyObject_GetItem(PyObject* obj, PyObject* key) {
-  REAL(PyObject_GetItem);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_GetItem", 1, obj) ||
-                           CHECK_ARG("PyObject_GetItem", 2, key))) {
-    return nullptr;
-  }
-  return real(obj, key);
-}
-
-INTERPSAN_EXPORT int PyObject_SetItem(PyObject* obj, PyObject* key,
-                                      PyObject* value) {
-  REAL(PyObject_SetItem);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_SetItem", 1, obj) ||
-                           CHECK_ARG("PyObject_SetItem", 2, key) ||
-                           CHECK_ARG("PyObject_SetItem", 3, value))) {
-    return -1;
-  }
-  return real(obj, key, value);
-}
-
-INTERPSAN_EXPORT PyObject* PyObject_Call(PyObject* callable, PyObject* args,
-                                         PyObject* kwargs) {
-  REAL(PyObject_Call);
-  if (FROM_EXTENSION() && (CHECK_CALLABLE("PyObject_Call", 1, callable) ||
-                           CHECK_ARG("PyObject_Call", 2, args) ||
-                           CHECK_ARG("PyObject_Call", 3, kwargs))) {
-    return nullptr;
-  }
-  return real(callable, args, kwargs);
-}
-
-INTERPSAN_EXPORT PyObject* PyObject_CallObject(PyObject* callable,
-                                               PyObject* args) {
-  REAL(PyObject_CallObject);
-  if (FROM_EXTENSION() && (CHECK_CALLABLE("PyObject_CallObject", 1, callable) ||
-                           CHECK_ARG("PyObject_CallObject", 2, args))) {
-    return nullptr;
-  }
-  return real(callable, args);
-}
-
-INTERPSAN_EXPORT PyObject* PyObject_CallNoArgs(PyObject* callable) {
-  REAL(PyObject_CallNoArgs);
-  if (FROM_EXTENSION() && CHECK_CALLABLE("PyObject_CallNoArgs", 1, callable))
-    return nullptr;
-  return real(callable);
-}
-
-INTERPSAN_EXPORT PyObject* PyObject_CallOneArg(PyObject* callable,
-                                               PyObject* arg) {
-  REAL(PyObject_CallOneArg);
-  if (FROM_EXTENSION() && (CHECK_CALLABLE("PyObject_CallOneArg", 1, callable) ||
-                           CHECK_ARG("PyObject_CallOneArg", 2, arg))) {
-    return nullptr;
-  }
-  return real(callable, arg);
-}
-
-INTERPSAN_EXPORT PyObject* PyObject_Vectorcall(PyObject* callable,
-                                               PyObject* const* args,
-                                               size_t nargsf,
-                                               PyObject* kwnames) {
-  REAL(PyObject_Vectorcall);
-  if (FROM_EXTENSION()) {
-    if (CHECK_CALLABLE("PyObject_Vectorcall", 1, callable)) return nullptr;
-    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
-    for (Py_ssize_t i = 0; i < n && i < 16; i++) {
-      if (CHECK_ARG("PyObject_Vectorcall", static_cast<int>(i) + 2, args[i]))
-        return nullptr;
-    }
-  }
-  return real(callable, args, nargsf, kwnames);
-}
-
-INTERPSAN_EXPORT PyObject* PyEval_EvalCode(PyObject* code, PyObject* globals,
-                                           PyObject* locals) {
-  REAL(PyEval_EvalCode);
-  if (FROM_EXTENSION() && (CHECK_CALLABLE("PyEval_EvalCode", 1, code) ||
-                           CHECK_CALLABLE("PyEval_EvalCode", 2, globals) ||
-                           CHECK_ARG("PyEval_EvalCode", 3, locals))) {
-    return nullptr;
-  }
-  return real(code, globals, locals);
-}
-
-// The PyErr_Set* functions have no error return: their job is to leave an
-// exception set, and a refused one leaves CrossInterpreterError instead
-// (the caller returns its error value next, as it was about to).
-INTERPSAN_EXPORT void PyErr_SetObject(PyObject* type, PyObject* value) {
-  REAL(PyErr_SetObject);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyErr_SetObject", 1, type) ||
-                           CHECK_ARG("PyErr_SetObject", 2, value))) {
-    return;
-  }
-  real(type, value);
-}
-
-INTERPSAN_EXPORT void PyErr_SetString(PyObject* type, const char* message) {
-  REAL(PyErr_SetString);
-  if (FROM_EXTENSION() && CHECK_ARG("PyErr_SetString", 1, type)) return;
-  real(type, message);
-}
-
-INTERPSAN_EXPORT void PyErr_SetNone(PyObject* type) {
-  REAL(PyErr_SetNone);
-  if (FROM_EXTENSION() && CHECK_ARG("PyErr_SetNone", 1, type)) return;
-  real(type);
-}
-
-// No error return either: a refused match answers "no", and the pending
-// exception becomes CrossInterpreterError, which the caller then
-// propagates as it would any exception it does not handle.
-INTERPSAN_EXPORT int PyErr_ExceptionMatches(PyObject* exc) {
-  REAL(PyErr_ExceptionMatches);
-  if (FROM_EXTENSION() && CHECK_ARG("PyErr_ExceptionMatches", 1, exc)) return 0;
-  return real(exc);
-}
-
-// PyModule_AddObjectRef never steals; PyModule_AddObject steals only on
-// success, so after a refusal (-1) the caller still owns `value`, as
-// documented for any failure.
-INTERPSAN_EXPORT int PyModule_AddObjectRef(PyObject* module, const char* name,
-                                           PyObject* value) {
-  REAL(PyModule_AddObjectRef);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyModule_AddObjectRef", 1, module) ||
-                           CHECK_ARG("PyModule_AddObjectRef", 3, value))) {
-    return -1;
-  }
-  return real(module, name, value);
-}
-
-INTERPSAN_EXPORT int PyModule_AddObject(PyObject* module, const char* name,
-                                        PyObject* value) {
-  REAL(PyModule_AddObject);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyModule_AddObject", 1, module) ||
-                           CHECK_ARG("PyModule_AddObject", 3, value))) {
-    return -1;
-  }
-  return real(module, name, value);
-}
-
-INTERPSAN_EXPORT int PyModule_AddType(PyObject* module, PyTypeObject* type) {
-  REAL(PyModule_AddType);
-  if (FROM_EXTENSION() &&
-      (CHECK_ARG("PyModule_AddType", 1, module) ||
-       CHECK_ARG("PyModule_AddType", 2, reinterpret_cast<PyObject*>(type)))) {
-    return -1;
-  }
-  return real(module, type);
-}
-
-INTERPSAN_EXPORT int PyObject_IsInstance(PyObject* obj, PyObject* cls) {
-  REAL(PyObject_IsInstance);
-  if (FROM_EXTENSION() && (CHECK_ARG("PyObject_IsInstance", 1, obj) ||
-                           CHECK_ARG("PyObject_IsInstance", 2, cls))) {
-    return -1;
-  }
-  return real(obj, cls);
-}
-
-// Py_IncRef/Py_DecRef cannot fail. Skipping one would unbalance the count
-// that the caller's later operations assume; performing it races with the
-// owner's own (non-atomic) refcounting. A refused one makes the object
-// immortal instead (PEP 683): from then on every Py_INCREF/Py_DECREF in
-// any interpreter leaves it alone (3.12/3.13 Include/object.h test
-// _Py_IsImmortal first), and it is never deallocated: a leak, never a
-// corruption. No exception is set: these functions cannot report one.
-INTERPSAN_EXPORT void Py_IncRef(PyObject* obj) {
-  REAL(Py_IncRef);
-  if (FROM_EXTENSION() && CHECK_ARG_IMMORTALIZE("Py_IncRef", 1, obj)) return;
-  real(obj);
-}
-
-INTERPSAN_EXPORT void Py_DecRef(PyObject* obj) {
-  REAL(Py_DecRef);
-  if (FROM_EXTENSION() && CHECK_ARG_IMMORTALIZE("Py_DecRef", 1, obj)) return;
-  real(obj);
-}
-
-INTERPSAN_EXPORT void* PyCapsule_GetPointer(PyObject* capsule,
-                                            const char* name) {
-  REAL(PyCapsule_GetPointer);
-  if (FROM_EXTENSION() && CHECK_ARG("PyCapsule_GetPointer", 1, capsule))
-    return nullptr;
-  return real(capsule, name);
-}
-
-// PyCapsule_IsValid sets no exception: a refused one answers "not valid".
-INTERPSAN_EXPORT int PyCapsule_IsValid(PyObject* capsule, const char* name) {
-  REAL(PyCapsule_IsValid);
-  if (FROM_EXTENSION() && CHECK_ARG_ANSWER_NO("PyCapsule_IsValid", 1, capsule))
-    return 0;
-  return real(capsule, name);
-}
+#undef ARG
+#undef CALLABLE
+#undef STOLEN
+#undef ARRAY

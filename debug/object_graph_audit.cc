@@ -16,11 +16,13 @@
 
 #include "debug/check_table.h"
 #include "debug/native_stack.h"
+#include "debug/object_violation.h"
 #include "debug/report.h"
 #include "debug/sanctioned_sharing.h"
 #include "runtime/anomaly.h"
 #include "runtime/arena_map.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/invariant.h"
 #include "runtime/object_owner.h"
 #include "runtime/python_shim.h"
 #include "runtime/static_memory_map.h"
@@ -176,6 +178,9 @@ int Visit(PyObject* ref, void* arg) {
                      ref)) {
     return 0;
   }
+  // Visit runs only inside WalkObjects' tp_traverse, which names the
+  // referrer first: the pending entry holds a reference to it.
+  INTERPSAN_CHECK(st->referrer != nullptr);
   auto key = std::make_pair(static_cast<const void*>(Py_TYPE(st->referrer)),
                             static_cast<const void*>(Py_TYPE(ref)));
   if (!st->seen_types.insert(key).second) return 0;
@@ -231,24 +236,15 @@ void ReportPending(AuditState* st, const char* checkpoint,
   PyObject* objects = all_objects;
   Py_XINCREF(objects);
   for (PendingReference& p : st->pending) {
-    InterpreterInfo own = InterpreterRegistry::Info(p.owner);
-    Violation v;
-    v.kind = kinds::kForeignReference.kind;
-    v.check = kinds::kForeignReference.check;
-    v.current = st->current;
-    v.owner = p.owner;
-    v.object_type = p.ref_type;
-    v.address = p.ref;
-    v.size = 0;
-    v.is_object = true;
+    Violation v = ObjectViolation(kinds::kForeignReference, p.ref, p.ref_type,
+                                  p.owner, st->current);
     std::string holder =
         DescribeHolder(p.referrer, &objects, &v.extension_hint);
     if (v.extension_hint.empty()) v.extension_hint = ModuleNameOf(p.referrer);
     v.message = "at " + std::string(checkpoint) + ", a '" + holder + "' of " +
                 InterpreterName(st->current) + " references a '" +
-                v.object_type + "' owned by " + InterpreterName(p.owner) +
-                (own.ended ? " (ended: the reference dangles)" : "");
-    v.fix = kinds::kForeignReference.fix;
+                v.object_type + "' owned by " +
+                OwnerName(p.owner, " (ended: the reference dangles)");
     st->findings++;
     ReportViolation(v);
     Py_DECREF(p.referrer);
@@ -289,21 +285,14 @@ void NoteStaticType(PyTypeObject* type, OwnerSlot current, AuditState* st) {
     g_static_types_reported->insert(type);
     other = it->second;
   }
-  Violation v;
-  v.kind = kinds::kSharedStaticType.kind;
-  v.check = kinds::kSharedStaticType.check;
-  v.current = current;
-  v.owner = other;
-  v.object_type = type->tp_name;
-  v.address = type;
-  v.size = 0;
-  v.is_object = true;
+  // The type is named by its tp_name here ("mod.T"), not as a class.
+  Violation v = ObjectViolation(kinds::kSharedStaticType, type, type->tp_name,
+                                other, current);
   v.extension_hint = ExtensionNameFromPath(*module);
   v.message =
       "static type '" + v.object_type + "' of " + *module + " is used by " +
       InterpreterName(other) + " and " + InterpreterName(current) +
       ": its dict, subclasses list and refcount are shared between GILs";
-  v.fix = kinds::kSharedStaticType.fix;
   st->findings++;
   ReportViolation(v);
 }
@@ -438,6 +427,9 @@ int CheckStaticWord(uintptr_t a, const void* value, const StaticRange& r,
                     int64_t interpreter_id, const char* checkpoint) {
   OwnerSlot owner = ArenaMap::Lookup(value);
   if (owner == kNoOwner || owner == current) return 0;
+  // ScanStatics hands over aligned words of the range only: the offset
+  // reported (the variable the supervisor names) is inside the segment.
+  INTERPSAN_CHECK(a % 8 == 0 && a >= r.start && a + 8 <= r.end);
   if (!LooksLikeObject(value)) return 0;
   PyObject* obj = const_cast<PyObject*>(static_cast<const PyObject*>(value));
   if (_Py_IsImmortal(obj)) return 0;
@@ -450,28 +442,19 @@ int CheckStaticWord(uintptr_t a, const void* value, const StaticRange& r,
                      reinterpret_cast<const void*>(a), value)) {
     return 0;
   }
-  InterpreterInfo own = InterpreterRegistry::Info(owner);
-  Violation v;
-  v.kind = kinds::kStaticObjectReference.kind;
-  v.check = kinds::kStaticObjectReference.check;
-  v.current = current;
-  v.owner = owner;
-  v.object_type = ObjectTypeName(obj);
-  v.address = obj;
-  v.size = 0;
-  v.is_object = true;
+  Violation v = ObjectViolation(kinds::kStaticObjectReference, obj,
+                                ObjectTypeName(obj), owner, current);
   v.extension_hint = ExtensionNameFromPath(module);
   v.static_module = module;
   v.static_offset = a - r.start + r.file_vaddr;
   v.message = "static memory of " + module + " (offset " +
               std::to_string(v.static_offset) + ") holds a '" + v.object_type +
-              "' owned by " + InterpreterName(owner) +
-              (own.ended ? " (ended: the pointer dangles)" : "") + ", and " +
+              "' owned by " +
+              OwnerName(owner, " (ended: the pointer dangles)") + ", and " +
               InterpreterName(current) +
               " imported the extension: a static PyObject* shared by "
               "interpreters (found at " +
               checkpoint + ")";
-  v.fix = kinds::kStaticObjectReference.fix;
   ReportViolation(v);
   return 1;
 }

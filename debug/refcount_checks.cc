@@ -17,6 +17,7 @@
 #include <string>
 
 #include "debug/check_table.h"
+#include "debug/object_violation.h"
 #include "debug/report.h"
 #include "runtime/anomaly.h"
 #include "runtime/interpreter_registry.h"
@@ -32,25 +33,15 @@ __attribute__((noinline, cold)) void ReportCrossInterpreterRefcount(
   bool counted;
   {
     ReentryGuard guard;
-    InterpreterInfo own = InterpreterRegistry::Info(owner);
-    Violation v;
-    v.kind = kinds::kCrossInterpreterRefcount.kind;
-    v.check = kinds::kCrossInterpreterRefcount.check;
-    v.current = current;
-    v.owner = owner;
-    v.object_type = ObjectTypeName(op);
-    v.address = op;
-    v.size = 0;
-    v.is_object = true;
+    Violation v = ObjectViolation(kinds::kCrossInterpreterRefcount, op,
+                                  ObjectTypeName(op), owner, current);
     v.source_file = file;
     v.source_line = line;
     v.source_function = function;
     v.resolution = "made-immortal";
     v.message = std::string(what) + " by " + InterpreterName(current) +
-                " on a '" + v.object_type + "' owned by " +
-                InterpreterName(owner) + (own.ended ? " (ended)" : "") +
+                " on a '" + v.object_type + "' owned by " + OwnerName(owner) +
                 ": two GILs now race on its reference count";
-    v.fix = kinds::kCrossInterpreterRefcount.fix;
     counted = ReportViolation(v);  // returns only with --keep-going
   }
   if (counted) MakeImmortal(op);
