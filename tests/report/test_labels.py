@@ -234,9 +234,19 @@ class LabelsAgreeTest(unittest.TestCase):
         report = synthetic_report()
         summary = report_render.render_summary(report)
         names = list(junit_failures(report_junit.render_junit(report)))
-        self.assertIn("interpsan: #2 cross-interpreter-dealloc in broken_queue (x16)\n", summary)
+        self.assertIn("interpsan:   cross-interpreter-dealloc in broken_queue (x16)\n", summary)
+        self.assertIn(
+            "interpsan:   cross-interpreter-free in fastcache: cached() at fastcache.c:36\n",
+            summary,
+        )
         self.assertEqual(names[1], "#2 cross-interpreter-dealloc in broken_queue (x16)")
-        self.assertEqual(names[0], "#1 cross-interpreter-free in fastcache")
+        self.assertEqual(
+            names[0], "#1 cross-interpreter-free in fastcache: cached() at fastcache.c:36"
+        )
+        text = report_render.render_text(report)
+        self.assertIn(
+            "  #1 cross-interpreter-free in fastcache: cached() at fastcache.c:36\n", text
+        )
 
     def test_no_violation_no_violations_suite(self):
         report = synthetic_report()
@@ -268,7 +278,14 @@ class LabelsThroughTheCommandLineTest(unittest.TestCase):
         with open(junit, encoding="utf-8") as f:
             failure = list(junit_failures(f.read()).values())[0]
         shown = subprocess.run(
-            [report_lib.LAUNCHER, "report", "--no-html", run.report_dir],
+            [
+                report_lib.LAUNCHER,
+                "--python",
+                report_lib.VERSION,
+                "report",
+                "--no-html",
+                run.report_dir,
+            ],
             capture_output=True,
             text=True,
         )

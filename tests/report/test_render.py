@@ -392,7 +392,10 @@ class SyntheticReportTest(RenderTestCase):
     def test_both_tracebacks_and_test_attribution(self):
         report = synthetic_report()
         text = report_render.render_text(report)
-        self.assertIn("#1 cross-interpreter-dealloc in broken_queue (x3)", text)
+        self.assertIn(
+            "#1 cross-interpreter-dealloc in broken_queue: drain() at tests/broken_queue.c:40 (x3)",
+            text,
+        )
         self.assertIn("      test: __main__.QueueTest.test_drain\n", text)
         self.assertIn("extension: broken_queue, in drain(), at tests/broken_queue.c:40", text)
         self.assertIn(

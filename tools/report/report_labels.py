@@ -7,7 +7,7 @@ stdlib only.
 
     interpreter_label(id, index, ended) -> "interpreter 2 (index 1, ended)"
     violation_labels(report, v) -> [(name, value)]
-    violation_headline(v) -> "cross-interpreter-free in fastcache"
+    violation_headline(v) -> "cross-interpreter-free in fastcache: cached() at fastcache.c:36"
 """
 
 # What --keep-going did instead of the violating operation (report.json
@@ -162,12 +162,17 @@ def violation_labels(report, v):
 
 
 def violation_headline(v):
-    """ "cross-interpreter-free in fastcache (x3)": the kind, where, and the
-    count when it repeated."""
+    """ "cross-interpreter-free in fastcache: cached() at fastcache.c:36 (x3)":
+    the kind, where (the extension, else the holder's module; its function
+    and line when known), and the count when it repeated."""
     text = v.get("kind") or "violation"
     holder = v.get("holder")
     where = v.get("extension") or (holder.get("module") if isinstance(holder, dict) else None)
     if where:
+        if v.get("extension_function"):
+            where += ": %s()" % v["extension_function"]
+        if v.get("extension_location"):
+            where += " at %s" % v["extension_location"]
         text += " in %s" % where
     count = int(v.get("count", 1) or 1)
     if count > 1:

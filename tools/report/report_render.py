@@ -245,8 +245,8 @@ def tracemalloc_interpreters(report):
 
 
 def text_violation(report, n, v):
-    """A violation as text lines: its headline ("#1 KIND in EXT (x3)",
-    unindented), then its labels, message, fix, both tracebacks and the top
+    """A violation as text lines: its headline ("#1 KIND in EXT: FUNC() at
+    LINE (x3)", unindented), then its labels, message, fix, both tracebacks and the top
     native frames, indented by six spaces."""
     acting, owner = violation_sides(report, v)
     out = ["#%d %s" % (n, violation_headline(v))]
@@ -289,7 +289,9 @@ def render_summary(report, report_path=None):
     violations = report.get("violations") or []
     for n, v in enumerate(violations[:SUMMARY_VIOLATIONS], 1):
         lines = text_violation(report, n, v)
-        out.append("interpsan: " + lines[0])
+        # "interpsan:   KIND in EXT: FUNC() at LINE (xN)": the headline
+        # without its number, then the rest as render_text has it.
+        out.append("interpsan:   " + violation_headline(v))
         out.extend(lines[1:])
     if len(violations) > SUMMARY_VIOLATIONS:
         out.append(
