@@ -369,10 +369,11 @@ TraceId TracebackTable::Intern(Domain domain, OwnerSlot slot,
 
 namespace {
 
+// One multiply: its top bits depend on every bit below them (the
+// positions' low bits: the instruction; the header's: slot, depth, ...).
 inline uint32_t PositionIndex(uint64_t header, uint64_t p0, uint64_t p1) {
-  uint64_t h = header * 0x9e3779b97f4a7c15ull;
-  h = (h ^ p0) * 0xff51afd7ed558ccdull;
-  h = (h ^ p1) * 0xc4ceb9fe1a85ec53ull;
+  uint64_t h =
+      ((p0 ^ header) + p1 * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
   static_assert(kPositionCacheSize == 1 << 12, "index is 12 bits");
   return static_cast<uint32_t>(h >> 52);
 }
@@ -448,26 +449,36 @@ __attribute__((always_inline)) inline int WalkFrames(const char* tstate,
   return n;
 }
 
+// The innermost frames of a position-cache key: instruction pointers
+// (the key) and their code objects (to resolve them on a miss).
+struct FramePair {
+  const char* instrs[kPositionFrames];
+  const char* codes[kPositionFrames];
+};
+
 // A position-cache miss: through the frame ids, then remember the answer.
-__attribute__((noinline)) TraceId PositionMiss(
-    ThreadCaches* c, PositionCacheEntry* e, uint64_t header, uint32_t epoch,
-    Domain domain, OwnerSlot slot, uint16_t generation,
-    const char* const* instr_ptrs, const char* const* code_ptrs, int n,
-    uint16_t total) {
+// Everything else of the key is in `header` (PackTraceHeader).
+__attribute__((noinline)) TraceId PositionMiss(ThreadCaches* c,
+                                               PositionCacheEntry* e,
+                                               uint64_t header, uint32_t epoch,
+                                               const FramePair* f) {
+  OwnerSlot slot = static_cast<OwnerSlot>(header & 0xFFFF);
+  uint16_t generation = static_cast<uint16_t>(header >> 16);
+  uint16_t total = static_cast<uint16_t>(header >> 32);
+  int n = static_cast<int>((header >> 48) & 0xFF);
+  Domain domain = static_cast<Domain>(header >> 56);
   void* codes[kPositionFrames] = {};
   int instrs[kPositionFrames] = {};
   for (int i = 0; i < n; i++) {
-    codes[i] = const_cast<char*>(code_ptrs[i]);
+    codes[i] = const_cast<char*>(f->codes[i]);
     instrs[i] = static_cast<int>(
-        (instr_ptrs[i] - (code_ptrs[i] + INTERPSAN_TM_CODE_BYTECODE)) / 2);
+        (f->instrs[i] - (f->codes[i] + INTERPSAN_TM_CODE_BYTECODE)) / 2);
   }
   TraceId id = TraceByFrames(c, epoch, header, domain, slot, generation, codes,
                              instrs, n, total);
   e->header = header;
-  e->positions[0] =
-      reinterpret_cast<uintptr_t>(n > 0 ? instr_ptrs[0] : nullptr);
-  e->positions[1] =
-      reinterpret_cast<uintptr_t>(n > 1 ? instr_ptrs[1] : nullptr);
+  e->positions[0] = reinterpret_cast<uintptr_t>(f->instrs[0]);
+  e->positions[1] = reinterpret_cast<uintptr_t>(f->instrs[1]);
   e->code_epoch = epoch;
   e->id = id;
   return id;
@@ -524,25 +535,64 @@ __attribute__((noinline)) TraceId TraceGeneral(ThreadCaches* c,
 
 }  // namespace
 
-TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
-                                     uint16_t generation, int nframes) {
+namespace {
+
+__attribute__((always_inline)) inline TraceId Lookup(Domain domain,
+                                                     OwnerSlot slot,
+                                                     uint16_t generation,
+                                                     int nframes) {
   ThreadCaches* c = Caches();
   PyThreadState* tstate = CurrentThreadState::Get();
   if (__builtin_expect(
           nframes > kPositionFrames || c == nullptr || tstate == nullptr, 0)) {
     return TraceGeneral(c, tstate, domain, slot, generation, nframes);
   }
-  // The common case (1 or 2 frames): positions -> trace id in one probe.
-  const char* instrs[kPositionFrames] = {nullptr, nullptr};
-  const char* codes[kPositionFrames] = {nullptr, nullptr};
-  int depth;
-  int n = WalkFrames(reinterpret_cast<const char*>(tstate), instrs, codes,
-                     nframes, &depth);
-  uint16_t total = static_cast<uint16_t>(depth);
-  uint64_t header = PackTraceHeader(slot, generation, total, n, domain);
+  const char* ts = reinterpret_cast<const char*>(tstate);
+  const char* frame = Field<const char*>(ts, INTERPSAN_TM_TSTATE_FRAME);
+  if (INTERPSAN_TM_CFRAME_FRAME >= 0 && frame != nullptr) {
+    frame = Field<const char*>(frame, INTERPSAN_TM_CFRAME_FRAME);
+  }
+  const char* i0 = nullptr;
+  const char* i1 = nullptr;
+  const char* c0 = nullptr;
+  const char* c1 = nullptr;
+  int n = 0;
+  int depth = 0;
+  // The innermost frame is almost always a complete Python frame: read it
+  // straight; walk (WalkFrames) only when it is not, or for 2 frames.
+  bool straight = false;
+  if (__builtin_expect(nframes == 1 && frame != nullptr, 1)) {
+    char owner = Field<char>(frame, INTERPSAN_TM_FRAME_OWNER);
+    c0 = Field<const char*>(frame, INTERPSAN_TM_FRAME_CODE);
+    i0 = Field<const char*>(frame, INTERPSAN_TM_FRAME_INSTR);
+    straight =
+        owner != INTERPSAN_TM_OWNED_BY_CSTACK && c0 != nullptr &&
+        Field<const void*>(c0, INTERPSAN_TM_OBJECT_TYPE) == &PyCode_Type &&
+        (owner == INTERPSAN_TM_OWNED_BY_GENERATOR ||
+         i0 >= c0 + INTERPSAN_TM_CODE_BYTECODE +
+                   2 * static_cast<ptrdiff_t>(
+                           Field<int>(c0, INTERPSAN_TM_CODE_FIRSTTRACEABLE)));
+  }
+  if (__builtin_expect(straight, 1)) {
+    n = 1;
+    depth = Field<int>(ts, INTERPSAN_TM_TSTATE_RECURSION_LIMIT) -
+            Field<int>(ts, INTERPSAN_TM_TSTATE_RECURSION_REMAINING);
+    if (__builtin_expect(static_cast<unsigned>(depth - 1) > 65534u, 0)) {
+      depth = depth < 1 ? 1 : 65535;
+    }
+  } else {
+    FramePair f = {};
+    n = WalkFrames(ts, f.instrs, f.codes, nframes, &depth);
+    i0 = f.instrs[0];
+    i1 = f.instrs[1];
+    c0 = f.codes[0];
+    c1 = f.codes[1];
+  }
+  uint64_t header = PackTraceHeader(slot, generation,
+                                    static_cast<uint16_t>(depth), n, domain);
   uint32_t epoch = g_code_epoch.load(std::memory_order_acquire);
-  uint64_t p0 = reinterpret_cast<uintptr_t>(instrs[0]);
-  uint64_t p1 = reinterpret_cast<uintptr_t>(instrs[1]);
+  uint64_t p0 = reinterpret_cast<uintptr_t>(i0);
+  uint64_t p1 = reinterpret_cast<uintptr_t>(i1);
   PositionCacheEntry& e = c->positions[PositionIndex(header, p0, p1)];
   if (__builtin_expect(e.header == header && e.positions[0] == p0 &&
                            e.positions[1] == p1 && e.code_epoch == epoch &&
@@ -550,8 +600,46 @@ TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
                        1)) {
     return e.id;
   }
-  return PositionMiss(c, &e, header, epoch, domain, slot, generation, instrs,
-                      codes, n, total);
+  FramePair f = {{i0, i1}, {c0, c1}};
+  return PositionMiss(c, &e, header, epoch, &f);
+}
+
+}  // namespace
+
+TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
+                                     uint16_t generation, int nframes) {
+  return Lookup(domain, slot, generation, nframes);
+}
+
+TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,
+                                   uint16_t generation, int nframes,
+                                   size_t size, SlotCounters* counters) {
+  TraceId id = Lookup(domain, slot, generation, nframes);
+  if (__builtin_expect(id == 0, 0)) return 0;
+  TraceStats& stats = Stats(id);
+  int64_t bytes = static_cast<int64_t>(size);
+  stats.bytes.fetch_add(bytes, std::memory_order_relaxed);
+  stats.blocks.fetch_add(1, std::memory_order_relaxed);
+  int64_t now =
+      counters->current.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  if (now > counters->peak.load(std::memory_order_relaxed)) {
+    counters->peak.store(now, std::memory_order_relaxed);
+  }
+  return id;
+}
+
+TraceId TracebackTable::Retrace(TraceId id, Domain domain, OwnerSlot slot,
+                                uint16_t generation, int nframes, size_t size) {
+  TraceId now = Lookup(domain, slot, generation, nframes);
+  if (now == 0 || now == id) return id;
+  int64_t bytes = static_cast<int64_t>(size);
+  TraceStats& before = Stats(id);
+  before.bytes.fetch_sub(bytes, std::memory_order_relaxed);
+  before.blocks.fetch_sub(1, std::memory_order_relaxed);
+  TraceStats& after = Stats(now);
+  after.bytes.fetch_add(bytes, std::memory_order_relaxed);
+  after.blocks.fetch_add(1, std::memory_order_relaxed);
+  return now;
 }
 
 bool TracebackTable::Get(TraceId id, TraceRecord* out) {

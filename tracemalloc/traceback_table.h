@@ -21,17 +21,18 @@
 // The frame cache is keyed by code address tagged with the code epoch (a
 // code object died: old entries stop matching); position-cache entries
 // hold for one code epoch. A frame-cache miss finds its line through a
-// per-thread cursor in the code object's line table (frame_layout.h). Trace ids come in
-// per-interpreter blocks that fill one cache line of counters, so two
+// per-thread cursor in the code object's line table (frame_layout.h). Trace ids
+// come in per-interpreter blocks that fill one cache line of counters, so two
 // interpreters never write the same line.
 //
 // Frames copy their file and function names into interpsan's own storage,
 // so an ended interpreter's strings are never read again.
 //
 // Thread safety: TraceCurrent takes no lock when the position cache, the
-// memo or both other caches hit (the steady state); misses take one mutex. Readers (Frame, Get,
-// Stats) are lock-free: tables are append-only chunked arrays that never
-// move, and a record is published by a release store of its frames.
+// memo or both other caches hit (the steady state); misses take one mutex.
+// Readers (Frame, Get, Stats) are lock-free: tables are append-only chunked
+// arrays that never move, and a record is published by a release store of its
+// frames.
 #ifndef INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
 #define INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
 
@@ -58,6 +59,13 @@ struct TraceRecord {
   const FrameId* frames;  // most recent call first
 };
 
+// An interpreter's traced bytes now and at most (tracer.cc keeps one per
+// interpreter slot, on its own cache line).
+struct SlotCounters {
+  std::atomic<int64_t> current{0};
+  std::atomic<int64_t> peak{0};
+};
+
 struct TraceStats {
   std::atomic<int64_t> bytes{0};
   std::atomic<int64_t> blocks{0};
@@ -78,6 +86,16 @@ class TracebackTable {
   // Interns the calling thread's innermost `nframes` frames for `slot`.
   static TraceId TraceCurrent(Domain domain, OwnerSlot slot,
                               uint16_t generation, int nframes);
+  // TraceCurrent for a new block of `size` bytes, counted in its trace's
+  // statistics and in the interpreter's `current` (and `peak`) in the same
+  // call (the allocation hook's path). 0: untraced, nothing counted.
+  static TraceId TraceAlloc(Domain domain, OwnerSlot slot, uint16_t generation,
+                            int nframes, size_t size, SlotCounters* counters);
+  // A traced block of `size` bytes (trace `id`, of `slot`'s current
+  // generation) became a new object: its trace for the current stack, the
+  // bytes moved from `id`'s statistics to it if it differs.
+  static TraceId Retrace(TraceId id, Domain domain, OwnerSlot slot,
+                         uint16_t generation, int nframes, size_t size);
 
   // Interns explicit frame ids (tests, and traces with no Python frame);
   // `depth` >= nframes is the stack's whole depth.

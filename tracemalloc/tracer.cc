@@ -18,8 +18,7 @@ namespace interpsan {
 namespace {
 
 struct alignas(64) SlotState {
-  std::atomic<int64_t> current{0};
-  std::atomic<int64_t> peak{0};
+  SlotCounters counters;
   std::atomic<int16_t> frames{0};  // 0: default; -1: off; > 0: explicit
   std::atomic<uint16_t> generation{0};
 };
@@ -39,19 +38,9 @@ uint32_t OnAlloc(Domain domain, OwnerSlot slot, size_t size) {
   SlotState& s = g_slots[slot];
   int nframes = EffectiveFrames(s);
   if (nframes <= 0) return 0;
-  TraceId id = TracebackTable::TraceCurrent(
-      domain, slot, s.generation.load(std::memory_order_relaxed), nframes);
-  if (id == 0) return 0;
-  TraceStats& stats = TracebackTable::Stats(id);
-  stats.bytes.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed);
-  stats.blocks.fetch_add(1, std::memory_order_relaxed);
-  int64_t now = s.current.fetch_add(static_cast<int64_t>(size),
-                                    std::memory_order_relaxed) +
-                static_cast<int64_t>(size);
-  if (now > s.peak.load(std::memory_order_relaxed)) {
-    s.peak.store(now, std::memory_order_relaxed);
-  }
-  return id;
+  return TracebackTable::TraceAlloc(
+      domain, slot, s.generation.load(std::memory_order_relaxed), nframes, size,
+      &s.counters);
 }
 
 // `id` comes from a block, so it is one OnAlloc/OnRetrace returned: its
@@ -65,7 +54,8 @@ void OnFree(uint32_t id, size_t size) {
   stats.blocks.fetch_sub(1, std::memory_order_relaxed);
   SlotState& s = g_slots[record.slot];
   if (record.generation == s.generation.load(std::memory_order_relaxed)) {
-    s.current.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
+    s.counters.current.fetch_sub(static_cast<int64_t>(size),
+                                 std::memory_order_relaxed);
   }
 }
 
@@ -78,16 +68,8 @@ uint32_t OnRetrace(uint32_t id, size_t size) {
   int nframes = EffectiveFrames(s);
   uint16_t generation = s.generation.load(std::memory_order_relaxed);
   if (nframes <= 0 || record.generation != generation) return id;
-  TraceId now = TracebackTable::TraceCurrent(record.domain, record.slot,
-                                             generation, nframes);
-  if (now == 0 || now == id) return id;
-  TraceStats& before = TracebackTable::Stats(id);
-  before.bytes.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
-  before.blocks.fetch_sub(1, std::memory_order_relaxed);
-  TraceStats& after = TracebackTable::Stats(now);
-  after.bytes.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed);
-  after.blocks.fetch_add(1, std::memory_order_relaxed);
-  return now;
+  return TracebackTable::Retrace(id, record.domain, record.slot, generation,
+                                 nframes, size);
 }
 
 int FramesOf(uint32_t id, InterpsanFrame* out, int max) {
@@ -191,8 +173,8 @@ int Tracer::Frames(OwnerSlot slot) {
 void Tracer::ClearTraces(OwnerSlot slot) {
   if (slot == kNoOwner) return;
   g_slots[slot].generation.fetch_add(1);
-  g_slots[slot].current.store(0);
-  g_slots[slot].peak.store(0);
+  g_slots[slot].counters.current.store(0);
+  g_slots[slot].counters.peak.store(0);
 }
 
 bool Tracer::IsCurrentTrace(OwnerSlot slot, TraceId id) {
@@ -203,16 +185,16 @@ bool Tracer::IsCurrentTrace(OwnerSlot slot, TraceId id) {
 }
 
 int64_t Tracer::CurrentBytes(OwnerSlot slot) {
-  return slot == kNoOwner ? 0 : g_slots[slot].current.load();
+  return slot == kNoOwner ? 0 : g_slots[slot].counters.current.load();
 }
 
 int64_t Tracer::PeakBytes(OwnerSlot slot) {
-  return slot == kNoOwner ? 0 : g_slots[slot].peak.load();
+  return slot == kNoOwner ? 0 : g_slots[slot].counters.peak.load();
 }
 
 void Tracer::ResetPeak(OwnerSlot slot) {
   if (slot == kNoOwner) return;
-  g_slots[slot].peak.store(g_slots[slot].current.load());
+  g_slots[slot].counters.peak.store(g_slots[slot].counters.current.load());
 }
 
 void Tracer::ForEachLiveTrace(
