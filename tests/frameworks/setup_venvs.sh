@@ -15,12 +15,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venvs="${INTERPSAN_FRAMEWORK_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/interpsan/frameworks}"
-versions=("$@")
-[[ ${#versions[@]} -gt 0 ]] || versions=(3.12 3.13)
-
-# base_python X.Y: the same CPython tools/interpsan --python X.Y uses.
-source "$here/../base_python.sh"
+source "$here/../venv_suite.sh"
 
 inputs_hash() {  # what the venv is made of: pins, sources, build script
   # and the checkout they are in: the modules' debug information names their
@@ -28,19 +23,8 @@ inputs_hash() {  # what the venv is made of: pins, sources, build script
   { echo "$here"; cd "$here" && cat requirements.txt build_modules.py src/*; } | sha256sum | cut -d' ' -f1
 }
 
-for version in "${versions[@]}"; do
-  python="$(base_python "$version")"
-  venv="$venvs/py$version"
-  stamp="$venv/.interpsan-frameworks-stamp"
-  want="$(inputs_hash) $("$python" -c 'import sys; print(sys.version.split()[0])')"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
-    echo "$venv/bin/python"
-    continue
-  fi
-  echo "setup_venvs: setting up $venv" >&2
-  rm -rf "$venv"
-  mkdir -p "$venvs"
-  "$python" -m venv "$venv" >&2
+build() {  # VENV: the pinned packages, then the modules into site-packages
+  local venv="$1"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     -r "$here/requirements.txt" >&2
   "$venv/bin/python" "$here/build_modules.py" >"$venv/build.log" 2>&1 || {
@@ -48,6 +32,8 @@ for version in "${versions[@]}"; do
     echo "setup_venvs: building the framework modules failed" >&2
     exit 1
   }
-  echo "$want" >"$stamp"
-  echo "$venv/bin/python"
-done
+}
+
+venv_suite_setup \
+  "${INTERPSAN_FRAMEWORK_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/interpsan/frameworks}" \
+  .interpsan-frameworks-stamp inputs_hash build "$@"

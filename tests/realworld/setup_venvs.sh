@@ -18,27 +18,16 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venvs="${INTERPSAN_REALWORLD_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/interpsan/realworld}"
-versions=("$@")
-[[ ${#versions[@]} -gt 0 ]] || versions=(3.12 3.13)
+source "$here/../venv_suite.sh"
 
-# base_python X.Y: the same CPython tools/interpsan --python X.Y uses.
-source "$here/../base_python.sh"
+inputs_hash() {  # the pins and the set-up itself
+  cat "$here/requirements.txt" "$here/test-requirements.txt" "$here/setup_venvs.sh" |
+    sha256sum | cut -d' ' -f1
+}
 
-for version in "${versions[@]}"; do
-  python="$(base_python "$version")"
-  venv="$venvs/py$version"
-  stamp="$venv/.interpsan-realworld-stamp"
-  want="$(cat "$here/requirements.txt" "$here/test-requirements.txt" "$here/setup_venvs.sh" | sha256sum | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])')"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
-    echo "$venv/bin/python"
-    continue
-  fi
-  echo "setup_venvs: setting up $venv" >&2
-  rm -rf "$venv"
-  mkdir -p "$venvs"
-  "$python" -m venv "$venv" >&2
-  pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
+build() {  # VENV: the sdists built one at a time, each project's own tests
+  local venv="$1" pin name archive top part
+  local pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
   "${pip[@]}" install -r "$here/test-requirements.txt" >&2
   mkdir -p "$venv/sdists" "$venv/suites"
   grep -vE '^\s*(#|$)' "$here/requirements.txt" | while read -r pin; do
@@ -54,6 +43,8 @@ for version in "${versions[@]}"; do
       if [[ -e "$venv/sdists/$top/$part" ]]; then cp -r "$venv/sdists/$top/$part" "$venv/suites/$name/"; fi
     done
   done
-  echo "$want" >"$stamp"
-  echo "$venv/bin/python"
-done
+}
+
+venv_suite_setup \
+  "${INTERPSAN_REALWORLD_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/interpsan/realworld}" \
+  .interpsan-realworld-stamp inputs_hash build "$@"
