@@ -349,10 +349,17 @@ inline SmallVerdict CheckSmall(Domain call, void* p, OwnerSlot owner,
     return SmallVerdict::kRelease;
   }
   *block = SmallDomain(p, call);
-  if (INTERPSAN_LIKELY(*block == call) || !(checks & kCheckDomain)) {
-    return SmallVerdict::kRelease;
+  if (INTERPSAN_LIKELY(*block == call)) return SmallVerdict::kRelease;
+  if (checks & kCheckDomain) {
+    return ReportSmallDomain(call, p, *block, owner, realloc);
   }
-  return ReportSmallDomain(call, p, *block, owner, realloc);
+  // Not reported (the domain check is off), but a mem block freed twice
+  // must not reach pymalloc twice (header blocks are kept from free() the
+  // same way).
+  if (call == Domain::kMem && interpsan_shim_small_block_state(p) != 0) {
+    return SmallVerdict::kDead;
+  }
+  return SmallVerdict::kRelease;
 }
 
 // A pymalloc block freed or resized through the raw domain. pymalloc itself

@@ -502,6 +502,31 @@ TEST_F(AllocatorHooksTest, DoublePyMemFreeOfALargeBlock) {
               ::testing::ExitedWithCode(0), "");
 }
 
+// With the free check on and the domain check off, the domain bits are
+// kept all the same: a second PyMem_Free of a small block is not reported,
+// but it must not reach pymalloc either (its free list would then hand the
+// block out twice).
+void FreeTwiceWithoutTheDomainCheck() {
+  g_enabled_checks = kCheckFree | kCheckDealloc;
+  void* p = PyMem_Malloc(10);
+  PyMem_Free(p);
+  PyMem_Free(p);  // the bug under test
+  void* a = PyMem_Malloc(10);
+  void* b = PyMem_Malloc(10);
+  std::vector<BlockAnomaly> got = TakeAnomalies();
+  if (!got.empty() || a == b) {
+    fprintf(stderr, "a=%p b=%p, %zu anomalies:\n%s", a, b, got.size(),
+            Describe(got).c_str());
+    _exit(1);
+  }
+  _exit(0);
+}
+
+TEST_F(AllocatorHooksTest, DoublePyMemFreeWithoutTheDomainCheck) {
+  EXPECT_EXIT(FreeTwiceWithoutTheDomainCheck(), ::testing::ExitedWithCode(0),
+              "");
+}
+
 // The classification itself, on a header we control: a freed magic is a
 // double free, anything else an invalid free; neither reaches free().
 TEST_F(AllocatorHooksTest, FreedAndForeignHeadersAreNeverPassedOn) {
