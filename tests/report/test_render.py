@@ -97,7 +97,8 @@ class ViolationReportTest(RenderTestCase):
             d,
         )
         self.assertIn(
-            "owner: interpreter %d (index %d)" % (v["owner_interpreter"], v["owner_index"]),
+            "owner: interpreter %d (index %d%s)"
+            % (v["owner_interpreter"], v["owner_index"], ", ended" if v["owner_ended"] else ""),
             text,
             d,
         )
@@ -129,7 +130,9 @@ class ViolationReportTest(RenderTestCase):
             "Interpreter %d (index %d)" % (v["interpreter"], v["interpreter_index"]), text
         )
         self.assertIn(
-            "Owner: interpreter %d (index %d)" % (v["owner_interpreter"], v["owner_index"]), text
+            "Owner: interpreter %d (index %d%s)"
+            % (v["owner_interpreter"], v["owner_index"], ", ended" if v["owner_ended"] else ""),
+            text,
         )
         if not v.get("allocation_traceback"):
             self.assertIn("allocation traceback: run with --trace-malloc N", text)
