@@ -21,6 +21,7 @@
 // show the same argv. The base installation argv[0] maps to must be the one
 // whose libpython this process loaded; anything else is refused (status 2).
 #include <Python.h>
+#include <marshal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -113,8 +114,12 @@ void EmitInterpreterEvent(const char* event, int index, int64_t id,
 // Imports the embedded bootstrap in the current interpreter and runs the
 // program. Returns the program's exit code.
 int RunProgram(const Program& program) {
-  PyObject* code =
-      Py_CompileString(kBootstrapPy, "<interpsan-bootstrap>", Py_file_input);
+  // Compiled at build time by this CPython X.Y (tools/runner/BUILD).
+  static_assert(
+      kBootstrapCodeMajorMinor == ((PY_MAJOR_VERSION << 8) | PY_MINOR_VERSION),
+      "the bootstrap's bytecode is for another CPython");
+  PyObject* code = PyMarshal_ReadObjectFromString(
+      reinterpret_cast<const char*>(kBootstrapCode), sizeof(kBootstrapCode));
   if (code == nullptr) {
     PyErr_Print();
     return 1;
