@@ -6,14 +6,15 @@
 //
 // Not for the checked program's errors (those are violations: debug/
 // report.h), nor for anything the environment can make false (a failed
-// mmap, a missing symbol of an older libpython): those are degraded modes,
-// reported as coverage, never aborts.
+// mmap, a libpython that binds a hooked symbol internally): those are
+// degraded modes, reported as coverage, never aborts.
 //
-// On failure it writes one line to stderr (fd 2) with write(2):
-//   interpsan: invariant failed: runtime/arena_map.cc:42: index < kEntries
-// and calls abort() (so the fatal-signal handler, when installed, dumps
-// the stacks). Always on, in every build: the condition is one predictable
-// branch, so keep it off the hottest paths all the same.
+// On failure it writes one line to stderr (fd 2) with write(2), e.g.
+//   interpsan: invariant failed: debug/object_violation.cc:16: owner != ...
+// (the condition's text in full) and calls abort(), so the fatal-signal
+// handler, when installed, dumps the stacks. Always on, in every build:
+// the condition is one predictable branch, so keep it off the hottest
+// paths all the same.
 //
 // Thread-safe and async-signal-safe: no allocation, no lock, no stdio; the
 // line is assembled in a buffer on the stack. Usable inside signal
