@@ -537,6 +537,47 @@ __attribute__((noinline)) TraceId TraceGeneral(ThreadCaches* c,
 
 namespace {
 
+// The innermost `nframes` (1 or 2) complete frames of the thread state
+// `ts` into *f (unused entries null), their count returned, *depth the
+// stack's depth. The innermost frame is almost always a complete Python
+// frame: it is read straight; WalkFrames only when it is not, or for 2.
+__attribute__((always_inline)) inline int ReadTop(const char* ts, int nframes,
+                                                  FramePair* f, int* depth) {
+  const char* frame = Field<const char*>(ts, INTERPSAN_TM_TSTATE_FRAME);
+  if (INTERPSAN_TM_CFRAME_FRAME >= 0 && frame != nullptr) {
+    frame = Field<const char*>(frame, INTERPSAN_TM_CFRAME_FRAME);
+  }
+  f->instrs[1] = nullptr;
+  f->codes[1] = nullptr;
+  if (__builtin_expect(nframes == 1 && frame != nullptr, 1)) {
+    char owner = Field<char>(frame, INTERPSAN_TM_FRAME_OWNER);
+    const char* code = Field<const char*>(frame, INTERPSAN_TM_FRAME_CODE);
+    const char* instr = Field<const char*>(frame, INTERPSAN_TM_FRAME_INSTR);
+    if (__builtin_expect(
+            owner != INTERPSAN_TM_OWNED_BY_CSTACK && code != nullptr &&
+                Field<const void*>(code, INTERPSAN_TM_OBJECT_TYPE) ==
+                    &PyCode_Type &&
+                (owner == INTERPSAN_TM_OWNED_BY_GENERATOR ||
+                 instr >= code + INTERPSAN_TM_CODE_BYTECODE +
+                              2 * static_cast<ptrdiff_t>(Field<int>(
+                                      code, INTERPSAN_TM_CODE_FIRSTTRACEABLE))),
+            1)) {
+      f->instrs[0] = instr;
+      f->codes[0] = code;
+      int total = Field<int>(ts, INTERPSAN_TM_TSTATE_RECURSION_LIMIT) -
+                  Field<int>(ts, INTERPSAN_TM_TSTATE_RECURSION_REMAINING);
+      if (__builtin_expect(static_cast<unsigned>(total - 1) > 65534u, 0)) {
+        total = total < 1 ? 1 : 65535;
+      }
+      *depth = total;
+      return 1;
+    }
+  }
+  f->instrs[0] = nullptr;
+  f->codes[0] = nullptr;
+  return WalkFrames(ts, f->instrs, f->codes, nframes, depth);
+}
+
 __attribute__((always_inline)) inline TraceId Lookup(Domain domain,
                                                      OwnerSlot slot,
                                                      uint16_t generation,
@@ -547,47 +588,11 @@ __attribute__((always_inline)) inline TraceId Lookup(Domain domain,
           nframes > kPositionFrames || c == nullptr || tstate == nullptr, 0)) {
     return TraceGeneral(c, tstate, domain, slot, generation, nframes);
   }
-  const char* ts = reinterpret_cast<const char*>(tstate);
-  const char* frame = Field<const char*>(ts, INTERPSAN_TM_TSTATE_FRAME);
-  if (INTERPSAN_TM_CFRAME_FRAME >= 0 && frame != nullptr) {
-    frame = Field<const char*>(frame, INTERPSAN_TM_CFRAME_FRAME);
-  }
-  const char* i0 = nullptr;
-  const char* i1 = nullptr;
-  const char* c0 = nullptr;
-  const char* c1 = nullptr;
-  int n = 0;
-  int depth = 0;
-  // The innermost frame is almost always a complete Python frame: read it
-  // straight; walk (WalkFrames) only when it is not, or for 2 frames.
-  bool straight = false;
-  if (__builtin_expect(nframes == 1 && frame != nullptr, 1)) {
-    char owner = Field<char>(frame, INTERPSAN_TM_FRAME_OWNER);
-    c0 = Field<const char*>(frame, INTERPSAN_TM_FRAME_CODE);
-    i0 = Field<const char*>(frame, INTERPSAN_TM_FRAME_INSTR);
-    straight =
-        owner != INTERPSAN_TM_OWNED_BY_CSTACK && c0 != nullptr &&
-        Field<const void*>(c0, INTERPSAN_TM_OBJECT_TYPE) == &PyCode_Type &&
-        (owner == INTERPSAN_TM_OWNED_BY_GENERATOR ||
-         i0 >= c0 + INTERPSAN_TM_CODE_BYTECODE +
-                   2 * static_cast<ptrdiff_t>(
-                           Field<int>(c0, INTERPSAN_TM_CODE_FIRSTTRACEABLE)));
-  }
-  if (__builtin_expect(straight, 1)) {
-    n = 1;
-    depth = Field<int>(ts, INTERPSAN_TM_TSTATE_RECURSION_LIMIT) -
-            Field<int>(ts, INTERPSAN_TM_TSTATE_RECURSION_REMAINING);
-    if (__builtin_expect(static_cast<unsigned>(depth - 1) > 65534u, 0)) {
-      depth = depth < 1 ? 1 : 65535;
-    }
-  } else {
-    FramePair f = {};
-    n = WalkFrames(ts, f.instrs, f.codes, nframes, &depth);
-    i0 = f.instrs[0];
-    i1 = f.instrs[1];
-    c0 = f.codes[0];
-    c1 = f.codes[1];
-  }
+  FramePair f;
+  int depth;
+  int n = ReadTop(reinterpret_cast<const char*>(tstate), nframes, &f, &depth);
+  const char* i0 = f.instrs[0];
+  const char* i1 = f.instrs[1];
   uint64_t header = PackTraceHeader(slot, generation,
                                     static_cast<uint16_t>(depth), n, domain);
   uint32_t epoch = g_code_epoch.load(std::memory_order_acquire);
@@ -600,7 +605,6 @@ __attribute__((always_inline)) inline TraceId Lookup(Domain domain,
                        1)) {
     return e.id;
   }
-  FramePair f = {{i0, i1}, {c0, c1}};
   return PositionMiss(c, &e, header, epoch, &f);
 }
 
@@ -609,6 +613,26 @@ __attribute__((always_inline)) inline TraceId Lookup(Domain domain,
 TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
                                      uint16_t generation, int nframes) {
   return Lookup(domain, slot, generation, nframes);
+}
+
+int TracebackTable::InlinePositionsForTest(int nframes, void** codes,
+                                           int* instrs, int* depth) {
+  PyThreadState* tstate = CurrentThreadState::Get();
+  if (nframes < 1 || nframes > kPositionFrames || tstate == nullptr) return -1;
+  FramePair f;
+  int n = ReadTop(reinterpret_cast<const char*>(tstate), nframes, &f, depth);
+  for (int i = 0; i < n; i++) {
+    codes[i] = const_cast<char*>(f.codes[i]);
+    instrs[i] = static_cast<int>(
+        (f.instrs[i] - (f.codes[i] + INTERPSAN_TM_CODE_BYTECODE)) / 2);
+  }
+  return n;
+}
+
+int TracebackTable::ShimPositionsForTest(int nframes, void** codes, int* instrs,
+                                         int* depth) {
+  return interpsan_shim_frame_positions(CurrentThreadState::Get(), codes,
+                                        instrs, nframes, depth);
 }
 
 TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,

@@ -102,6 +102,18 @@ class TracebackTable {
   static TraceId Intern(Domain domain, OwnerSlot slot, uint16_t generation,
                         const FrameId* frames, int nframes, int depth);
 
+  // For tests: the calling thread's innermost `nframes` (1 or 2) frames as
+  // TraceCurrent's inline read sees them, as (code object, instruction
+  // index) pairs and the stack's depth, like interpsan_shim_frame_positions
+  // gives them. Returns the count, or -1 if nframes is out of range or the
+  // thread has no thread state.
+  static int InlinePositionsForTest(int nframes, void** codes, int* instrs,
+                                    int* depth);
+  // The same through the shim's walk (interpsan_shim_frame_positions), the
+  // reference the inline read must match.
+  static int ShimPositionsForTest(int nframes, void** codes, int* instrs,
+                                  int* depth);
+
   // False for 0, unused or unknown ids.
   static bool Get(TraceId id, TraceRecord* out);
   static const InterpsanFrame& Frame(FrameId id);
