@@ -1,6 +1,6 @@
 # ---------------------------------------------------------------------------
 # tools/runner/stdlib_single_phase.py, appended to tools/runner/bootstrap.py in the
-# runner's embedded bootstrap (tools/BUILD, bootstrap_py_h); plain Python
+# runner's embedded bootstrap (tools/runner/BUILD, bootstrap_py_h); plain Python
 # with no other dependency, so it can also be imported on its own.
 #
 # What it is for: in the interpreters interpsan itself starts (`run` mode:
