@@ -233,7 +233,13 @@ class _PostImportHooks:
     back in spec.loader and __loader__ before the module's code runs."""
 
     def __init__(self, hooks):
-        self._hooks = dict(hooks)  # module name -> hook(module), until it has run
+        self._hooks = {}  # module name -> hook(module), until it has run
+        for name, hook in hooks.items():
+            module = sys.modules.get(name)
+            if module is None:
+                self._hooks[name] = hook
+            else:  # imported already (site, a .pth file): now, as before
+                _run_hook(hook, module)
 
     def find_spec(self, name, path=None, target=None):
         if name not in self._hooks:
@@ -273,10 +279,14 @@ class _HookedLoader:
         self._loader.exec_module(module)
         hook = self._hooks.pop(self._name, None)
         if hook is not None:
-            try:
-                hook(module)
-            except Exception:
-                pass
+            _run_hook(hook, module)
+
+
+def _run_hook(hook, module):
+    try:
+        hook(module)
+    except Exception:
+        pass
 
 
 class _TracemallocFinder:
