@@ -10,6 +10,7 @@
 
 #include "runtime/allocation_tracer.h"
 #include "runtime/current_thread_state.h"
+#include "runtime/interpreter_registry.h"
 #include "tracemalloc/frame_layout.h"
 
 namespace interpsan {
@@ -635,6 +636,32 @@ int TracebackTable::ShimPositionsForTest(int nframes, void** codes, int* instrs,
                                         instrs, nframes, depth);
 }
 
+const void* CurrentInterpreter() {
+  PyThreadState* tstate = CurrentThreadState::Get();
+  return tstate != nullptr ? tstate->interp : nullptr;
+}
+
+namespace {
+
+// First traced mem/obj allocation of `slot`'s interpreter (or the first
+// after it ended and the slot was reused): the counters become its own
+// once the registry confirms that the calling thread runs in it (a
+// realloc of another interpreter's block is traced for the block's owner,
+// from a thread that does not hold the owner's GIL).
+__attribute__((noinline)) bool ClaimCounters(SlotCounters* counters,
+                                             OwnerSlot slot,
+                                             const void* interp) {
+  if (interp == nullptr ||
+      InterpreterRegistry::FindSlot(const_cast<PyInterpreterState*>(
+          static_cast<const PyInterpreterState*>(interp))) != slot) {
+    return false;
+  }
+  counters->interp.store(interp, std::memory_order_relaxed);
+  return true;
+}
+
+}  // namespace
+
 TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,
                                    uint16_t generation, int nframes,
                                    size_t size, SlotCounters* counters) {
@@ -642,10 +669,25 @@ TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,
   if (__builtin_expect(id == 0, 0)) return 0;
   TraceStats& stats = Stats(id);
   int64_t bytes = static_cast<int64_t>(size);
-  stats.bytes.fetch_add(bytes, std::memory_order_relaxed);
-  stats.blocks.fetch_add(1, std::memory_order_relaxed);
-  int64_t now =
-      counters->current.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  int64_t now;
+  const void* interp = CurrentInterpreter();
+  if (__builtin_expect(
+          domain != Domain::kRaw &&
+              (counters->interp.load(std::memory_order_relaxed) == interp ||
+               ClaimCounters(counters, slot, interp)),
+          1)) {
+    // `slot` is the allocating thread's interpreter, whose GIL it holds.
+    AddTo(stats.bytes, bytes, true);
+    AddTo(stats.blocks, 1, true);
+    now = counters->current.load(std::memory_order_relaxed) + bytes;
+    counters->current.store(now, std::memory_order_relaxed);
+    now += counters->raw_current.load(std::memory_order_relaxed);
+  } else {
+    AddTo(stats.bytes, bytes, false);
+    AddTo(stats.blocks, 1, false);
+    now = counters->raw_current.fetch_add(bytes, std::memory_order_relaxed) +
+          bytes + counters->current.load(std::memory_order_relaxed);
+  }
   if (now > counters->peak.load(std::memory_order_relaxed)) {
     counters->peak.store(now, std::memory_order_relaxed);
   }
@@ -653,16 +695,22 @@ TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,
 }
 
 TraceId TracebackTable::Retrace(TraceId id, Domain domain, OwnerSlot slot,
-                                uint16_t generation, int nframes, size_t size) {
+                                uint16_t generation, int nframes, size_t size,
+                                const SlotCounters* counters) {
   TraceId now = Lookup(domain, slot, generation, nframes);
   if (now == 0 || now == id) return id;
+  // Exclusive if the block is the calling thread's interpreter's own (a
+  // freelist of another interpreter's blocks is a cross-interpreter bug).
+  bool exclusive =
+      domain != Domain::kRaw &&
+      counters->interp.load(std::memory_order_relaxed) == CurrentInterpreter();
   int64_t bytes = static_cast<int64_t>(size);
   TraceStats& before = Stats(id);
-  before.bytes.fetch_sub(bytes, std::memory_order_relaxed);
-  before.blocks.fetch_sub(1, std::memory_order_relaxed);
+  AddTo(before.bytes, -bytes, exclusive);
+  AddTo(before.blocks, -1, exclusive);
   TraceStats& after = Stats(now);
-  after.bytes.fetch_add(bytes, std::memory_order_relaxed);
-  after.blocks.fetch_add(1, std::memory_order_relaxed);
+  AddTo(after.bytes, bytes, exclusive);
+  AddTo(after.blocks, 1, exclusive);
   return now;
 }
 

@@ -61,15 +61,43 @@ struct TraceRecord {
 
 // An interpreter's traced bytes now and at most (tracer.cc keeps one per
 // interpreter slot, on its own cache line).
+//
+// Counters without a lock-prefixed read-modify-write: a thread running in
+// the counters' own interpreter (`interp`) holds its GIL whenever it
+// allocates or frees a mem/obj block (the C API requires it), so for those
+// it adds with a plain load and store, and only raw blocks (any thread, no
+// GIL needed) and blocks freed by another interpreter's thread (a
+// cross-interpreter free, which interpsan reports) take atomic adds. The
+// same holds for a trace's TraceStats (a trace belongs to one interpreter
+// and one domain). Every access is a std::atomic operation, so nothing is
+// a data race; the one imprecision is that a cross-interpreter free racing
+// with the owner's own update of the same counter can lose one of them.
 struct SlotCounters {
-  std::atomic<int64_t> current{0};
-  std::atomic<int64_t> peak{0};
+  std::atomic<int64_t> current{0};      // mem/obj blocks
+  std::atomic<int64_t> raw_current{0};  // raw blocks (always atomic adds)
+  std::atomic<int64_t> peak{0};         // of current + raw_current
+  // The interpreter these count for (PyInterpreterState*), set by its own
+  // threads' traced allocations, cleared when it ends.
+  std::atomic<const void*> interp{nullptr};
 };
 
 struct TraceStats {
   std::atomic<int64_t> bytes{0};
   std::atomic<int64_t> blocks{0};
 };
+
+// `a += v`: a plain load and store when the caller is the counter's only
+// writer (`exclusive`), else an atomic add.
+inline void AddTo(std::atomic<int64_t>& a, int64_t v, bool exclusive) {
+  if (exclusive) {
+    a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+  } else {
+    a.fetch_add(v, std::memory_order_relaxed);
+  }
+}
+
+// The calling thread's interpreter (PyInterpreterState*), or null.
+const void* CurrentInterpreter();
 
 namespace traceback_internal {
 // The tables' chunk directories, for the inline readers below (defined in
@@ -94,8 +122,10 @@ class TracebackTable {
   // A traced block of `size` bytes (trace `id`, of `slot`'s current
   // generation) became a new object: its trace for the current stack, the
   // bytes moved from `id`'s statistics to it if it differs.
+  // `counters`: of `slot`.
   static TraceId Retrace(TraceId id, Domain domain, OwnerSlot slot,
-                         uint16_t generation, int nframes, size_t size);
+                         uint16_t generation, int nframes, size_t size,
+                         const SlotCounters* counters);
 
   // Interns explicit frame ids (tests, and traces with no Python frame);
   // `depth` >= nframes is the stack's whole depth.

@@ -49,13 +49,17 @@ uint32_t OnAlloc(Domain domain, OwnerSlot slot, size_t size) {
 void OnFree(uint32_t id, size_t size) {
   if (__builtin_expect(id > TracebackTable::Count(), 0)) return;
   const TraceRecord& record = TracebackTable::Record(id);
-  TraceStats& stats = TracebackTable::Stats(id);
-  stats.bytes.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
-  stats.blocks.fetch_sub(1, std::memory_order_relaxed);
   SlotState& s = g_slots[record.slot];
+  // Plain adds only from the block's own interpreter (SlotCounters).
+  bool raw = record.domain == Domain::kRaw;
+  bool exclusive = !raw && s.counters.interp.load(std::memory_order_relaxed) ==
+                               CurrentInterpreter();
+  int64_t bytes = static_cast<int64_t>(size);
+  TraceStats& stats = TracebackTable::Stats(id);
+  AddTo(stats.bytes, -bytes, exclusive);
+  AddTo(stats.blocks, -1, exclusive);
   if (record.generation == s.generation.load(std::memory_order_relaxed)) {
-    s.counters.current.fetch_sub(static_cast<int64_t>(size),
-                                 std::memory_order_relaxed);
+    AddTo(raw ? s.counters.raw_current : s.counters.current, -bytes, exclusive);
   }
 }
 
@@ -69,7 +73,7 @@ uint32_t OnRetrace(uint32_t id, size_t size) {
   uint16_t generation = s.generation.load(std::memory_order_relaxed);
   if (nframes <= 0 || record.generation != generation) return id;
   return TracebackTable::Retrace(id, record.domain, record.slot, generation,
-                                 nframes, size);
+                                 nframes, size, &s.counters);
 }
 
 int FramesOf(uint32_t id, InterpsanFrame* out, int max) {
@@ -95,6 +99,9 @@ void RecomputeTracing() {
 }
 
 void OnInterpreterEnd(OwnerSlot slot) {
+  // Its address may come back as another interpreter's: no thread counts
+  // as this slot's own any more (frees of its leftovers add atomically).
+  g_slots[slot].counters.interp.store(nullptr);
   if (g_report_leaks) Tracer::ReportLeaks(slot);
 }
 
@@ -174,6 +181,7 @@ void Tracer::ClearTraces(OwnerSlot slot) {
   if (slot == kNoOwner) return;
   g_slots[slot].generation.fetch_add(1);
   g_slots[slot].counters.current.store(0);
+  g_slots[slot].counters.raw_current.store(0);
   g_slots[slot].counters.peak.store(0);
 }
 
@@ -185,7 +193,9 @@ bool Tracer::IsCurrentTrace(OwnerSlot slot, TraceId id) {
 }
 
 int64_t Tracer::CurrentBytes(OwnerSlot slot) {
-  return slot == kNoOwner ? 0 : g_slots[slot].counters.current.load();
+  if (slot == kNoOwner) return 0;
+  return g_slots[slot].counters.current.load() +
+         g_slots[slot].counters.raw_current.load();
 }
 
 int64_t Tracer::PeakBytes(OwnerSlot slot) {
@@ -194,7 +204,7 @@ int64_t Tracer::PeakBytes(OwnerSlot slot) {
 
 void Tracer::ResetPeak(OwnerSlot slot) {
   if (slot == kNoOwner) return;
-  g_slots[slot].counters.peak.store(g_slots[slot].counters.current.load());
+  g_slots[slot].counters.peak.store(CurrentBytes(slot));
 }
 
 void Tracer::ForEachLiveTrace(
