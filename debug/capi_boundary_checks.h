@@ -8,9 +8,11 @@
 // definitions from it). libpython resolves them through the PLT too, so
 // each definition first asks who called: only calls from outside CPython
 // and interpsan, i.e. from extensions, are checked; CPython's own calls go
-// straight through. A checked call verifies that
-// every object argument is immortal or owned by the calling interpreter,
-// then forwards to libpython.
+// straight through. A checked call verifies that every object argument is
+// immortal or owned by the calling interpreter, then forwards to
+// libpython. "Who called" is the return address: an extension that reaches
+// a wrapped function by a tail call (a jump) is taken for its own caller,
+// usually libpython, and that call is not checked.
 //
 // A foreign callable (function, code object, globals) is reported as
 // "cross-interpreter-call": another interpreter's code about to run here;
