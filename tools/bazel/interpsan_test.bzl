@@ -19,7 +19,8 @@ or timeout was found.
 
 Outputs, per test (and per shard):
   - $XML_OUTPUT_FILE (bazel-testlogs/.../test.xml): interpsan's JUnit XML,
-    one testsuite per interpreter, one testcase per test.
+    one testsuite per interpreter, one testcase per test, and one failed
+    testcase per violation (testsuite "interpsan violations").
   - $TEST_UNDECLARED_OUTPUTS_DIR/interpsan/ (bazel-testlogs/.../test.outputs/,
     zipped by Bazel into outputs.zip): report.json, events.jsonl and
     report.html.

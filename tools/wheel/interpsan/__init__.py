@@ -9,6 +9,7 @@ built-in modules come before site-packages on the import path.
 Layout (mirrors the checkout, so the supervisor's paths hold unchanged):
     tools/supervisor/interpsan.py                            the supervisor
     tools/report/*.py         events reader, renderers, progress, export
+    tools/report/assets/      the flame graph's CSS and JS
     tools/suppressions/       CPython's known findings
     tools/runner/interpsan_runner, libinterpsan_preload.so   (built by Bazel)
     tools/example/demo.py, fastcache.so                      (bundled example)
