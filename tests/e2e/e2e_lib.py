@@ -52,13 +52,14 @@ def marker_line(name, marker):
     return cli_testing.marker_line(program(name), marker)
 
 
-def interpsan(*cli_args, python=None, report_dir=None):
+def interpsan(*cli_args, python=None, report_dir=None, pythonpath=()):
     """Runs `tools/interpsan --python X.Y CLI_ARGS...` and returns a Result."""
     args = [LAUNCHER, "--python", python or VERSION] + list(cli_args)
-    return cli_testing.run(args, cli_testing.environment(EXTENSIONS), RUN_TIMEOUT, report_dir)
+    env = cli_testing.environment(EXTENSIONS, pythonpath=pythonpath)
+    return cli_testing.run(args, env, RUN_TIMEOUT, report_dir)
 
 
-def run_program(name, *program_args, n=4, keep_going=False, checks=None, options=()):
+def run_program(name, *program_args, n=4, keep_going=False, checks=None, options=(), pythonpath=()):
     """`interpsan run -n N [--keep-going] [--checks C] --report DIR -- programs/NAME ARGS`."""
     report_dir = scratch_dir("report-%s-" % os.path.splitext(name)[0])
     cli = ["run", "-n", str(n)]
@@ -68,7 +69,7 @@ def run_program(name, *program_args, n=4, keep_going=False, checks=None, options
         cli += ["--checks", checks]
     cli += list(options)
     cli += ["--report", report_dir, "--", program(name)] + list(program_args)
-    return interpsan(*cli, report_dir=report_dir)
+    return interpsan(*cli, report_dir=report_dir, pythonpath=pythonpath)
 
 
 class E2ETestCase(unittest.TestCase):

@@ -159,6 +159,22 @@ class ProgramOutcomeTest(E2ETestCase):
         r = run_program("tempdir_collide.py")
         self.assertStatus(r, EXIT_OK)
 
+    def test_patched_when_site_imported_them_first(self):
+        # The bootstrap patches unittest's results and tempfile as the
+        # program first imports them; a sitecustomize that imports both
+        # before the program must get the same: exact counts, private dirs.
+        site_dir = e2e_lib.scratch_dir("sitecustomize-")
+        with open(os.path.join(site_dir, "sitecustomize.py"), "w") as f:
+            f.write("import tempfile\nimport unittest\n")
+        r = run_program("unittest_prog.py", pythonpath=[site_dir])
+        self.assertStatus(r, EXIT_FAILED)
+        run = {"3.12": 2, "3.13": 3}[VERSION]
+        for interp in self.assertInterpreters(r):
+            self.assertEqual(
+                interp["tests"], {"run": run, "failed": 1, "errors": 0, "skipped": 1}, r.describe()
+            )
+        self.assertStatus(run_program("tempdir_collide.py", pythonpath=[site_dir]), EXIT_OK)
+
     def test_unittest_run_count_as_unittest_counts(self):
         # tests.run is unittest's testsRun on each version: 3.12.1 never
         # calls startTest for a @skip-decorated test, so does not count it as
