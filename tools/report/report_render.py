@@ -333,6 +333,16 @@ def render_summary(report, report_path=None):
     return "\n".join(out) + "\n"
 
 
+def _site_line(site):
+    """One allocation site of the memory sections: size, blocks, file:line."""
+    return "    %10s in %6s blocks  %s:%s" % (
+        human_bytes(site.get("size", 0)),
+        site.get("count", "?"),
+        short_path(site.get("filename", "?")),
+        site.get("lineno", "?"),
+    )
+
+
 def render_text(report):
     """The report as a plain-text summary (a str ending in a newline)."""
     out = []
@@ -454,15 +464,7 @@ def render_text(report):
                     for t in sorted(i["traces"], key=lambda t: -(t.get("size") or 0))
                 ]
             for site in sites[:10]:
-                w(
-                    "    %10s in %6s blocks  %s:%s"
-                    % (
-                        human_bytes(site.get("size", 0)),
-                        site.get("count", "?"),
-                        short_path(site.get("filename", "?")),
-                        site.get("lineno", "?"),
-                    )
-                )
+                w(_site_line(site))
         w("")
     leaks = report.get("leaks")
     if isinstance(leaks, list) and (leaks or tms):
@@ -479,15 +481,7 @@ def render_text(report):
                 )
             )
             for site in (leak.get("sites") or [])[:10]:
-                w(
-                    "    %10s in %6s blocks  %s:%s"
-                    % (
-                        human_bytes(site.get("size", 0)),
-                        site.get("count", "?"),
-                        short_path(site.get("filename", "?")),
-                        site.get("lineno", "?"),
-                    )
-                )
+                w(_site_line(site))
         w("")
     while out and out[-1] == "":
         out.pop()
