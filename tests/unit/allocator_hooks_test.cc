@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/allocation_tracer.h"
 #include "runtime/anomaly.h"
 #include "runtime/arena_map.h"
 #include "runtime/interpreter_registry.h"
@@ -362,6 +363,72 @@ TEST_F(AllocatorHooksTest, ReallocAcrossThePymallocLimitKeepsContents) {
   EXPECT_EQ(HeaderOf(m)->size, 5000u);
   EXPECT_EQ(HeaderOf(m)->block_domain(), Domain::kMem);
   PyMem_Free(m);
+}
+
+// ---- tracing ----------------------------------------------------------------
+
+// A tracer that records what the hooks tell it (tracemalloc's callbacks).
+struct TracedEvent {
+  bool alloc;
+  Domain domain;
+  OwnerSlot slot;
+  size_t size;
+  uint32_t id;
+};
+std::vector<TracedEvent>* g_traced = nullptr;
+uint32_t g_next_trace_id = 100;
+
+uint32_t RecordAlloc(Domain domain, OwnerSlot slot, size_t size) {
+  uint32_t id = g_next_trace_id++;
+  g_traced->push_back({true, domain, slot, size, id});
+  return id;
+}
+
+void RecordFree(uint32_t id, size_t size) {
+  g_traced->push_back({false, Domain::kRaw, kNoOwner, size, id});
+}
+
+// Small PyMem blocks live in pymalloc now: their traces must still carry
+// the mem domain, the owner and the size, follow a resize, and end at the
+// free.
+TEST_F(AllocatorHooksTest, SmallMemBlocksAreTracedAsMem) {
+  std::vector<TracedEvent> events;
+  events.reserve(100);
+  g_traced = &events;
+  InstallAllocationTracer({&RecordAlloc, &RecordFree, nullptr, nullptr});
+  g_traced_ever.store(true);
+  g_tracing.store(true);
+  void* p = PyMem_Malloc(40);
+  void* q = PyMem_Realloc(p, 200);
+  uint32_t q_id = AllocatorHooks::TraceIdOf(q);
+  PyMem_Free(q);
+  void* o = PyObject_Malloc(40);
+  uint32_t o_id = AllocatorHooks::TraceIdOf(o);
+  PyObject_Free(o);
+  g_tracing.store(false);
+  InstallAllocationTracer({nullptr, nullptr, nullptr, nullptr});
+  g_traced = nullptr;
+
+  ASSERT_EQ(events.size(), 6u);
+  // PyMem_Malloc(40): a mem trace of its size class, for the main slot.
+  EXPECT_TRUE(events[0].alloc);
+  EXPECT_EQ(events[0].domain, Domain::kMem);
+  EXPECT_EQ(events[0].slot, kMainSlot);
+  EXPECT_EQ(events[0].size, 48u);
+  // The resize ends it and starts a new mem trace.
+  EXPECT_FALSE(events[1].alloc);
+  EXPECT_EQ(events[1].id, events[0].id);
+  EXPECT_EQ(events[1].size, 48u);
+  EXPECT_TRUE(events[2].alloc);
+  EXPECT_EQ(events[2].domain, Domain::kMem);
+  EXPECT_EQ(events[2].size, 208u);
+  EXPECT_EQ(q_id, events[2].id);
+  EXPECT_FALSE(events[3].alloc);
+  EXPECT_EQ(events[3].id, q_id);
+  // An obj block of the same size is an obj trace.
+  EXPECT_EQ(events[4].domain, Domain::kObj);
+  EXPECT_EQ(o_id, events[4].id);
+  EXPECT_EQ(events[5].id, o_id);
 }
 
 // ---- anomalies --------------------------------------------------------------
