@@ -579,12 +579,12 @@ __attribute__((always_inline)) inline int ReadTop(const char* ts, int nframes,
   return WalkFrames(ts, f->instrs, f->codes, nframes, depth);
 }
 
-__attribute__((always_inline)) inline TraceId Lookup(Domain domain,
+__attribute__((always_inline)) inline TraceId Lookup(PyThreadState* tstate,
+                                                     Domain domain,
                                                      OwnerSlot slot,
                                                      uint16_t generation,
                                                      int nframes) {
   ThreadCaches* c = Caches();
-  PyThreadState* tstate = CurrentThreadState::Get();
   if (__builtin_expect(
           nframes > kPositionFrames || c == nullptr || tstate == nullptr, 0)) {
     return TraceGeneral(c, tstate, domain, slot, generation, nframes);
@@ -613,7 +613,7 @@ __attribute__((always_inline)) inline TraceId Lookup(Domain domain,
 
 TraceId TracebackTable::TraceCurrent(Domain domain, OwnerSlot slot,
                                      uint16_t generation, int nframes) {
-  return Lookup(domain, slot, generation, nframes);
+  return Lookup(CurrentThreadState::Get(), domain, slot, generation, nframes);
 }
 
 int TracebackTable::InlinePositionsForTest(int nframes, void** codes,
@@ -634,11 +634,6 @@ int TracebackTable::ShimPositionsForTest(int nframes, void** codes, int* instrs,
                                          int* depth) {
   return interpsan_shim_frame_positions(CurrentThreadState::Get(), codes,
                                         instrs, nframes, depth);
-}
-
-const void* CurrentInterpreter() {
-  PyThreadState* tstate = CurrentThreadState::Get();
-  return tstate != nullptr ? tstate->interp : nullptr;
 }
 
 namespace {
@@ -665,12 +660,13 @@ __attribute__((noinline)) bool ClaimCounters(SlotCounters* counters,
 TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,
                                    uint16_t generation, int nframes,
                                    size_t size, SlotCounters* counters) {
-  TraceId id = Lookup(domain, slot, generation, nframes);
+  PyThreadState* tstate = CurrentThreadState::Get();
+  TraceId id = Lookup(tstate, domain, slot, generation, nframes);
   if (__builtin_expect(id == 0, 0)) return 0;
   TraceStats& stats = Stats(id);
   int64_t bytes = static_cast<int64_t>(size);
   int64_t now;
-  const void* interp = CurrentInterpreter();
+  const void* interp = tstate != nullptr ? tstate->interp : nullptr;
   if (__builtin_expect(
           domain != Domain::kRaw &&
               (counters->interp.load(std::memory_order_relaxed) == interp ||
@@ -697,13 +693,14 @@ TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,
 TraceId TracebackTable::Retrace(TraceId id, Domain domain, OwnerSlot slot,
                                 uint16_t generation, int nframes, size_t size,
                                 const SlotCounters* counters) {
-  TraceId now = Lookup(domain, slot, generation, nframes);
+  PyThreadState* tstate = CurrentThreadState::Get();
+  TraceId now = Lookup(tstate, domain, slot, generation, nframes);
   if (now == 0 || now == id) return id;
   // Exclusive if the block is the calling thread's interpreter's own (a
   // freelist of another interpreter's blocks is a cross-interpreter bug).
   bool exclusive =
-      domain != Domain::kRaw &&
-      counters->interp.load(std::memory_order_relaxed) == CurrentInterpreter();
+      domain != Domain::kRaw && tstate != nullptr &&
+      counters->interp.load(std::memory_order_relaxed) == tstate->interp;
   int64_t bytes = static_cast<int64_t>(size);
   TraceStats& before = Stats(id);
   AddTo(before.bytes, -bytes, exclusive);

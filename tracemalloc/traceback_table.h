@@ -36,9 +36,12 @@
 #ifndef INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
 #define INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
 
+#include <Python.h>  // PyThreadState.interp
+
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/current_thread_state.h"
 #include "runtime/owner_record.h"
 #include "runtime/python_shim.h"
 
@@ -96,8 +99,16 @@ inline void AddTo(std::atomic<int64_t>& a, int64_t v, bool exclusive) {
   }
 }
 
-// The calling thread's interpreter (PyInterpreterState*), or null.
-const void* CurrentInterpreter();
+// The calling thread's interpreter (PyInterpreterState*), or null when it
+// has none or this thread has not verified its fast thread-state read yet
+// (no call: free paths stay leaf functions; null means "not exclusive").
+inline const void* CurrentInterpreterFast() {
+  PyThreadState* tstate;
+  if (!CurrentThreadState::TryGetFast(&tstate) || tstate == nullptr) {
+    return nullptr;
+  }
+  return tstate->interp;
+}
 
 namespace traceback_internal {
 // The tables' chunk directories, for the inline readers below (defined in

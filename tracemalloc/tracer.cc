@@ -52,8 +52,9 @@ void OnFree(uint32_t id, size_t size) {
   SlotState& s = g_slots[record.slot];
   // Plain adds only from the block's own interpreter (SlotCounters).
   bool raw = record.domain == Domain::kRaw;
-  bool exclusive = !raw && s.counters.interp.load(std::memory_order_relaxed) ==
-                               CurrentInterpreter();
+  const void* interp = CurrentInterpreterFast();
+  bool exclusive = !raw && interp != nullptr &&
+                   s.counters.interp.load(std::memory_order_relaxed) == interp;
   int64_t bytes = static_cast<int64_t>(size);
   TraceStats& stats = TracebackTable::Stats(id);
   AddTo(stats.bytes, -bytes, exclusive);

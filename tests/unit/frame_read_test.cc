@@ -72,6 +72,9 @@ class FrameReadTest : public ::testing::Test {
       Py_DECREF(f);
     }
   }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(testing::FinalizePythonForTest(), 0);
+  }
 };
 
 TEST_F(FrameReadTest, InlineReadAgreesWithTheShimWalk) {
