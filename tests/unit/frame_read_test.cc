@@ -7,14 +7,19 @@
 #include <Python.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <set>
+#include <thread>
+#include <vector>
+
 #include "tests/unit/python_test_env.h"
 #include "tracemalloc/traceback_table.h"
 
 namespace interpsan {
 namespace {
 
-int g_compared = 0;
-int g_mismatches = 0;
+std::atomic<int> g_compared{0};
+std::atomic<int> g_mismatches{0};
 
 // compare(nframes): both reads of the caller's stack must agree.
 PyObject* Compare(PyObject*, PyObject* arg) {
@@ -42,9 +47,12 @@ PyObject* Compare(PyObject*, PyObject* arg) {
   Py_RETURN_NONE;
 }
 
+// The slot trace() interns for (one per thread in the concurrent test).
+thread_local OwnerSlot t_slot = 5;
+
 // trace(): (trace id, line of its innermost frame) for the caller, 1 frame.
 PyObject* Trace(PyObject*, PyObject*) {
-  TraceId id = TracebackTable::TraceCurrent(Domain::kObj, 5, 0, 1);
+  TraceId id = TracebackTable::TraceCurrent(Domain::kObj, t_slot, 0, 1);
   TraceRecord r;
   if (id == 0 || !TracebackTable::Get(id, &r) || r.nframes != 1) {
     PyErr_SetString(PyExc_AssertionError, "no trace");
@@ -60,17 +68,25 @@ PyMethodDef g_methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
+// compare() and trace() as globals of the current interpreter's __main__.
+bool AddFunctions() {
+  PyObject* main = PyImport_AddModule("__main__");
+  for (PyMethodDef* m = g_methods; m->ml_name != nullptr; m++) {
+    PyObject* f = PyCFunction_New(m, nullptr);
+    if (f == nullptr || PyObject_SetAttrString(main, m->ml_name, f) != 0) {
+      Py_XDECREF(f);
+      return false;
+    }
+    Py_DECREF(f);
+  }
+  return true;
+}
+
 class FrameReadTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     testing::InitializePythonForTest();
-    PyObject* main = PyImport_AddModule("__main__");
-    for (PyMethodDef* m = g_methods; m->ml_name != nullptr; m++) {
-      PyObject* f = PyCFunction_New(m, nullptr);
-      ASSERT_NE(f, nullptr);
-      ASSERT_EQ(PyObject_SetAttrString(main, m->ml_name, f), 0);
-      Py_DECREF(f);
-    }
+    ASSERT_TRUE(AddFunctions());
   }
   static void TearDownTestSuite() {
     EXPECT_EQ(testing::FinalizePythonForTest(), 0);
@@ -149,6 +165,54 @@ for _ in range(3):
 assert at_depth(1)[0] != at_depth(5)[0]
 assert at_depth(5)[0] == at_depth(5)[0]
 )"));
+}
+
+// Four own-GIL interpreters on four threads reading frames and interning
+// at once (run under ThreadSanitizer by tests/sanitizers/run_sanitizers.sh):
+// each thread's traces are its own slot's, and its lines are right.
+TEST_F(FrameReadTest, ConcurrentInterpretersTraceTheirOwnStacks) {
+  constexpr int kThreads = 4;
+  std::vector<std::set<TraceId>> ids(kThreads);
+  bool ok[kThreads] = {};
+  PyThreadState* main_tstate = PyEval_SaveThread();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; i++) {
+    threads.emplace_back([i, &ids, &ok] {
+      t_slot = static_cast<OwnerSlot>(40 + i);
+      PyThreadState* tstate = testing::NewOwnGilInterpreter();
+      if (tstate == nullptr) return;
+      ok[i] = AddFunctions() && testing::RunPython(R"(
+import sys
+seen = set()
+for k in range(2000):
+    t, line = trace(); here = sys._getframe().f_lineno
+    assert line == here, (line, here)
+    seen.add(t)
+    compare(1)
+)");
+      PyObject* seen = PyDict_GetItemString(
+          PyModule_GetDict(PyImport_AddModule("__main__")), "seen");
+      if (seen != nullptr) {
+        PyObject* iter = PyObject_GetIter(seen);
+        for (PyObject* item; iter && (item = PyIter_Next(iter));) {
+          ids[i].insert(static_cast<TraceId>(PyLong_AsLong(item)));
+          Py_DECREF(item);
+        }
+        Py_XDECREF(iter);
+      }
+      Py_EndInterpreter(tstate);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  PyEval_RestoreThread(main_tstate);
+  for (int i = 0; i < kThreads; i++) {
+    EXPECT_TRUE(ok[i]) << i;
+    ASSERT_EQ(ids[i].size(), 1u) << i;  // one line, one depth: one trace
+    TraceRecord r;
+    ASSERT_TRUE(TracebackTable::Get(*ids[i].begin(), &r));
+    EXPECT_EQ(r.slot, 40 + i);
+  }
+  EXPECT_EQ(g_mismatches, 0);
 }
 
 }  // namespace
