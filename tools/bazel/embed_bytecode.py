@@ -1,7 +1,7 @@
 """Build step (runs in Bazel, on the configured CPython): compiles a Python
 source file and writes a C++ header holding its marshalled code object.
 
-    python3.X -I embed_bytecode.py INPUT.py FILENAME SYMBOL OUTPUT.h
+    python3.X -I embed_bytecode.py SOURCE FILENAME SYMBOL HEADER
 
 The runner unmarshals the code in each interpreter instead of compiling
 the bootstrap there (about 4 ms of CPU per interpreter at every start-up,
@@ -21,7 +21,7 @@ def main(argv):
     data = marshal.dumps(code)
     with open(output, "w") as out:
         out.write(
-            "// Generated from %s by tools/runner/embed_bytecode.py (CPython %d.%d).\n"
+            "// Generated from %s by tools/bazel/embed_bytecode.py (CPython %d.%d).\n"
             % (source_path, *sys.version_info[:2])
         )
         out.write("// Do not edit.\n#pragma once\n")
