@@ -32,7 +32,6 @@ TOP_LEVEL = (
     "tools",
     "tests",
     "third_party",
-    "examples",
     ".ci",
 )
 EXTENSIONS = ("cc", "h", "c", "py", "md", "sh", "bzl", "inc", "supp", "txt")
