@@ -415,9 +415,7 @@ __attribute__((always_inline)) inline void SmallFree(void* p, OwnerSlot owner) {
     if (INTERPSAN_UNLIKELY(ReentryGuard::active)) {
       return SmallFreeSlow(kCall, p, owner);
     }
-    OwnerSlot current;
-    if (INTERPSAN_UNLIKELY(!InterpreterRegistry::TryCurrentSlotFast(&current) ||
-                           (current != owner && current != kNoOwner))) {
+    if (INTERPSAN_UNLIKELY(!InterpreterRegistry::OwnerIsCurrentFast(owner))) {
       return SmallFreeSlow(kCall, p, owner);
     }
     if (INTERPSAN_UNLIKELY(ArenaMap::IsMemBlock(p) !=

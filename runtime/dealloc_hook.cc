@@ -95,12 +95,9 @@ extern "C" __attribute__((visibility("default"))) void _Py_Dealloc(
     // g_enabled_checks is only ever set by AllocatorHooks::Install, which
     // requires it.
     OwnerSlot owner = ArenaMap::LookupMapped(op);
-    OwnerSlot current;
-    if (__builtin_expect(
-            owner == kNoOwner ||
-                !InterpreterRegistry::TryCurrentSlotFast(&current) ||
-                (current != owner && current != kNoOwner),
-            0)) {
+    if (__builtin_expect(owner == kNoOwner ||
+                             !InterpreterRegistry::OwnerIsCurrentFast(owner),
+                         0)) {
       return CheckedDeallocSlow(op);
     }
   }

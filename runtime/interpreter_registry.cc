@@ -11,8 +11,9 @@
 namespace interpsan {
 namespace {
 
+// The slot's interpreter pointer lives in InterpreterRegistry::slot_interp_
+// (read inline by OwnerIsCurrentFast).
 struct Slot {
-  std::atomic<PyInterpreterState*> interp{nullptr};  // null once retired
   std::atomic<int64_t> id{-1};
   std::atomic<int> index{-1};
   std::atomic<bool> own_gil{false};
@@ -30,16 +31,6 @@ std::atomic<InterpreterRegistry::NewInterpreterListener> g_new_listener{
 static_assert(offsetof(PyThreadState, interp) == 2 * sizeof(void*),
               "PyThreadState layout changed: update InterpreterOf");
 
-OwnerSlot FindLocked(PyInterpreterState* interp) {
-  int n = g_next_slot.load(std::memory_order_relaxed);
-  for (int i = kMainSlot; i < n; i++) {
-    if (g_slots[i].interp.load(std::memory_order_relaxed) == interp) {
-      return static_cast<OwnerSlot>(i);
-    }
-  }
-  return kNoOwner;
-}
-
 int64_t ReadId(PyInterpreterState* interp) {
   // PyInterpreterState_GetID only reads interp->id (and raises on NULL,
   // which cannot happen here).
@@ -49,6 +40,17 @@ int64_t ReadId(PyInterpreterState* interp) {
 }  // namespace
 
 std::atomic<uint32_t> InterpreterRegistry::epoch_{1};
+std::atomic<PyInterpreterState*> InterpreterRegistry::slot_interp_[kMaxSlots];
+
+OwnerSlot InterpreterRegistry::FindLocked(PyInterpreterState* interp) {
+  int n = g_next_slot.load(std::memory_order_relaxed);
+  for (int i = kMainSlot; i < n; i++) {
+    if (slot_interp_[i].load(std::memory_order_relaxed) == interp) {
+      return static_cast<OwnerSlot>(i);
+    }
+  }
+  return kNoOwner;
+}
 
 OwnerSlot InterpreterRegistry::SlowCurrentSlot(PyInterpreterState* interp) {
   if (!CurrentThreadState::fast_path_enabled()) {
@@ -73,7 +75,7 @@ OwnerSlot InterpreterRegistry::SlotOf(PyInterpreterState* interp) {
   }
   int slot;
   if (interp == PyInterpreterState_Main() &&
-      g_slots[kMainSlot].interp.load() == nullptr) {
+      slot_interp_[kMainSlot].load() == nullptr) {
     // The main interpreter, or the main interpreter of a runtime
     // initialised again after Py_Finalize: it keeps slot 1. What the
     // previous runtime left behind (blocks in the main interpreter's arenas,
@@ -89,7 +91,7 @@ OwnerSlot InterpreterRegistry::SlotOf(PyInterpreterState* interp) {
     g_next_slot.store(slot + 1, std::memory_order_release);
   }
   g_slots[slot].id.store(ReadId(interp), std::memory_order_relaxed);
-  g_slots[slot].interp.store(interp, std::memory_order_release);
+  slot_interp_[slot].store(interp, std::memory_order_release);
   if (NewInterpreterListener listener = g_new_listener.load()) {
     listener(static_cast<OwnerSlot>(slot), slot == kMainSlot);
   }
@@ -111,7 +113,7 @@ void InterpreterRegistry::SetIndex(OwnerSlot slot, int index, bool own_gil) {
   if (slot == kNoOwner) return;
   g_slots[slot].index.store(index, std::memory_order_relaxed);
   g_slots[slot].own_gil.store(own_gil, std::memory_order_relaxed);
-  if (PyInterpreterState* interp = g_slots[slot].interp.load()) {
+  if (PyInterpreterState* interp = slot_interp_[slot].load()) {
     g_slots[slot].id.store(ReadId(interp), std::memory_order_relaxed);
   }
 }
@@ -120,7 +122,7 @@ void InterpreterRegistry::Retire(OwnerSlot slot) {
   if (slot == kNoOwner) return;
   std::lock_guard<std::mutex> lock(g_register_mu);
   g_slots[slot].ended.store(true, std::memory_order_relaxed);
-  g_slots[slot].interp.store(nullptr, std::memory_order_release);
+  slot_interp_[slot].store(nullptr, std::memory_order_release);
   epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
@@ -153,7 +155,7 @@ OwnerSlot InterpreterRegistry::RegisterForTesting(PyInterpreterState* fake,
   std::lock_guard<std::mutex> lock(g_register_mu);
   int slot = g_next_slot.fetch_add(1);
   g_slots[slot].id.store(id);
-  g_slots[slot].interp.store(fake);
+  slot_interp_[slot].store(fake);
   return static_cast<OwnerSlot>(slot);
 }
 

@@ -65,26 +65,20 @@ class InterpreterRegistry {
     return SlowCurrentSlot(interp);
   }
 
-  // CurrentSlot() without its slow paths: false if the answer is not in
-  // this thread's memo (the caller then takes a slow path of its own, so
-  // that its fast path needs no stack frame).
-  static inline bool TryCurrentSlotFast(OwnerSlot* out) {
+  // True if the calling thread runs in the interpreter of `owner`, or has
+  // no thread state (then nothing can be compared). False if it may not
+  // be, including whenever the answer needs a slow path: the caller then
+  // asks CurrentSlot(). Inline and frameless, for the checks on every free
+  // and deallocation: the thread state, its interpreter, and the owner
+  // slot's interpreter pointer (null once that interpreter has ended, so a
+  // new interpreter at the same address never matches an ended one's
+  // slot).
+  static inline bool OwnerIsCurrentFast(OwnerSlot owner) {
     PyThreadState* tstate;
     if (!CurrentThreadState::TryGetFast(&tstate)) return false;
-    if (tstate == nullptr) {
-      *out = kNoOwner;
-      return true;
-    }
-    PyInterpreterState* interp = InterpreterOf(tstate);
-    const ThreadCache& cache = t_cache_;
-    if (__builtin_expect(
-            interp != cache.interp ||
-                cache.epoch != epoch_.load(std::memory_order_acquire),
-            0)) {
-      return false;
-    }
-    *out = cache.slot;
-    return true;
+    if (tstate == nullptr) return true;
+    return InterpreterOf(tstate) ==
+           slot_interp_[owner].load(std::memory_order_relaxed);
   }
 
   // The slot of `interp`, registering it if new. `interp` may be null.
@@ -124,6 +118,11 @@ class InterpreterRegistry {
   using ThreadCache = RegistryThreadCache;
   static PyInterpreterState* InterpreterOf(PyThreadState* tstate);
   static OwnerSlot SlowCurrentSlot(PyInterpreterState* interp);
+  // The slot holding `interp`, or kNoOwner (under the registry's lock).
+  static OwnerSlot FindLocked(PyInterpreterState* interp);
+
+  // Each slot's interpreter, null until registered and once retired.
+  static std::atomic<PyInterpreterState*> slot_interp_[kMaxSlots];
 
   // Bumped whenever an interpreter is retired, so thread-local caches keyed
   // by a PyInterpreterState* notice that the address may now mean someone

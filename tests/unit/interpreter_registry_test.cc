@@ -233,6 +233,33 @@ class FinalizePythonAtExit : public ::testing::Environment {
 ::testing::Environment* const finalize_python_env =
     ::testing::AddGlobalTestEnvironment(new FinalizePythonAtExit);
 
+// The inline owner test on every free and deallocation: true only for the
+// slot of the thread's own, live interpreter; a slot that held the same
+// address but was retired never matches (a new interpreter is often
+// allocated where an ended one was).
+TEST(InterpreterRegistryTest, OwnerIsCurrentFastMatchesOnlyTheLiveOwner) {
+  EnsurePython();
+  OwnerSlot main = InterpreterRegistry::CurrentSlot();
+  ASSERT_EQ(main, kMainSlot);
+  if (CurrentThreadState::fast_path_enabled()) {
+    EXPECT_TRUE(InterpreterRegistry::OwnerIsCurrentFast(main));
+  }
+  PyInterpreterState* here = PyThreadState_GetInterpreter(PyThreadState_Get());
+  int fake_interp = 0;
+  OwnerSlot other = InterpreterRegistry::RegisterForTesting(
+      reinterpret_cast<PyInterpreterState*>(&fake_interp), 9001);
+  EXPECT_FALSE(InterpreterRegistry::OwnerIsCurrentFast(other));
+  OwnerSlot ghost = InterpreterRegistry::RegisterForTesting(here, 9002);
+  if (CurrentThreadState::fast_path_enabled()) {
+    EXPECT_TRUE(InterpreterRegistry::OwnerIsCurrentFast(ghost));
+  }
+  InterpreterRegistry::Retire(ghost);
+  EXPECT_FALSE(InterpreterRegistry::OwnerIsCurrentFast(ghost));
+  InterpreterRegistry::Retire(other);
+  // The main slot is untouched by both.
+  EXPECT_EQ(InterpreterRegistry::CurrentSlot(), kMainSlot);
+}
+
 TEST(InterpreterRegistryTest, MainInterpreterHasTheReservedMainSlot) {
   int slots_before = InterpreterRegistry::SlotCount();
   EnsurePython();
