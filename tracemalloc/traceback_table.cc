@@ -636,27 +636,6 @@ int TracebackTable::ShimPositionsForTest(int nframes, void** codes, int* instrs,
                                         instrs, nframes, depth);
 }
 
-namespace {
-
-// First traced mem/obj allocation of `slot`'s interpreter (or the first
-// after it ended and the slot was reused): the counters become its own
-// once the registry confirms that the calling thread runs in it (a
-// realloc of another interpreter's block is traced for the block's owner,
-// from a thread that does not hold the owner's GIL).
-__attribute__((noinline)) bool ClaimCounters(SlotCounters* counters,
-                                             OwnerSlot slot,
-                                             const void* interp) {
-  if (interp == nullptr ||
-      InterpreterRegistry::FindSlot(const_cast<PyInterpreterState*>(
-          static_cast<const PyInterpreterState*>(interp))) != slot) {
-    return false;
-  }
-  counters->interp.store(interp, std::memory_order_relaxed);
-  return true;
-}
-
-}  // namespace
-
 TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,
                                    uint16_t generation, int nframes,
                                    size_t size, SlotCounters* counters) {
@@ -666,12 +645,9 @@ TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,
   TraceStats& stats = Stats(id);
   int64_t bytes = static_cast<int64_t>(size);
   int64_t now;
-  const void* interp = tstate != nullptr ? tstate->interp : nullptr;
-  if (__builtin_expect(
-          domain != Domain::kRaw &&
-              (counters->interp.load(std::memory_order_relaxed) == interp ||
-               ClaimCounters(counters, slot, interp)),
-          1)) {
+  if (__builtin_expect(domain != Domain::kRaw && tstate != nullptr &&
+                           InterpreterRegistry::OwnerIsCurrentFast(slot),
+                       1)) {
     // `slot` is the allocating thread's interpreter, whose GIL it holds.
     AddTo(stats.bytes, bytes, true);
     AddTo(stats.blocks, 1, true);
@@ -691,16 +667,14 @@ TraceId TracebackTable::TraceAlloc(Domain domain, OwnerSlot slot,
 }
 
 TraceId TracebackTable::Retrace(TraceId id, Domain domain, OwnerSlot slot,
-                                uint16_t generation, int nframes, size_t size,
-                                const SlotCounters* counters) {
+                                uint16_t generation, int nframes, size_t size) {
   PyThreadState* tstate = CurrentThreadState::Get();
   TraceId now = Lookup(tstate, domain, slot, generation, nframes);
   if (now == 0 || now == id) return id;
   // Exclusive if the block is the calling thread's interpreter's own (a
   // freelist of another interpreter's blocks is a cross-interpreter bug).
-  bool exclusive =
-      domain != Domain::kRaw && tstate != nullptr &&
-      counters->interp.load(std::memory_order_relaxed) == tstate->interp;
+  bool exclusive = domain != Domain::kRaw && tstate != nullptr &&
+                   InterpreterRegistry::OwnerIsCurrentFast(slot);
   int64_t bytes = static_cast<int64_t>(size);
   TraceStats& before = Stats(id);
   AddTo(before.bytes, -bytes, exclusive);

@@ -36,12 +36,11 @@
 #ifndef INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
 #define INTERPSAN_TRACEMALLOC_TRACEBACK_TABLE_H_
 
-#include <Python.h>  // PyThreadState.interp
-
 #include <atomic>
 #include <cstdint>
 
 #include "runtime/current_thread_state.h"
+#include "runtime/interpreter_registry.h"
 #include "runtime/owner_record.h"
 #include "runtime/python_shim.h"
 
@@ -66,11 +65,13 @@ struct TraceRecord {
 // interpreter slot, on its own cache line).
 //
 // Counters without a lock-prefixed read-modify-write: a thread running in
-// the counters' own interpreter (`interp`) holds its GIL whenever it
-// allocates or frees a mem/obj block (the C API requires it), so for those
-// it adds with a plain load and store, and only raw blocks (any thread, no
-// GIL needed) and blocks freed by another interpreter's thread (a
-// cross-interpreter free, which interpsan reports) take atomic adds. The
+// the counters' own interpreter (InterpreterRegistry::OwnerIsCurrentFast
+// of the slot, with a thread state) holds its GIL whenever it allocates or
+// frees a mem/obj block (the C API requires it), so for those it adds with
+// a plain load and store, and only raw blocks (any thread, no GIL needed)
+// and blocks of another interpreter (a cross-interpreter free, which
+// interpsan reports; or an answer that needs the registry's slow path)
+// take atomic adds. The
 // same holds for a trace's TraceStats (a trace belongs to one interpreter
 // and one domain). Every access is a std::atomic operation, so nothing is
 // a data race; the one imprecision is that a cross-interpreter free racing
@@ -99,15 +100,12 @@ inline void AddTo(std::atomic<int64_t>& a, int64_t v, bool exclusive) {
   }
 }
 
-// The calling thread's interpreter (PyInterpreterState*), or null when it
-// has none or this thread has not verified its fast thread-state read yet
-// (no call: free paths stay leaf functions; null means "not exclusive").
-inline const void* CurrentInterpreterFast() {
+// True if the calling thread has a thread state and runs in `slot`'s
+// interpreter (inline, no call; false whenever that takes a slow path).
+inline bool RunsInSlot(OwnerSlot slot) {
   PyThreadState* tstate;
-  if (!CurrentThreadState::TryGetFast(&tstate) || tstate == nullptr) {
-    return nullptr;
-  }
-  return tstate->interp;
+  return CurrentThreadState::TryGetFast(&tstate) && tstate != nullptr &&
+         InterpreterRegistry::OwnerIsCurrentFast(slot);
 }
 
 namespace traceback_internal {
@@ -133,10 +131,8 @@ class TracebackTable {
   // A traced block of `size` bytes (trace `id`, of `slot`'s current
   // generation) became a new object: its trace for the current stack, the
   // bytes moved from `id`'s statistics to it if it differs.
-  // `counters`: of `slot`.
   static TraceId Retrace(TraceId id, Domain domain, OwnerSlot slot,
-                         uint16_t generation, int nframes, size_t size,
-                         const SlotCounters* counters);
+                         uint16_t generation, int nframes, size_t size);
 
   // Interns explicit frame ids (tests, and traces with no Python frame);
   // `depth` >= nframes is the stack's whole depth.

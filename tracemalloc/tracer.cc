@@ -52,9 +52,7 @@ void OnFree(uint32_t id, size_t size) {
   SlotState& s = g_slots[record.slot];
   // Plain adds only from the block's own interpreter (SlotCounters).
   bool raw = record.domain == Domain::kRaw;
-  const void* interp = CurrentInterpreterFast();
-  bool exclusive = !raw && interp != nullptr &&
-                   s.counters.interp.load(std::memory_order_relaxed) == interp;
+  bool exclusive = !raw && RunsInSlot(record.slot);
   int64_t bytes = static_cast<int64_t>(size);
   TraceStats& stats = TracebackTable::Stats(id);
   AddTo(stats.bytes, -bytes, exclusive);
@@ -74,7 +72,7 @@ uint32_t OnRetrace(uint32_t id, size_t size) {
   uint16_t generation = s.generation.load(std::memory_order_relaxed);
   if (nframes <= 0 || record.generation != generation) return id;
   return TracebackTable::Retrace(id, record.domain, record.slot, generation,
-                                 nframes, size, &s.counters);
+                                 nframes, size);
 }
 
 int FramesOf(uint32_t id, InterpsanFrame* out, int max) {
@@ -100,9 +98,6 @@ void RecomputeTracing() {
 }
 
 void OnInterpreterEnd(OwnerSlot slot) {
-  // Its address may come back as another interpreter's: no thread counts
-  // as this slot's own any more (frees of its leftovers add atomically).
-  g_slots[slot].counters.interp.store(nullptr);
   if (g_report_leaks) Tracer::ReportLeaks(slot);
 }
 
