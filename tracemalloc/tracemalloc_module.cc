@@ -5,6 +5,7 @@
 #include "runtime/allocator_hooks.h"
 #include "runtime/anomaly.h"
 #include "runtime/interpreter_registry.h"
+#include "runtime/per_interpreter_module.h"
 #include "runtime/python_shim.h"
 #include "tracemalloc/tracemalloc_api_py.h"
 #include "tracemalloc/tracer.h"
@@ -196,27 +197,16 @@ PyMethodDef kMethods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
-PyModuleDef_Slot kSlots[] = {
-    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
-    {0, nullptr},
-};
-
-PyModuleDef kModule = {
-    PyModuleDef_HEAD_INIT,
+interpsan::PerInterpreterModule g_module({
     "_interpsan_tracemalloc",
     "interpsan's process-wide tracemalloc, per interpreter (C half).",
-    0,
     kMethods,
-    kSlots,
-    nullptr,
-    nullptr,
-    nullptr,
-};
+});
 
 }  // namespace
 
 extern "C" PyObject* PyInit__interpsan_tracemalloc(void) {
-  return PyModuleDef_Init(&kModule);
+  return g_module.Init();
 }
 
 namespace interpsan {

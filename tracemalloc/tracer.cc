@@ -9,7 +9,7 @@
 
 #include "runtime/allocation_tracer.h"
 #include "runtime/anomaly.h"
-#include "runtime/event_log.h"
+#include "runtime/event_writer.h"
 #include "runtime/interpreter_lifecycle_hook.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/json_writer.h"
@@ -326,18 +326,15 @@ void WriteTracesEvent(OwnerSlot slot, const char* what,
   }
   traces += "]";
   InterpreterInfo info = InterpreterRegistry::Info(slot);
-  std::string out;
-  JsonObject o(&out);
-  o.Str("event", "tracemalloc_traces")
-      .Str("what", what)
-      .Int("interpreter", info.id)
-      .Int("index", info.index)
-      .Int("frames", Tracer::Frames(slot))
-      .Raw("traces", traces)
-      .Int("other_bytes", other_bytes)
-      .Int("other_blocks", other_blocks);
-  o.End();
-  EventLog::Write(out);
+  WriteEvent("tracemalloc_traces", [&](JsonObject& o) {
+    o.Str("what", what)
+        .Int("interpreter", info.id)
+        .Int("index", info.index)
+        .Int("frames", Tracer::Frames(slot))
+        .Raw("traces", traces)
+        .Int("other_bytes", other_bytes)
+        .Int("other_blocks", other_blocks);
+  });
 }
 
 }  // namespace
@@ -365,19 +362,16 @@ void Tracer::ReportLeaks(OwnerSlot slot) {
   }
   std::vector<SiteStats> shown(
       sites.begin(), sites.begin() + std::min<size_t>(sites.size(), 50));
-  std::string out;
-  JsonObject o(&out);
-  o.Str("event", "leaks")
-      .Int("interpreter", info.id)
-      .Int("index", info.index)
-      .Int("blocks", blocks)
-      .Int("bytes", bytes)
-      .Int("site_count", static_cast<int64_t>(sites.size()))
-      .Int("runtime_blocks", runtime_blocks)
-      .Int("runtime_bytes", runtime_bytes)
-      .Raw("sites", SitesJson(shown));
-  o.End();
-  EventLog::Write(out);
+  WriteEvent("leaks", [&](JsonObject& o) {
+    o.Int("interpreter", info.id)
+        .Int("index", info.index)
+        .Int("blocks", blocks)
+        .Int("bytes", bytes)
+        .Int("site_count", static_cast<int64_t>(sites.size()))
+        .Int("runtime_blocks", runtime_blocks)
+        .Int("runtime_bytes", runtime_bytes)
+        .Raw("sites", SitesJson(shown));
+  });
   WriteTracesEvent(slot, "leaks", false);
   if (program_sites.empty()) return;  // only CPython's own: not worth a shout
   int64_t program_blocks = blocks - runtime_blocks;
@@ -398,17 +392,14 @@ void Tracer::ReportLeaks(OwnerSlot slot) {
 void Tracer::ReportTop(OwnerSlot slot, size_t limit) {
   ReentryGuard guard;
   InterpreterInfo info = InterpreterRegistry::Info(slot);
-  std::string out;
-  JsonObject o(&out);
-  o.Str("event", "tracemalloc")
-      .Int("interpreter", info.id)
-      .Int("index", info.index)
-      .Int("frames", Frames(slot))
-      .Int("current_bytes", CurrentBytes(slot))
-      .Int("peak_bytes", PeakBytes(slot))
-      .Raw("top", SitesJson(TopSites(slot, limit, true)));
-  o.End();
-  EventLog::Write(out);
+  WriteEvent("tracemalloc", [&](JsonObject& o) {
+    o.Int("interpreter", info.id)
+        .Int("index", info.index)
+        .Int("frames", Frames(slot))
+        .Int("current_bytes", CurrentBytes(slot))
+        .Int("peak_bytes", PeakBytes(slot))
+        .Raw("top", SitesJson(TopSites(slot, limit, true)));
+  });
   WriteTracesEvent(slot, "live", true);
 }
 
