@@ -52,11 +52,11 @@ def marker_line(name, marker):
     return cli_testing.marker_line(program(name), marker)
 
 
-def interpsan(*cli_args, python=None, report_dir=None, pythonpath=()):
+def interpsan(*cli_args, python=None, report_dir=None, pythonpath=(), cwd=None):
     """Runs `tools/interpsan --python X.Y CLI_ARGS...` and returns a Result."""
     args = [LAUNCHER, "--python", python or VERSION] + list(cli_args)
     env = cli_testing.environment(EXTENSIONS, pythonpath=pythonpath)
-    return cli_testing.run(args, env, RUN_TIMEOUT, report_dir)
+    return cli_testing.run(args, env, RUN_TIMEOUT, report_dir, cwd=cwd)
 
 
 def run_program(name, *program_args, n=4, keep_going=False, checks=None, options=(), pythonpath=()):

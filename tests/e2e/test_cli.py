@@ -159,6 +159,16 @@ class ProgramOutcomeTest(E2ETestCase):
         r = run_program("tempdir_collide.py")
         self.assertStatus(r, EXIT_OK)
 
+    def test_private_cpython_testfn_per_interpreter(self):
+        # CPython's suites name scratch files after the pid, in the current
+        # directory (test_array, test_json): one name per interpreter.
+        cwd = e2e_lib.scratch_dir("testfn-")
+        r = e2e_lib.interpsan("run", "-n", "4", "--", e2e_lib.program("testfn_collide.py"), cwd=cwd)
+        self.assertStatus(r, EXIT_OK)
+        names = sorted(line.split()[1] for line in r.stdout.splitlines())
+        self.assertEqual(len(set(names)), 4, r.describe())
+        self.assertEqual(os.listdir(cwd), [], r.describe())
+
     def test_patched_when_site_imported_them_first(self):
         # The bootstrap patches unittest's results and tempfile as the
         # program first imports them; a sitecustomize that imports both

@@ -223,6 +223,28 @@ def _private_tempdir(index, tempfile):
     atexit.register(shutil.rmtree, path, True)
 
 
+def _private_testfn(index, os_helper):
+    """CPython's own test suites name their scratch files after the process
+    (test.support.os_helper.TESTFN, "@test_<pid>_tmp...", "to disambiguate
+    for parallel testing"), in the current directory: the same name in
+    every interpreter of this process, so N interpreters running a suite
+    trip over each other's files (test_array, test_json's test_tool). Each
+    interpreter's names get its index, as a separate process's get its pid.
+    Called as os_helper's own code has run, before a test imports the
+    names."""
+    import os
+
+    old = "@test_%d_tmp" % os.getpid()
+    new = "@test_%d_i%d_tmp" % (os.getpid(), index)
+    for name, value in list(vars(os_helper).items()):
+        if not name.startswith("TESTFN"):
+            continue
+        if isinstance(value, str):
+            setattr(os_helper, name, value.replace(old, new))
+        elif isinstance(value, bytes):
+            setattr(os_helper, name, value.replace(old.encode(), new.encode()))
+
+
 class _PostImportHooks:
     """A sys.meta_path finder that runs hook(module) right after a listed
     module's own code has run, the first time the program imports it.
@@ -378,6 +400,7 @@ def run(kind, target, argv):
             {
                 "unittest.result": _count_unittest_results,
                 "tempfile": lambda module: _private_tempdir(index, module),
+                "test.support.os_helper": lambda module: _private_testfn(index, module),
             }
         ),
     )
