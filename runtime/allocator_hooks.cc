@@ -33,6 +33,13 @@ inline bool ChecksOn(uint32_t bits) {
 
 inline bool IsSmall(size_t n) { return n - 1 < g_small_limit; }
 
+// The size class of a small block (`p` in a pymalloc arena): inline on the
+// traced paths, where an out-of-line call per block showed in the profile
+// (python_shim.h checks the layout per version).
+inline size_t SmallSize(const void* p) {
+  return interpsan_small_block_size_inline(p);
+}
+
 // ---- tracemalloc's share of the hooks --------------------------------------
 
 inline uint32_t TraceNew(Domain domain, OwnerSlot slot, size_t size) {
@@ -45,38 +52,38 @@ inline void TraceGone(uint32_t trace_id, size_t size) {
   if (trace_id != 0) g_tracer.on_free(trace_id, size);
 }
 
-// The block this thread traced last. An object's _Py_NewReference follows
-// its allocation on the same thread with the same Python stack, so a block
-// equal to this one already has the right trace: only blocks reused from
-// freelists need RetraceBlock's stack walk. Cleared when that block is
-// freed or checked, so a later reuse of the same address is retraced.
-thread_local const void* t_last_traced = nullptr;
-
+// AllocatorHooks::last_traced (allocator_hooks.h): cleared when that block
+// is freed, so a later reuse of the same address is retraced.
 inline void ForgetLastTraced(const void* p) {
-  if (t_last_traced == p) t_last_traced = nullptr;
+  if (AllocatorHooks::last_traced == p) AllocatorHooks::last_traced = nullptr;
 }
 
 // A small block just came from pymalloc: trace it by its size class, the
 // size its free will report.
 inline void TraceSmall(void* p, Domain domain) {
   if (__builtin_expect(!g_tracing.load(std::memory_order_relaxed), 1) ||
-      p == nullptr) {
+      p == nullptr || ReentryGuard::active) {
     return;
   }
-  uint32_t id = TraceNew(domain, InterpreterRegistry::CurrentSlot(),
-                         interpsan_shim_small_block_size(p));
+  uint32_t id = g_tracer.on_alloc(domain, InterpreterRegistry::CurrentSlot(),
+                                  SmallSize(p));
   if (id != 0) {
     SmallBlockTraces::Set(p, id);
-    t_last_traced = p;
+    AllocatorHooks::last_traced = p;
   }
+}
+
+// UntraceSmall once g_traced_ever is known to be set.
+inline void UntraceSmallEver(void* p) {
+  ForgetLastTraced(p);
+  uint32_t id = SmallBlockTraces::Take(p);
+  if (id != 0) g_tracer.on_free(id, SmallSize(p));
 }
 
 inline void UntraceSmall(void* p) {
   if (__builtin_expect(!g_traced_ever.load(std::memory_order_relaxed), 1))
     return;
-  ForgetLastTraced(p);
-  uint32_t id = SmallBlockTraces::Take(p);
-  if (id != 0) TraceGone(id, interpsan_shim_small_block_size(p));
+  UntraceSmallEver(p);
 }
 
 // ---- header blocks -------------------------------------------------------
@@ -125,7 +132,7 @@ void* HeaderAlloc(Domain domain, size_t n, bool zero) {
   header->owner = owner;
   header->domain = static_cast<uint8_t>(domain);
   header->trace_id = TraceNew(domain, owner, n);
-  if (header->trace_id != 0) t_last_traced = header->user();
+  if (header->trace_id != 0) AllocatorHooks::last_traced = header->user();
   return header->user();
 }
 
@@ -300,8 +307,7 @@ __attribute__((noinline, cold)) SmallVerdict ReportSmallDomain(
       return SmallVerdict::kDead;
     }
   }
-  ReportBadFree(false, realloc, call, block, p,
-                interpsan_shim_small_block_size(p), owner, current);
+  ReportBadFree(false, realloc, call, block, p, SmallSize(p), owner, current);
   // Both domains are served by this interpreter's pymalloc: releasing the
   // block correctly is always safe.
   return SmallVerdict::kRelease;
@@ -314,7 +320,7 @@ __attribute__((noinline, cold)) void ReportSmallCross(Domain call, void* p,
                                                       bool realloc,
                                                       OwnerSlot current) {
   Domain block = SmallDomain(p, call);
-  size_t size = interpsan_shim_small_block_size(p);
+  size_t size = SmallSize(p);
   ReportBadFree(true, realloc, call, block, p, size, owner, current);
   if (block != call && (g_enabled_checks & kCheckDomain)) {
     ReportBadFree(false, realloc, call, block, p, size, owner, current);
@@ -375,7 +381,7 @@ void RawCallOnSmallBlock(void* p, OwnerSlot owner, bool realloc) {
   if (checks == 0 || ReentryGuard::active) return;
   OwnerSlot current = InterpreterRegistry::CurrentSlot();
   Domain block = SmallDomain(p, Domain::kObj);
-  size_t size = interpsan_shim_small_block_size(p);
+  size_t size = SmallSize(p);
   if (current != owner) {
     if ((checks & kCheckFree) && current != kNoOwner) {
       ReportBadFree(true, realloc, block, block, p, size, owner, current);
@@ -390,7 +396,7 @@ void RawCallOnSmallBlock(void* p, OwnerSlot owner, bool realloc) {
 // The end of a small free once tracing has ever been on (out of line: the
 // fast path then needs no stack frame).
 __attribute__((noinline)) void UntraceAndFreeSmall(void* p) {
-  UntraceSmall(p);
+  UntraceSmallEver(p);
   g_orig.obj.free(g_orig.obj.ctx, p);
 }
 
@@ -450,7 +456,7 @@ void* SmallRealloc(Domain call, void* p, OwnerSlot owner, size_t n) {
   // Moving out of pymalloc (n > 512 or 0), or out of another interpreter's
   // arena: copy into a new block, then release the old block only if it is
   // ours to release.
-  size_t old = interpsan_shim_small_block_size(p);
+  size_t old = SmallSize(p);
   void* q = IsSmall(n) ? NewSmall(block, g_orig.obj.malloc(g_orig.obj.ctx, n))
                        : HeaderAlloc(block, n, false);
   if (q == nullptr) return nullptr;
@@ -526,7 +532,7 @@ void* HookRealloc(void*, void* p, size_t n) {
   if (arena_owner != kNoOwner && kDomain == Domain::kRaw) {
     // As in HookFree: never hand a pymalloc block back from the raw domain.
     RawCallOnSmallBlock(p, arena_owner, true);
-    size_t old = interpsan_shim_small_block_size(p);
+    size_t old = SmallSize(p);
     void* q = HeaderAlloc(Domain::kRaw, n, false);
     if (q != nullptr) memcpy(q, p, old < n ? old : n);
     return q;
@@ -585,25 +591,32 @@ bool AllocatorHooks::ReinstallIfReset() {
 size_t AllocatorHooks::BlockSize(const void* p) {
   if (p == nullptr) return 0;
   if (ArenaMap::Lookup(p) != kNoOwner) {
-    return interpsan_shim_small_block_size(p);
+    return SmallSize(p);
   }
   const BlockHeader* header = BlockHeader::FromUser(p);
   return header->magic == kLiveMagic ? header->size : 0;
 }
 
 void AllocatorHooks::RetraceBlock(const void* p) {
-  if (p == t_last_traced) {
-    t_last_traced = nullptr;  // just traced, by its allocation
+  if (p == last_traced) {
+    last_traced = nullptr;  // just traced, by its allocation
     return;
   }
+  RetraceOtherBlock(p);
+}
+
+void AllocatorHooks::RetraceOtherBlock(const void* p) {
   if (ReentryGuard::active || g_tracer.on_retrace == nullptr) return;
-  if (ArenaMap::Lookup(p) != kNoOwner) {
-    uint32_t id = SmallBlockTraces::Get(p);
-    if (id == 0) return;
-    uint32_t now = g_tracer.on_retrace(id, interpsan_shim_small_block_size(p));
+  // A traced small block first: its trace table answers without the arena
+  // map. Tables exist only for live arenas (dropped with the arena), so a
+  // non-zero entry is a live traced small block; a header block's address
+  // never falls in a live arena.
+  if (uint32_t id = SmallBlockTraces::Get(p)) {
+    uint32_t now = g_tracer.on_retrace(id, SmallSize(p));
     if (now != id) SmallBlockTraces::Set(p, now);
     return;
   }
+  if (ArenaMap::Lookup(p) != kNoOwner) return;  // an untraced small block
   if (StaticMemoryMap::Contains(p)) return;
   BlockHeader* header = BlockHeader::FromUser(p);
   if (header->magic != kLiveMagic || header->trace_id == 0) return;

@@ -54,8 +54,30 @@ class AllocatorHooks {
   // g_tracing; cheap for a block the calling thread just allocated.
   static void RetraceBlock(const void* p);
 
+  // RetraceBlock with its common case inline: the block the calling thread
+  // traced last (for every new object while tracing, so no call then).
+  static inline void RetraceNewBlock(const void* p) {
+    if (__builtin_expect(p == last_traced, 1)) {
+      last_traced = nullptr;  // just traced, by its allocation
+      return;
+    }
+    RetraceOtherBlock(p);
+  }
+
+  // The block this thread traced last. An object's _Py_NewReference
+  // follows its allocation on the same thread with the same Python stack,
+  // so a block equal to this one already has the right trace: only blocks
+  // reused from freelists need RetraceBlock's stack walk. Written only by
+  // the hooks (allocator_hooks.cc); inline with a constant initializer, so
+  // no TLS wrapper call.
+  static inline thread_local const void* last_traced = nullptr;
+
   // The trace id recorded for a live block (0 if untraced or unknown).
   static uint32_t TraceIdOf(const void* p);
+
+ private:
+  // RetraceBlock for a block other than last_traced.
+  static void RetraceOtherBlock(const void* p);
 };
 
 }  // namespace interpsan

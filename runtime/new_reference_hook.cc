@@ -20,23 +20,32 @@ std::atomic<NewReferenceFn> g_real_new_reference{nullptr};
 
 namespace {
 
-// The hook's slow paths, out of line so that the common one (not tracing)
+// The start of op's memory block: before any GC/managed-dict pre-header.
+// Inline (a flags test) rather than interpsan_shim_preheader_size's call:
+// this runs for every new object while tracing.
+inline const void* BlockOf(PyObject* op) {
+  return reinterpret_cast<char*>(op) -
+         interpsan_preheader_size_of_flags(Py_TYPE(op)->tp_flags);
+}
+
+// The hook's slow path, out of line so that the common one (not tracing)
 // is a frameless tail call.
 __attribute__((noinline)) void NewReferenceUnresolved(PyObject* op) {
   interpsan::InitNewReferenceHook();
   g_real_new_reference.load(std::memory_order_acquire)(op);
   if (interpsan::g_tracing.load(std::memory_order_relaxed)) {
-    interpsan::AllocatorHooks::RetraceBlock(reinterpret_cast<char*>(op) -
-                                            interpsan_shim_preheader_size(op));
+    interpsan::AllocatorHooks::RetraceBlock(BlockOf(op));
   }
 }
 
-__attribute__((noinline)) void NewReferenceTraced(NewReferenceFn real,
-                                                  PyObject* op) {
-  real(op);
-  // The object's memory block starts before any GC/managed-dict pre-header.
-  interpsan::AllocatorHooks::RetraceBlock(reinterpret_cast<char*>(op) -
-                                          interpsan_shim_preheader_size(op));
+// Tracing: the object's block is retraced before CPython's own
+// _Py_NewReference runs (as stock tracemalloc does in 3.12's
+// _Py_NewReference), so that the real one is a tail call and the common
+// case (the block just allocated by this thread) needs no stack frame.
+// Retracing reads only the block's trace record, never the object.
+inline void NewReferenceTraced(NewReferenceFn real, PyObject* op) {
+  interpsan::AllocatorHooks::RetraceNewBlock(BlockOf(op));
+  return real(op);
 }
 
 }  // namespace

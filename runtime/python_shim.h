@@ -43,6 +43,43 @@ size_t interpsan_shim_preheader_size(PyObject* op);
 // Usable size of a pymalloc small block; `p` must lie in a pymalloc arena.
 size_t interpsan_shim_small_block_size(const void* p);
 
+// ---- Inline layout reads (for the allocator hooks' traced paths) ---------
+// The two reads above sit on every traced allocation, free and new object;
+// out of line they cost a call each. The layout they need is one constant
+// set, identical on 3.12.1 and 3.13.0; every per-version shim checks it
+// against that version's internal headers with _Static_assert
+// (python_shim_common.inc), so a version that changes it fails to build
+// instead of reading the wrong bytes. Signal-safe: they only read memory.
+
+// pymalloc (Include/internal/pycore_obmalloc.h): pools of 1 << 14 bytes
+// (USE_LARGE_ARENAS), the pool header's `szidx` (uint) at byte 36, and
+// INDEX2SIZE(i) = (i + 1) << ALIGNMENT_SHIFT.
+#define INTERPSAN_POOL_SIZE_MASK ((uintptr_t)((1 << 14) - 1))
+#define INTERPSAN_POOL_SZIDX_OFFSET 36
+#define INTERPSAN_ALIGNMENT_SHIFT 4
+
+// The same as interpsan_shim_small_block_size(p), inline.
+static inline size_t interpsan_small_block_size_inline(const void* p) {
+  uintptr_t pool = (uintptr_t)p & ~INTERPSAN_POOL_SIZE_MASK;
+  return ((size_t) * (const unsigned int*)(pool + INTERPSAN_POOL_SZIDX_OFFSET) +
+          1)
+         << INTERPSAN_ALIGNMENT_SHIFT;
+}
+
+// The pre-header (_PyType_PreHeaderSize, Include/internal/pycore_object.h):
+// sizeof(PyGC_Head) if the type has Py_TPFLAGS_HAVE_GC, plus two pointers
+// if it has any of Py_TPFLAGS_PREHEADER (managed dict, managed weakref).
+#define INTERPSAN_GC_HEAD_SIZE 16
+#define INTERPSAN_TPFLAGS_HAVE_GC (1UL << 14)
+#define INTERPSAN_TPFLAGS_PREHEADER ((1UL << 3) | (1UL << 4))
+
+// The same as interpsan_shim_preheader_size(op), given Py_TYPE(op)'s
+// tp_flags (readable without internal headers).
+static inline size_t interpsan_preheader_size_of_flags(unsigned long flags) {
+  return ((flags & INTERPSAN_TPFLAGS_HAVE_GC) ? INTERPSAN_GC_HEAD_SIZE : 0) +
+         ((flags & INTERPSAN_TPFLAGS_PREHEADER) ? 2 * sizeof(void*) : 0);
+}
+
 // Whether `p` (inside a pymalloc arena) is a live small block: 0 if it is,
 // 1 if it starts a block that is free, 2 if no block starts there (an
 // interior or misaligned pointer). Walks the pool's free list (at most a
