@@ -60,17 +60,27 @@ inline void ForgetLastTraced(const void* p) {
 
 // A small block just came from pymalloc: trace it by its size class, the
 // size its free will report.
-inline void TraceSmall(void* p, Domain domain) {
-  if (__builtin_expect(!g_tracing.load(std::memory_order_relaxed), 1) ||
-      p == nullptr || ReentryGuard::active) {
-    return;
-  }
-  uint32_t id = g_tracer.on_alloc(domain, InterpreterRegistry::CurrentSlot(),
-                                  SmallSize(p));
+// TraceSmall once g_tracing was seen on (just before the block was
+// allocated: if it went off since, on_alloc still decides per interpreter).
+inline void TraceSmallWhileTracing(void* p, Domain domain) {
+  if (p == nullptr || ReentryGuard::active) return;
+  OwnerSlot slot = InterpreterRegistry::CurrentSlot();
+  uint32_t id = g_tracer.on_alloc(domain, slot, SmallSize(p));
   if (id != 0) {
     SmallBlockTraces::Set(p, id);
     AllocatorHooks::last_traced = p;
   }
+}
+
+// Out of line for the mem domain, calloc and realloc: inline, its registers
+// and spill slot would cost every untraced call a bigger stack frame.
+__attribute__((noinline)) void TraceSmallOutOfLine(void* p, Domain domain) {
+  TraceSmallWhileTracing(p, domain);
+}
+
+inline void TraceSmall(void* p, Domain domain) {
+  if (__builtin_expect(!g_tracing.load(std::memory_order_relaxed), 1)) return;
+  TraceSmallOutOfLine(p, domain);
 }
 
 // UntraceSmall once g_traced_ever is known to be set.
@@ -484,8 +494,11 @@ inline bool SmallObjNeedsNothing() {
 template <Domain kDomain>
 void* HookMalloc(void*, size_t n) {
   if (UsesPymalloc(kDomain) && INTERPSAN_LIKELY(IsSmall(n))) {
-    if (kDomain == Domain::kObj && SmallObjNeedsNothing()) {
-      return g_orig.obj.malloc(g_orig.obj.ctx, n);
+    if (kDomain == Domain::kObj) {
+      if (SmallObjNeedsNothing()) return g_orig.obj.malloc(g_orig.obj.ctx, n);
+      void* p = g_orig.obj.malloc(g_orig.obj.ctx, n);
+      TraceSmallWhileTracing(p, kDomain);
+      return p;
     }
     return NewSmall(kDomain, g_orig.obj.malloc(g_orig.obj.ctx, n));
   }
@@ -597,30 +610,38 @@ size_t AllocatorHooks::BlockSize(const void* p) {
   return header->magic == kLiveMagic ? header->size : 0;
 }
 
-void AllocatorHooks::RetraceBlock(const void* p) {
-  if (p == last_traced) {
-    last_traced = nullptr;  // just traced, by its allocation
-    return;
-  }
-  RetraceOtherBlock(p);
-}
+namespace {
 
-void AllocatorHooks::RetraceOtherBlock(const void* p) {
-  if (ReentryGuard::active || g_tracer.on_retrace == nullptr) return;
-  // A traced small block first: its trace table answers without the arena
-  // map. Tables exist only for live arenas (dropped with the arena), so a
-  // non-zero entry is a live traced small block; a header block's address
-  // never falls in a live arena.
-  if (uint32_t id = SmallBlockTraces::Get(p)) {
-    uint32_t now = g_tracer.on_retrace(id, SmallSize(p));
-    if (now != id) SmallBlockTraces::Set(p, now);
-    return;
-  }
-  if (ArenaMap::Lookup(p) != kNoOwner) return;  // an untraced small block
+// RetraceBlock's header-block (and static memory) case, out of line.
+__attribute__((noinline)) void RetraceHeaderBlock(const void* p) {
   if (StaticMemoryMap::Contains(p)) return;
   BlockHeader* header = BlockHeader::FromUser(p);
   if (header->magic != kLiveMagic || header->trace_id == 0) return;
   header->trace_id = g_tracer.on_retrace(header->trace_id, header->size);
+}
+
+// RetraceBlock for a block that is not last_traced.
+inline void RetraceOtherBlock(const void* p) {
+  if (ReentryGuard::active || g_tracer.on_retrace == nullptr) return;
+  if (ArenaMap::Lookup(p) == kNoOwner) return RetraceHeaderBlock(p);
+  uint32_t* entry = SmallBlockTraces::EntryOf(p);
+  uint32_t id = *entry;
+  if (id == 0) return;
+  uint32_t now = g_tracer.on_retrace(id, SmallSize(p));
+  if (now != id) *entry = now;
+}
+
+}  // namespace
+
+void AllocatorHooks::RetraceBlock(const void* p) {
+  if (TakeLastTraced(p)) return;  // just traced, by its allocation
+  RetraceOtherBlock(p);
+}
+
+void AllocatorHooks::RetraceBlockThen(const void* p, void (*then)(PyObject*),
+                                      PyObject* op) {
+  RetraceOtherBlock(p);
+  return then(op);
 }
 
 uint32_t AllocatorHooks::TraceIdOf(const void* p) {

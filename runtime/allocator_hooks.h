@@ -28,6 +28,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/python_shim.h"
+
 namespace interpsan {
 
 class AllocatorHooks {
@@ -54,14 +56,19 @@ class AllocatorHooks {
   // g_tracing; cheap for a block the calling thread just allocated.
   static void RetraceBlock(const void* p);
 
-  // RetraceBlock with its common case inline: the block the calling thread
-  // traced last (for every new object while tracing, so no call then).
-  static inline void RetraceNewBlock(const void* p) {
-    if (__builtin_expect(p == last_traced, 1)) {
-      last_traced = nullptr;  // just traced, by its allocation
-      return;
-    }
-    RetraceOtherBlock(p);
+  // RetraceBlock(p) for a block that TakeLastTraced(p) refused, then
+  // then(op) as a tail call: _Py_NewReference's retrace and its call of
+  // CPython's own in one stack frame.
+  static void RetraceBlockThen(const void* p, void (*then)(PyObject*),
+                               PyObject* op);
+
+  // RetraceBlock's common case, inline (for every new object while
+  // tracing): true if `p` is the block the calling thread traced last, which
+  // needs no retrace (it is then forgotten); false if RetraceBlock must run.
+  static inline bool TakeLastTraced(const void* p) {
+    if (p != last_traced) return false;
+    last_traced = nullptr;
+    return true;
   }
 
   // The block this thread traced last. An object's _Py_NewReference
@@ -74,10 +81,6 @@ class AllocatorHooks {
 
   // The trace id recorded for a live block (0 if untraced or unknown).
   static uint32_t TraceIdOf(const void* p);
-
- private:
-  // RetraceBlock for a block other than last_traced.
-  static void RetraceOtherBlock(const void* p);
 };
 
 }  // namespace interpsan

@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 
 #include "runtime/interpreter_registry.h"
-#include "runtime/small_block_traces.h"
 
 namespace interpsan {
 
@@ -42,7 +41,7 @@ void* ArenaMap::AllocArena(void* /*ctx*/, size_t size) {
   // entry per 1 MiB names the owner, and the domain bitmap lies at a fixed
   // place right after the arena (arena_map.h).
   size_t slot = size_t{1} << kArenaSlotShift;
-  size_t keep = kArenaSize + kDomainBitmapBytes;
+  size_t keep = kArenaSlotBytes;
   size_t span = slot + keep;
   void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -54,6 +53,17 @@ void* ArenaMap::AllocArena(void* /*ctx*/, size_t size) {
   if (end > aligned + keep) {
     munmap(reinterpret_cast<void*>(aligned + keep), end - aligned - keep);
   }
+  // The trace ids: address space only until tracing writes an id (the
+  // same mapping again, now without a commit charge; MAP_FIXED over our own
+  // pages).
+  void* ids =
+      mmap(reinterpret_cast<void*>(aligned + kTraceIdsOffset), kTraceIdsBytes,
+           PROT_READ | PROT_WRITE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  if (ids == MAP_FAILED) {
+    munmap(reinterpret_cast<void*>(aligned), keep);
+    return nullptr;
+  }
   OwnerSlot owner = InterpreterRegistry::CurrentSlot();
   if (owner == kNoOwner) owner = kMainSlot;  // only main's state exists then
   Set(reinterpret_cast<void*>(aligned), size, owner);
@@ -63,9 +73,9 @@ void* ArenaMap::AllocArena(void* /*ctx*/, size_t size) {
 void ArenaMap::FreeArena(void* /*ctx*/, void* p, size_t size) {
   if (p == nullptr) return;
   Clear(p, size);
-  SmallBlockTraces::DropArena(p, size);
-  // The arena and its domain bitmap: a new arena here starts all-obj.
-  munmap(p, kArenaSize + kDomainBitmapBytes);
+  // The arena, its domain bitmap and its trace ids: a new arena here starts
+  // all-obj and untraced.
+  munmap(p, kArenaSlotBytes);
 }
 
 void ArenaMap::Install() {

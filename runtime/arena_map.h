@@ -16,11 +16,13 @@
 // ALIGNMENT; a block starts on a unit and no two blocks share one), set
 // while the block starting there is a live mem-domain block. It sits at a
 // fixed place, so finding it costs no load: every arena starts a 2 MiB slot
-// (aligned to 2 MiB), and the slot's second MiB starts with the 8 KiB bitmap
-// (mapped with the arena, unmapped with it; the rest of that MiB is left to
-// others, and is never an arena since arenas start on a 2 MiB boundary):
+// (aligned to 2 MiB), and the slot's second MiB starts with the 8 KiB bitmap,
+// followed by the arena's trace ids (256 KiB, small_block_traces.h; mapped
+// MAP_NORESERVE, backed only where tracing writes). Both are mapped with the
+// arena and unmapped with it; the rest of that MiB is left to others, and is
+// never an arena since arenas start on a 2 MiB boundary:
 //
-//   slot:  | arena (1 MiB) | bitmap (8 KiB) | not ours ... |
+//   slot:  | arena (1 MiB) | bitmap (8 KiB) | trace ids (256 KiB) | not ours |
 //          ^ 2 MiB aligned  ^ + 1 MiB
 //
 // An arena is created by pymalloc under the thread state of the interpreter
@@ -53,6 +55,11 @@ constexpr size_t kArenaSize = size_t{1} << kArenaShift;
 constexpr int kArenaSlotShift = kArenaShift + 1;
 constexpr int kDomainUnitShift = 4;  // pymalloc's ALIGNMENT_SHIFT (64-bit)
 constexpr size_t kDomainBitmapBytes = kArenaSize >> kDomainUnitShift >> 3;
+// Then the arena's trace ids (small_block_traces.h): 4 bytes per unit.
+constexpr size_t kTraceIdsOffset = kArenaSize + kDomainBitmapBytes;
+constexpr size_t kTraceIdsBytes = (kArenaSize >> kDomainUnitShift) * 4;
+// What AllocArena maps from the slot's start (and FreeArena unmaps).
+constexpr size_t kArenaSlotBytes = kTraceIdsOffset + kTraceIdsBytes;
 
 class ArenaMap {
  public:

@@ -40,12 +40,15 @@ __attribute__((noinline)) void NewReferenceUnresolved(PyObject* op) {
 
 // Tracing: the object's block is retraced before CPython's own
 // _Py_NewReference runs (as stock tracemalloc does in 3.12's
-// _Py_NewReference), so that the real one is a tail call and the common
-// case (the block just allocated by this thread) needs no stack frame.
-// Retracing reads only the block's trace record, never the object.
+// new_reference), so that the real one is always a tail call and the hook
+// needs no stack frame (nor does its not-tracing path). Retracing reads
+// only the block's trace record, never the object.
 inline void NewReferenceTraced(NewReferenceFn real, PyObject* op) {
-  interpsan::AllocatorHooks::RetraceNewBlock(BlockOf(op));
-  return real(op);
+  const void* block = BlockOf(op);
+  // The block this thread just allocated (and traced) for this object.
+  if (interpsan::AllocatorHooks::TakeLastTraced(block)) return real(op);
+  // A reused block (a freelist's): retraced, then real(op), in one frame.
+  return interpsan::AllocatorHooks::RetraceBlockThen(block, real, op);
 }
 
 }  // namespace

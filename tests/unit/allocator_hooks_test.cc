@@ -20,6 +20,7 @@
 #include "runtime/arena_map.h"
 #include "runtime/interpreter_registry.h"
 #include "runtime/owner_record.h"
+#include "runtime/python_shim.h"
 #include "tests/unit/python_test_env.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -429,6 +430,98 @@ TEST_F(AllocatorHooksTest, SmallMemBlocksAreTracedAsMem) {
   EXPECT_EQ(events[4].domain, Domain::kObj);
   EXPECT_EQ(o_id, events[4].id);
   EXPECT_EQ(events[5].id, o_id);
+}
+
+// A retrace: the id given, the size, and the id to hand back.
+struct Retraced {
+  uint32_t id;
+  size_t size;
+};
+std::vector<Retraced>* g_retraced = nullptr;
+
+uint32_t RecordRetrace(uint32_t id, size_t size) {
+  g_retraced->push_back({id, size});
+  return id + 1000;
+}
+
+// _Py_NewReference's retrace of a small block: none for the block this
+// thread just traced (its allocation's trace is already right), one for any
+// other traced block (a freelist's), with the block's size class; the new
+// id replaces the old in the block's record, and the free ends that one.
+TEST_F(AllocatorHooksTest, RetraceOfSmallBlocks) {
+  std::vector<TracedEvent> events;
+  events.reserve(100);
+  std::vector<Retraced> retraced;
+  retraced.reserve(100);
+  g_traced = &events;
+  g_retraced = &retraced;
+  InstallAllocationTracer({&RecordAlloc, &RecordFree, &RecordRetrace, nullptr});
+  g_traced_ever.store(true);
+  g_tracing.store(true);
+  void* a = PyObject_Malloc(100);   // size class 112
+  void* b = PyObject_Malloc(24);    // size class 32; traced last
+  AllocatorHooks::RetraceBlock(b);  // just traced: nothing to do
+  size_t after_fresh = retraced.size();
+  uint32_t a_id = AllocatorHooks::TraceIdOf(a);
+  AllocatorHooks::RetraceBlock(a);  // a reused block
+  uint32_t a_new = AllocatorHooks::TraceIdOf(a);
+  AllocatorHooks::RetraceBlock(b);  // no longer the last traced
+  uint32_t b_new = AllocatorHooks::TraceIdOf(b);
+  PyObject_Free(a);
+  PyObject_Free(b);
+  uint32_t a_after_free = AllocatorHooks::TraceIdOf(a);
+  g_tracing.store(false);
+  InstallAllocationTracer({nullptr, nullptr, nullptr, nullptr});
+  g_traced = nullptr;
+  g_retraced = nullptr;
+
+  EXPECT_EQ(after_fresh, 0u);
+  ASSERT_EQ(retraced.size(), 2u);
+  EXPECT_EQ(retraced[0].id, a_id);
+  EXPECT_EQ(retraced[0].size, 112u);
+  EXPECT_EQ(a_new, a_id + 1000);
+  EXPECT_EQ(retraced[1].size, 32u);
+  EXPECT_EQ(b_new, retraced[1].id + 1000);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[2].id, a_new);  // the free ends the retraced id
+  EXPECT_EQ(events[2].size, 112u);
+  EXPECT_EQ(events[3].id, b_new);
+  EXPECT_EQ(a_after_free, 0u);
+}
+
+// python_shim.h's inline reads agree with the shim's calls into CPython's
+// own macros, for every size class and for objects with each pre-header
+// (none, GC head, GC head and managed dict/weakref).
+TEST_F(AllocatorHooksTest, InlineLayoutReadsAgreeWithTheShim) {
+  for (size_t n = 1; n <= 512; n++) {
+    void* p = PyObject_Malloc(n);
+    ASSERT_NE(ArenaMap::Lookup(p), kNoOwner);
+    EXPECT_EQ(interpsan_small_block_size_inline(p),
+              interpsan_shim_small_block_size(p))
+        << n;
+    EXPECT_EQ(interpsan_small_block_size_inline(p), (n + 15) / 16 * 16) << n;
+    PyObject_Free(p);
+  }
+  PyObject* globals = PyDict_New();
+  PyObject* r = PyRun_String(
+      "class C: pass\nobjs = [12345678, [1], C(), 'text', (1, 2)]\n",
+      Py_file_input, globals, globals);
+  ASSERT_NE(r, nullptr);
+  Py_DECREF(r);
+  PyObject* objs = PyDict_GetItemString(globals, "objs");
+  ASSERT_NE(objs, nullptr);
+  std::vector<size_t> seen;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objs); i++) {
+    PyObject* o = PyList_GET_ITEM(objs, i);
+    size_t inline_size =
+        interpsan_preheader_size_of_flags(Py_TYPE(o)->tp_flags);
+    EXPECT_EQ(inline_size, interpsan_shim_preheader_size(o)) << i;
+    seen.push_back(inline_size);
+  }
+  EXPECT_EQ(seen[0], 0u);   // int: no pre-header
+  EXPECT_EQ(seen[1], 16u);  // list: the GC head
+  EXPECT_EQ(seen[2], 32u);  // a class instance: GC head, dict and weakref
+  Py_DECREF(globals);
 }
 
 // ---- anomalies --------------------------------------------------------------
