@@ -526,19 +526,27 @@ TEST_F(AllocatorHooksTest, InlineLayoutReadsAgreeWithTheShim) {
 
 // ---- anomalies --------------------------------------------------------------
 
+// The one anomaly a wrong-domain free of `block` leaves, by the main
+// interpreter of its own block.
+void ExpectOneWrongDomainFree(const std::vector<BlockAnomaly>& got, Domain call,
+                              Domain block_domain, const void* block,
+                              size_t size) {
+  ASSERT_EQ(got.size(), 1u) << Describe(got);
+  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainFree);
+  EXPECT_EQ(got[0].call_domain, call);
+  EXPECT_EQ(got[0].block_domain, block_domain);
+  EXPECT_EQ(got[0].block, block);
+  EXPECT_EQ(got[0].size, size);
+  EXPECT_EQ(got[0].owner, kMainSlot);
+  EXPECT_EQ(got[0].current, kMainSlot);
+}
+
 TEST_F(AllocatorHooksTest, PyMemFreeOfASmallObjectBlock) {
   void* p = PyObject_Malloc(64);
   ASSERT_EQ(ArenaMap::Lookup(p), kMainSlot);
   PyMem_Free(p);
   std::vector<BlockAnomaly> got = TakeAnomalies();
-  ASSERT_EQ(got.size(), 1u) << Describe(got);
-  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainFree);
-  EXPECT_EQ(got[0].call_domain, Domain::kMem);
-  EXPECT_EQ(got[0].block_domain, Domain::kObj);
-  EXPECT_EQ(got[0].block, p);
-  EXPECT_EQ(got[0].size, 64u);
-  EXPECT_EQ(got[0].owner, kMainSlot);
-  EXPECT_EQ(got[0].current, kMainSlot);
+  ExpectOneWrongDomainFree(got, Domain::kMem, Domain::kObj, p, 64);
   EXPECT_EQ(got[0].object, nullptr);
   // It went back to pymalloc: the next block of its size class is it.
   void* again = PyObject_Malloc(64);
@@ -556,15 +564,8 @@ TEST_F(AllocatorHooksTest, PyMemFreeOfALargeObjectBlock) {
   // small PyMem blocks are pymalloc's).
   for (int i = 0; i < 64; i++) PyMem_Free(PyMem_Malloc(600));
   size_t live_after = LiveHeapBytes();
-  std::vector<BlockAnomaly> got = TakeAnomalies();
-  ASSERT_EQ(got.size(), 1u) << Describe(got);
-  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainFree);
-  EXPECT_EQ(got[0].call_domain, Domain::kMem);
-  EXPECT_EQ(got[0].block_domain, Domain::kObj);
-  EXPECT_EQ(got[0].block, p);
-  EXPECT_EQ(got[0].size, 4096u);
-  EXPECT_EQ(got[0].owner, kMainSlot);
-  EXPECT_EQ(got[0].current, kMainSlot);
+  ExpectOneWrongDomainFree(TakeAnomalies(), Domain::kMem, Domain::kObj, p,
+                           4096);
   // Released to the C heap all the same.
   EXPECT_GE(live_before - live_after, 4096u)
       << "before " << live_before << " after " << live_after;
@@ -573,26 +574,14 @@ TEST_F(AllocatorHooksTest, PyMemFreeOfALargeObjectBlock) {
 TEST_F(AllocatorHooksTest, PyObjectFreeOfAMemBlock) {
   void* p = PyMem_Malloc(32);
   PyObject_Free(p);
-  std::vector<BlockAnomaly> got = TakeAnomalies();
-  ASSERT_EQ(got.size(), 1u) << Describe(got);
-  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainFree);
-  EXPECT_EQ(got[0].call_domain, Domain::kObj);
-  EXPECT_EQ(got[0].block_domain, Domain::kMem);
-  EXPECT_EQ(got[0].size, 32u);
+  ExpectOneWrongDomainFree(TakeAnomalies(), Domain::kObj, Domain::kMem, p, 32);
 }
 
 TEST_F(AllocatorHooksTest, PyObjectFreeOfASmallMemBlockReleasesIt) {
   void* p = PyMem_Malloc(80);
   ASSERT_EQ(ArenaMap::Lookup(p), kMainSlot);
   PyObject_Free(p);
-  std::vector<BlockAnomaly> got = TakeAnomalies();
-  ASSERT_EQ(got.size(), 1u) << Describe(got);
-  EXPECT_EQ(got[0].kind, AnomalyKind::kWrongDomainFree);
-  EXPECT_EQ(got[0].call_domain, Domain::kObj);
-  EXPECT_EQ(got[0].block_domain, Domain::kMem);
-  EXPECT_EQ(got[0].block, p);
-  EXPECT_EQ(got[0].size, 80u);
-  EXPECT_EQ(got[0].owner, kMainSlot);
+  ExpectOneWrongDomainFree(TakeAnomalies(), Domain::kObj, Domain::kMem, p, 80);
   // Released correctly (its bit too): the next block of its size is it.
   EXPECT_FALSE(ArenaMap::IsMemBlock(p));
   void* again = PyObject_Malloc(80);
