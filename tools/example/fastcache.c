@@ -54,18 +54,22 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+// The claim that makes this example worth running under interpsan: the
+// module says it is safe in interpreters with their own GIL (PEP 684), so
+// CPython lets every such interpreter import it, and each one then shares
+// the one static `cache` above.
 static PyModuleDef_Slot slots[] = {
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
     {0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT,
-    "fastcache",
-    "A memoizing cache (broken).",
-    0,
-    methods,
-    slots,
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "fastcache",
+    .m_doc = "A memoizing cache (broken).",
+    .m_size = 0,  // no per-module state: the cache is a C static instead
+    .m_methods = methods,
+    .m_slots = slots,  // multi-phase initialization (PEP 489)
 };
 
 PyMODINIT_FUNC PyInit_fastcache(void) { return PyModuleDef_Init(&module); }

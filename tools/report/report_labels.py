@@ -77,18 +77,24 @@ def seen_in(v):
     return "interpreters at index %s" % ", ".join(str(i) for i in sorted(set(indexes)))
 
 
+def joined_present(separator, parts):
+    """`parts` are (format, value) pairs: each present (truthy) value in its
+    format ("--keep-going" takes none), joined; absent ones left out."""
+    return separator.join(fmt % value if "%" in fmt else fmt for fmt, value in parts if value)
+
+
 def extension_site(v):
     """ "fastcache, in cached(), at tools/example/fastcache.c:36": the
     extension to blame, its function and line as the supervisor derived them
     (tools/report/symbolize.py); "" when none is known."""
-    parts = []
-    if v.get("extension"):
-        parts.append(v["extension"])
-    if v.get("extension_function"):
-        parts.append("in %s()" % v["extension_function"])
-    if v.get("extension_location"):
-        parts.append("at %s" % v["extension_location"])
-    return ", ".join(parts)
+    return joined_present(
+        ", ",
+        [
+            ("%s", v.get("extension")),
+            ("in %s()", v.get("extension_function")),
+            ("at %s", v.get("extension_location")),
+        ],
+    )
 
 
 def holder_text(v):

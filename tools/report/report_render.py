@@ -56,6 +56,7 @@ from report_common import (
 # A violation in words, the same in every text (tools/report/report_labels.py).
 from report_labels import (
     interpreter_label,
+    joined_present,
     violation_headline,
     violation_labels,
     violation_sides,
@@ -205,17 +206,16 @@ def _options_text(report):
     opts = report.get("options") or {}
     if not opts:
         return ""
-    bits = [
-        "-n %s" % opts.get("interpreters", len(report.get("interpreters") or [])),
-        "--checks %s" % opts.get("checks", "all"),
-    ]
-    if opts.get("keep_going"):
-        bits.append("--keep-going")
-    if opts.get("trace_malloc"):
-        bits.append("--trace-malloc %s" % opts["trace_malloc"])
-    if opts.get("timeout"):
-        bits.append("--timeout %s" % opts["timeout"])
-    return " ".join(bits)
+    return joined_present(
+        " ",
+        [
+            ("-n %s", opts.get("interpreters", len(report.get("interpreters") or []))),
+            ("--checks %s", opts.get("checks", "all")),
+            ("--keep-going", opts.get("keep_going")),
+            ("--trace-malloc %s", opts.get("trace_malloc")),
+            ("--timeout %s", opts.get("timeout")),
+        ],
+    )
 
 
 def _capitalized(text):
