@@ -36,16 +36,21 @@ const std::string* ExtensionStaticOf(const void* p) {
   return module;
 }
 
-// True if `p` is a type object: its type is `type` or a subclass of it (a
-// metaclass, flagged Py_TPFLAGS_TYPE_SUBCLASS).
+// True if `p` is a type object: its type is `type` or a metaclass (a
+// subclass of type, flagged Py_TPFLAGS_TYPE_SUBCLASS, itself an instance
+// of `type`). Any word of static memory is tried as a type, so a random
+// pointer whose target merely has the flag bit set must not pass.
 bool IsTypeObject(const void* p) {
   const void* meta = nullptr;
   if (!ReadField(p, offsetof(PyObject, ob_type), &meta) || meta == nullptr)
     return false;
   if (meta == &PyType_Type) return true;
   unsigned long flags = 0;
+  const void* meta_type = nullptr;
   return ReadField(meta, offsetof(PyTypeObject, tp_flags), &flags) &&
-         (flags & Py_TPFLAGS_TYPE_SUBCLASS) != 0;
+         (flags & Py_TPFLAGS_TYPE_SUBCLASS) != 0 &&
+         ReadField(meta, offsetof(PyObject, ob_type), &meta_type) &&
+         meta_type == &PyType_Type;
 }
 
 // A static (non-heap) type in an extension's static memory: fills the
@@ -69,6 +74,12 @@ bool DescribeStaticType(const void* type, Holder* out) {
          i++) {
     }
   }
+  // A real type has a printable name ("module.Name"); bytes that only look
+  // like a type where a static variable is (fastcache's `cache`) do not.
+  if (name[0] == 0) return false;
+  for (const char* c = name; *c; c++) {
+    if (*c < 0x21 || *c > 0x7e) return false;
+  }
   out->kind = "static-type";
   out->module_path = *module;
   out->module = ExtensionNameFromPath(*module);
@@ -79,13 +90,14 @@ bool DescribeStaticType(const void* type, Holder* out) {
 struct TypeSlot {
   size_t offset;
   const char* name;
+  PyTypeObject* holds;  // the type of what the slot points to (any: null)
 };
-constexpr TypeSlot kTypeSlots[] = {
-    {offsetof(PyTypeObject, tp_dict), "tp_dict"},
-    {offsetof(PyTypeObject, tp_bases), "tp_bases"},
-    {offsetof(PyTypeObject, tp_mro), "tp_mro"},
-    {offsetof(PyTypeObject, tp_subclasses), "tp_subclasses"},
-    {offsetof(PyTypeObject, tp_cache), "tp_cache"},
+const TypeSlot kTypeSlots[] = {
+    {offsetof(PyTypeObject, tp_dict), "tp_dict", &PyDict_Type},
+    {offsetof(PyTypeObject, tp_bases), "tp_bases", &PyTuple_Type},
+    {offsetof(PyTypeObject, tp_mro), "tp_mro", &PyTuple_Type},
+    {offsetof(PyTypeObject, tp_subclasses), "tp_subclasses", &PyDict_Type},
+    {offsetof(PyTypeObject, tp_cache), "tp_cache", nullptr},
 };
 
 // A pointer to `object` somewhere in an extension's static memory: inside
@@ -95,6 +107,8 @@ bool FindStaticPointer(const void* object, Holder* out) {
   const StaticMemorySnapshot* snap = StaticMemoryMap::Current();
   if (snap == nullptr) return false;
   Holder variable;
+  const void* object_type = nullptr;
+  ReadField(object, offsetof(PyObject, ob_type), &object_type);
   for (const StaticRange& r : snap->ranges) {
     const std::string& module = snap->modules[r.module];
     if (IsExcluded(module)) continue;
@@ -102,6 +116,7 @@ bool FindStaticPointer(const void* object, Holder* out) {
       if (*reinterpret_cast<const void* const*>(a) != object) continue;
       for (const TypeSlot& slot : kTypeSlots) {
         if (a < r.start + slot.offset) continue;
+        if (slot.holds != nullptr && object_type != slot.holds) continue;
         const void* type = reinterpret_cast<const void*>(a - slot.offset);
         if (DescribeStaticType(type, out)) {
           out->slot = slot.name;

@@ -291,6 +291,9 @@ class LabelsThroughTheCommandLineTest(unittest.TestCase):
         )
         self.assertEqual(shown.returncode, 0, shown.stderr)
         self.assertEqual(dict(labels)["extension"].split(",")[0], "fastcache", d)
+        # The dict is held by fastcache's `static PyObject* cache`, not by a
+        # static type: no word of static memory passes for a type object.
+        self.assertEqual(dict(labels)["held by"], "`fastcache`'s static variable `cache`", d)
         for name, value in labels:
             line = "%s: %s" % (name, value)
             self.assertIn("      " + line + "\n", shown.stdout, line)
