@@ -12,16 +12,14 @@ builds the runner itself:
   python3.12 tests/report/test_render.py -v
 """
 
-import json
 import os
-import resource
-import signal
-import subprocess
 import sys
-import tempfile
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.dirname(os.path.dirname(_HERE))
+sys.path.insert(0, os.path.dirname(_HERE))  # tests/: cli_testing
+import cli_testing  # noqa: E402
+from cli_testing import marker_line, scratch_dir  # noqa: E402,F401
 
 VERSION = os.environ.get("INTERPSAN_REPORT_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
 LAUNCHER = os.environ.get("INTERPSAN_REPORT_TEST_LAUNCHER") or os.path.join(
@@ -43,43 +41,8 @@ for _d in (SUPERVISOR_DIR, TOOLS):
 RUN_TIMEOUT = 90
 
 
-def scratch_dir(prefix):
-    return tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("TEST_TMPDIR") or None)
-
-
 def program(name):
     return os.path.join(PROGRAMS, name)
-
-
-def marker_line(path, marker):
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.rstrip().endswith("# " + marker):
-                return lineno
-    raise AssertionError("no '# %s' line in %s" % (marker, path))
-
-
-def _no_core_dumps():
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-class Run:
-    def __init__(self, args, status, stdout, stderr, report_dir):
-        self.args, self.status, self.stdout, self.stderr = args, status, stdout, stderr
-        self.report_dir = report_dir
-        path = os.path.join(report_dir, "report.json")
-        self.report = None
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                self.report = json.load(f)
-
-    def describe(self):
-        return "\n$ %s\nexit status %s\n--- stderr ---\n%s\n--- report ---\n%s" % (
-            " ".join(self.args),
-            self.status,
-            self.stderr[-3000:],
-            json.dumps(self.report, indent=1)[:3000] if self.report else "(none)",
-        )
 
 
 def interpsan(options, program_args, name="run"):
@@ -92,24 +55,9 @@ def interpsan(options, program_args, name="run"):
         + list(program_args)
     )
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.Popen(
-        args,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        preexec_fn=_no_core_dumps,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
-        return Run(args, "hung", stdout, stderr, report_dir)
-    return Run(args, proc.returncode, stdout, stderr, report_dir)
+    # The one runner of every CLI suite: a session of its own (a hung run is
+    # killed with all it started), events.jsonl validated against the schema.
+    return cli_testing.run(args, env, RUN_TIMEOUT, report_dir)
 
 
 def violation_run(options=()):
